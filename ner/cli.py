@@ -1,0 +1,73 @@
+"""The ``ner`` command line: one entry point with sub-commands.
+
+Exit codes for every command: 0 success, 1 the command ran and found problems, 2 bad usage or bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from ner.errors import NerError
+
+# Sub-command modules under ner/commands; each has ``register(subparsers)`` that sets ``func``.
+COMMANDS = ("data", "train", "evaluate", "tag", "info", "compare", "bench")
+BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def _select_backend(argv: list[str]) -> None:
+    """Set KERAS_BACKEND from ``--backend`` before anything imports keras."""
+    for i, arg in enumerate(argv):
+        value = None
+        if arg == "--backend" and i + 1 < len(argv):
+            value = argv[i + 1]
+        elif arg.startswith("--backend="):
+            value = arg.split("=", 1)[1]
+        if value is not None:
+            if value not in BACKENDS:
+                raise NerError(f"--backend: unknown backend {value!r} (choose from {', '.join(BACKENDS)})")
+            os.environ["KERAS_BACKEND"] = value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ner",
+        description="Build, compare and apply neural sequence labellers for named-entity recognition.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"ner.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"ner.commands.{name}":
+                continue  # command not built yet
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        _select_backend(argv)
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 2
+        code = args.func(args)
+        return int(code or 0)
+    except NerError as exc:
+        print(f"ner: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("ner: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
