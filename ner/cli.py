@@ -13,7 +13,7 @@ import sys
 from ner.errors import NerError
 
 # Sub-command modules under ner/commands; each has ``register(subparsers)`` that sets ``func``.
-COMMANDS = ("data", "train", "evaluate", "tag", "info", "compare", "bench")
+COMMANDS = ("data", "train", "evaluate", "tag", "info", "compare")
 BACKENDS = ("tensorflow", "jax", "torch")
 
 
@@ -31,20 +31,20 @@ def _select_backend(argv: list[str]) -> None:
             os.environ["KERAS_BACKEND"] = value
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The ``ner`` parser; only ``command``'s sub-parser is built in full (others just list their help),
+    so that ``ner --help`` and ``ner data`` never import Keras."""
     parser = argparse.ArgumentParser(
         prog="ner",
         description="Build, compare and apply neural sequence labellers for named-entity recognition.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"ner.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"ner.commands.{name}":
-                continue  # command not built yet
-            raise
-        module.register(sub)
+        module = importlib.import_module(f"ner.commands.{name}")
+        if name == command:
+            module.register(sub)
+        else:
+            sub.add_parser(name, help=module.HELP, add_help=False)
     return parser
 
 
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         _select_backend(argv)
-        parser = build_parser()
+        parser = build_parser(next((a for a in argv if a in COMMANDS), None))
         args = parser.parse_args(argv)
         if not getattr(args, "func", None):
             parser.print_help()

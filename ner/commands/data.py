@@ -1,0 +1,160 @@
+"""``ner data``: corpus statistics, validation against the tag scheme, and scheme conversion."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ner.data.schemes import SCHEMES
+from ner.errors import NerError
+
+
+HELP = "inspect, validate and convert corpora"
+
+
+def register(subparsers) -> None:
+    """Add ``ner data {stats,validate,convert}`` to the ``ner`` command line."""
+    parser = subparsers.add_parser(
+        "data", help=HELP,
+        description="Inspect, validate and convert NER corpora. PATH is a CoNLL file or a folder of "
+                    "train/dev(valid,validation)/test files, a save_to_disk folder, .parquet/.json/.jsonl "
+                    "file(s), or hf:NAME[:CONFIG] for a Hugging Face hub dataset (needs network).")
+    parser.set_defaults(func=lambda args: _print_help(parser))
+    actions = parser.add_subparsers(dest="data_command", metavar="ACTION")
+
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("input columns")
+    group.add_argument("--token-col", type=int, default=0, metavar="N",
+                       help="CoNLL column holding the token, 0-based; negative counts from the end (default 0)")
+    group.add_argument("--tag-col", type=int, default=-1, metavar="N",
+                       help="CoNLL column holding the tag, 0-based; negative counts from the end (default -1, "
+                            "the last column)")
+    group.add_argument("--tokens-column", default="tokens", metavar="NAME",
+                       help="dataset column holding the tokens (parquet/json/save_to_disk/hf:; default tokens)")
+    group.add_argument("--tags-column", default="tags", metavar="NAME",
+                       help="dataset column holding the tags, strings or ClassLabel ids (default tags)")
+
+    stats = actions.add_parser(
+        "stats", parents=[common], help="sentences, tokens, entities and lengths per split",
+        description="Per split: sentences, tokens, entities per type, detected tag scheme and sentence-length "
+                    "percentiles (nearest rank).")
+    stats.add_argument("path", metavar="PATH", help="corpus file, folder or hf:NAME[:CONFIG]")
+    stats.add_argument("--json", action="store_true",
+                       help='print JSON: {"splits": {SPLIT: {"sentences", "tokens", "scheme", "entities", '
+                            '"length": {"p50", "p95", "max"}}}}')
+    stats.set_defaults(func=_stats)
+
+    check = actions.add_parser(
+        "validate", parents=[common], help="list tag sequences that break the scheme (exit 1 if any)",
+        description="List every tag that breaks the tag scheme as FILE:LINE: problem (unknown prefixes, "
+                    "I- after O in BIO, unclosed entities in BIOES, ...). Exit 0 when clean, 1 otherwise.")
+    check.add_argument("path", metavar="PATH", help="corpus file, folder or hf:NAME[:CONFIG]")
+    check.add_argument("--scheme", choices=SCHEMES, help="check against this scheme (default: detected)")
+    check.set_defaults(func=_validate)
+
+    conv = actions.add_parser(
+        "convert", parents=[common], help="rewrite a corpus in another tag scheme",
+        description="Rewrite the tags of a corpus in another scheme; ill-formed sequences are read leniently "
+                    "(like conlleval). A CoNLL file becomes a file and a CoNLL folder a folder with the same "
+                    "file names, every other column and line kept; other sources become OUT/SPLIT.txt. "
+                    "Files are written atomically.")
+    conv.add_argument("input", metavar="IN", help="corpus file, folder or hf:NAME[:CONFIG]")
+    conv.add_argument("output", metavar="OUT", help="output file (for a CoNLL file) or folder")
+    conv.add_argument("--to", required=True, type=str.lower, choices=SCHEMES + ("iob2", "iobes"),
+                      help="target scheme")
+    conv.add_argument("--from", dest="source", type=str.lower, choices=SCHEMES + ("iob2", "iobes"),
+                      help="scheme of IN (default: detected)")
+    conv.set_defaults(func=_convert)
+
+
+def _print_help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _columns(args) -> dict:
+    return dict(token_col=args.token_col, tag_col=args.tag_col, tokens_column=args.tokens_column,
+                tags_column=args.tags_column)
+
+
+def _stats(args) -> int:
+    from ner.data.corpus import corpus_stats, load_corpus
+
+    stats = corpus_stats(load_corpus(args.path, **_columns(args)))
+    if args.json:
+        print(json.dumps(stats, indent=2))
+        return 0
+    rows = [("split", "sentences", "tokens", "scheme", "len p50", "p95", "max", "entities")]
+    for split, s in stats["splits"].items():
+        ents = " ".join(f"{k}={v}" for k, v in s["entities"].items()) or "-"
+        rows.append((split, f"{s['sentences']:,}", f"{s['tokens']:,}", s["scheme"], str(s["length"]["p50"]),
+                     str(s["length"]["p95"]), str(s["length"]["max"]),
+                     f"{sum(s['entities'].values()):,} ({ents})"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for r in rows:
+        print("  ".join(v.ljust(w) if i == 0 or i == 3 else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths)))
+              + "  " + r[-1])
+    return 0
+
+
+def _validate(args) -> int:
+    from ner.data.corpus import read_sentences, where
+    from ner.data.schemes import detect_scheme, validate
+
+    splits = read_sentences(args.path, **_columns(args))
+    sentences = [s for ss in splits.values() for s in ss]
+    scheme = args.scheme or detect_scheme(s.tags for s in sentences)
+    problems = bad = 0
+    for s in sentences:
+        found = validate(s.tags, scheme)
+        bad += bool(found)
+        for j, message in found:
+            path, line = where(s, j)
+            print(f"{path}:{line}: {message}" if line is not None else f"{path}: {message}")
+        problems += len(found)
+    if problems:
+        print(f"{args.path}: {problems} problem(s) in {bad} of {len(sentences)} sentences (scheme {scheme})",
+              file=sys.stderr)
+        return 1
+    print(f"{args.path}: OK, {len(sentences)} sentences, scheme {scheme}")
+    return 0
+
+
+def _convert(args) -> int:
+    from ner.data.conll import replace_column, write_conll
+    from ner.data.corpus import check_tags, conll_files, read_sentences
+    from ner.data.schemes import convert, detect_scheme, normalize_scheme, validate
+
+    splits = read_sentences(args.input, **_columns(args))
+    check_tags(splits)
+    sentences = [s for ss in splits.values() for s in ss]
+    src = normalize_scheme(args.source) if args.source else detect_scheme(s.tags for s in sentences)
+    dst = normalize_scheme(args.to)
+    lenient = sum(1 for s in sentences if validate(s.tags, src))
+    new_tags = {split: [convert(s.tags, src, dst) for s in ss] for split, ss in splits.items()}
+    files = conll_files(args.input)
+    out = Path(args.output)
+    single = files is not None and not Path(args.input).is_dir()
+    if not single and out.exists() and not out.is_dir():
+        raise NerError(f"{out}: exists and is not a folder (converting a folder or dataset writes a folder)")
+    written = []
+    if single:  # one CoNLL file -> one file
+        target = out / files["train"].name if out.is_dir() else out
+        replace_column(files["train"], target, splits["train"], new_tags["train"], args.tag_col)
+        written.append(target)
+    elif files is not None:  # CoNLL folder -> folder with the same file names
+        for split, path in files.items():
+            replace_column(path, out / path.name, splits[split], new_tags[split], args.tag_col)
+            written.append(out / path.name)
+    else:
+        for split, ss in splits.items():
+            write_conll(out / f"{split}.txt", [(s.tokens, t) for s, t in zip(ss, new_tags[split])])
+            written.append(out / f"{split}.txt")
+    if lenient:
+        print(f"note: {lenient} ill-formed {src} sentence(s) were read leniently (see `ner data validate`)",
+              file=sys.stderr)
+    for path in written:
+        print(f"wrote {path} ({src} -> {dst})")
+    return 0

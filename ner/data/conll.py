@@ -1,0 +1,196 @@
+"""Read and write CoNLL column files: one token per line, columns split by spaces or tabs, a blank line
+between sentences, ``-DOCSTART-`` lines skipped. Reading accepts CRLF, a UTF-8 BOM and trailing
+whitespace; writing is atomic (temporary file in the same folder, then ``os.replace``)."""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from ner.errors import InputError, NerError
+
+DOCSTART = "-DOCSTART-"
+CONLL_EXTENSIONS = ("", ".txt", ".conll", ".bio", ".bmes", ".iob", ".tsv")
+SPLIT_NAMES = {"train": "train", "dev": "dev", "valid": "dev", "validation": "dev", "test": "test"}
+SPLIT_ORDER = ("train", "dev", "test")
+_SEP = re.compile(r"[ \t]+")
+_SEP_KEEP = re.compile(r"([ \t]+)")
+_LINE_PARTS = re.compile(r"([ \t]*)(.*?)([ \t\r]*)")
+_BLANK = " \t\r"
+
+
+@dataclass
+class Sentence:
+    """One sentence of a CoNLL file; ``lines`` holds the 1-based line number of each token."""
+
+    tokens: list[str]
+    tags: list[str] | None  # None when read without a tag column
+    lines: list[int]
+    path: str | None = None
+
+
+def decode(data: bytes, path) -> str:
+    """UTF-8 text of ``data`` without a BOM; InputError naming the line of the first invalid byte."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(f"not UTF-8 text (byte 0x{data[exc.start]:02x}); re-encode the file as UTF-8",
+                         path, line) from None
+
+
+def _column(index: int, ncols: int, what: str, path, line: int) -> int:
+    if not -ncols <= index < ncols:
+        raise InputError(f"no {what} column {index}: the line has {ncols} column(s)", path, line)
+    return index % ncols
+
+
+def read_conll(path, token_col: int = 0, tag_col: int | None = -1, docstart: bool = True) -> list[Sentence]:
+    """Sentences of a CoNLL file; ``token_col``/``tag_col`` pick columns (negative counts from the end,
+    ``tag_col=None`` reads tokens only). Every token line must have as many columns as the one before.
+    Raises InputError (with file:line) for a missing or empty file, non-UTF-8 bytes, a changed column
+    count, a missing column, or a file without sentences."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError("no such file or folder", path)
+    if path.is_dir():
+        raise InputError("is a folder; expected a CoNLL file", path)
+    text = decode(path.read_bytes(), path)
+    if not text.strip():
+        raise InputError("empty file", path)
+    where = str(path)
+    sentences: list[Sentence] = []
+    tokens: list[str] = []
+    tags: list[str] = []
+    lines: list[int] = []
+    ncols = prev_line = 0
+    ti = gi = 0
+
+    def flush() -> None:
+        nonlocal tokens, tags, lines
+        if tokens:
+            sentences.append(Sentence(tokens, tags if tag_col is not None else None, lines, where))
+            tokens, tags, lines = [], [], []
+
+    for n, raw in enumerate(text.split("\n"), 1):
+        line = raw.strip(_BLANK)
+        if not line:
+            flush()
+            continue
+        fields = _SEP.split(line)
+        if docstart and fields[0] == DOCSTART:
+            flush()
+            continue
+        if len(fields) != ncols:
+            if ncols:
+                raise InputError(f"line has {len(fields)} column(s) but line {prev_line} has {ncols}", path, n)
+            ncols = len(fields)
+            ti = _column(token_col, ncols, "token", path, n)
+            if tag_col is not None:
+                gi = _column(tag_col, ncols, "tag", path, n)
+                if gi == ti:
+                    raise InputError(f"token and tag columns are the same (the line has {ncols} column(s)); "
+                                     "a tagged file needs a tag column", path, n)
+        tokens.append(fields[ti])
+        if tag_col is not None:
+            tags.append(fields[gi])
+        lines.append(n)
+        prev_line = n
+    flush()
+    if not sentences:
+        raise InputError("no sentences (only blank and -DOCSTART- lines)", path)
+    return sentences
+
+
+def atomic_write_text(path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` via a temporary file in the same folder and ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        with open(tmp, "x", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _check_field(value: str, path, sentence: int, token: int) -> None:
+    if not value or any(c in value for c in " \t\r\n"):
+        raise NerError(f"{path}: sentence {sentence}, token {token}: {value!r} cannot be written to a CoNLL "
+                       "file (empty or contains whitespace)")
+
+
+def format_conll(sentences: Iterable[Sequence[Sequence[str]]], sep: str = " ", path=None) -> str:
+    """CoNLL text for sentences given as tuples of equally long columns; empty sentences are skipped."""
+    blocks: list[str] = []
+    for i, columns in enumerate(sentences, 1):
+        columns = [list(c) for c in columns]
+        n = len(columns[0]) if columns else 0
+        if any(len(c) != n for c in columns):
+            raise NerError(f"{path}: sentence {i}: columns have different lengths {[len(c) for c in columns]}")
+        if n == 0:
+            continue
+        for c in columns:
+            for j, value in enumerate(c, 1):
+                _check_field(value, path, i, j)
+        if columns[0][0] == DOCSTART:
+            raise NerError(f"{path}: sentence {i}: a sentence cannot start with the token {DOCSTART}")
+        blocks.append("\n".join(sep.join(row) for row in zip(*columns)))
+    return "\n\n".join(blocks) + "\n" if blocks else ""
+
+
+def write_conll(path, sentences: Iterable[Sequence[Sequence[str]]], sep: str = " ") -> None:
+    """Write sentences, each a tuple of columns such as ``(tokens, tags)`` or ``(tokens, gold, pred)``,
+    atomically. Reading the file back gives the same columns; values with whitespace raise NerError."""
+    atomic_write_text(path, format_conll(sentences, sep, path))
+
+
+def replace_column(src, dst, sentences: Sequence[Sentence], values: Sequence[Sequence[str]],
+                   column: int = -1) -> None:
+    """Copy CoNLL file ``src`` to ``dst`` (atomically) with column ``column`` of each token line of
+    ``sentences`` (as read from ``src``) set to ``values``; every other byte of the text is kept."""
+    src = Path(src)
+    lines = decode(src.read_bytes(), src).split("\n")
+    for sentence, vals in zip(sentences, values, strict=True):
+        for n, value in zip(sentence.lines, vals, strict=True):
+            lead, body, trail = _LINE_PARTS.fullmatch(lines[n - 1]).groups()
+            parts = _SEP_KEEP.split(body)
+            k = column % ((len(parts) + 1) // 2)
+            parts[2 * k] = value
+            lines[n - 1] = lead + "".join(parts) + trail
+    atomic_write_text(dst, "\n".join(lines))
+
+
+def match_splits(folder, extensions: Sequence[str] = CONLL_EXTENSIONS) -> dict[str, Path]:
+    """Files of ``folder`` named like a split (train; dev/valid/validation; test; any case) with one of
+    ``extensions`` ("" = none), keyed train/dev/test in that order; two files for one split raise."""
+    found: dict[str, Path] = {}
+    for p in sorted(Path(folder).iterdir()):
+        if not p.is_file() or p.name.startswith("."):
+            continue
+        stem, ext = (p.stem, p.suffix) if p.suffix.lower() in extensions else (p.name, "")
+        split = SPLIT_NAMES.get(stem.lower())
+        if split is None or ext.lower() not in extensions:
+            continue
+        if split in found:
+            raise InputError(f"two files for the {split} split: {found[split].name} and {p.name}", folder)
+        found[split] = p
+    return {s: found[s] for s in SPLIT_ORDER if s in found}
+
+
+def find_splits(folder, extensions: Sequence[str] = CONLL_EXTENSIONS) -> dict[str, Path]:
+    """CoNLL split files of ``folder`` keyed "train", "dev", "test"; InputError without a train file."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError("no such folder" if not folder.exists() else "not a folder", folder)
+    splits = match_splits(folder, extensions)
+    if "train" not in splits:
+        names = ", ".join(f"train{e}" for e in extensions if e)
+        raise InputError(f"no train split (expected a file named train or {names})", folder)
+    return splits

@@ -1,0 +1,269 @@
+"""Corpora as ``datasets.DatasetDict``: splits "train", "dev", "test"; columns "tokens" and "tags"
+(lists of strings), whatever the source — CoNLL file or folder, a ``save_to_disk`` folder, parquet /
+json / jsonl files, or a Hugging Face hub dataset (``hf:NAME[:CONFIG]``)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections import Counter
+from itertools import chain
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping
+
+import datasets
+
+from ner.data.conll import (DOCSTART, SPLIT_NAMES, SPLIT_ORDER, Sentence, decode, find_splits, match_splits,
+                            read_conll)
+from ner.data.schemes import detect_scheme, is_known_tag, repair as repair_tags, to_spans, validate
+from ner.errors import InputError
+
+logger = logging.getLogger(__name__)
+
+TABLE_EXTENSIONS = (".parquet", ".json", ".jsonl")
+FEATURES = datasets.Features({"tokens": datasets.List(datasets.Value("string")),
+                              "tags": datasets.List(datasets.Value("string"))})
+
+
+class Corpus(datasets.DatasetDict):
+    """A DatasetDict that remembers how it was loaded: ``scheme`` (detected over all splits),
+    ``ill_formed`` (split -> sentences that break the scheme, as read) and ``repaired`` (split ->
+    sentences rewritten by ``repair=True``; zeros otherwise)."""
+
+    scheme: str
+    ill_formed: dict[str, int]
+    repaired: dict[str, int]
+
+
+def where(sentence: Sentence, token: int) -> tuple[str, int | None]:
+    """``(path, line)`` of token ``token`` of ``sentence`` for messages; line is None for table rows."""
+    if sentence.lines:
+        return str(sentence.path), sentence.lines[token]
+    return f"{sentence.path}, token {token + 1}", None
+
+
+def _saved_to_disk(folder: Path) -> bool:
+    return (folder / "dataset_dict.json").is_file() or (folder / "state.json").is_file()
+
+
+def conll_files(spec) -> dict[str, Path] | None:
+    """The CoNLL files behind ``spec`` keyed by split, or None when ``spec`` is another kind of source."""
+    if isinstance(spec, str) and spec.startswith("hf:"):
+        return None
+    path = Path(spec)
+    if not path.exists():
+        raise InputError("no such file or folder", path)
+    if path.is_dir():
+        if _saved_to_disk(path) or match_splits(path, TABLE_EXTENSIONS):
+            return None
+        return find_splits(path)
+    return None if path.suffix.lower() in TABLE_EXTENSIONS else {"train": path}
+
+
+def read_sentences(spec, *, token_col: int = 0, tag_col: int = -1, tokens_column: str = "tokens",
+                   tags_column: str = "tags", load_kwargs: Mapping[str, Any] | None = None
+                   ) -> dict[str, list[Sentence]]:
+    """Sentences of every split of ``spec`` (see :func:`load_corpus`), tags as strings, unchecked.
+
+    CoNLL sentences carry line numbers; rows of other sources have ``lines == []`` and a ``path`` such
+    as ``"data.parquet [train] row 7"``. Sentences that are only ``-DOCSTART-`` or empty are dropped.
+    """
+    files = conll_files(spec)
+    if files is not None:
+        return {split: read_conll(p, token_col, tag_col) for split, p in files.items()}
+    columns = (tokens_column, tags_column)
+    if isinstance(spec, str) and spec.startswith("hf:"):
+        return _dataset_splits(_load_hub(spec, load_kwargs), spec, columns)
+    path = Path(spec)
+    if path.is_dir() and _saved_to_disk(path):
+        return _dataset_splits(datasets.load_from_disk(str(path)), str(path), columns)
+    if path.is_dir():
+        tables = match_splits(path, TABLE_EXTENSIONS)
+        if "train" not in tables:
+            raise InputError(f"no train split (found {', '.join(p.name for p in tables.values())})", path)
+        return {split: _rows(_read_table(p), f"{p} [{split}]", columns) for split, p in tables.items()}
+    return {"train": _rows(_read_table(path), f"{path} [train]", columns)}
+
+
+def _load_hub(spec: str, load_kwargs: Mapping[str, Any] | None):
+    name, _, config = spec[3:].partition(":")
+    if not name:
+        raise InputError("expected hf:NAME or hf:NAME:CONFIG, e.g. hf:conll2003", spec)
+    try:
+        return datasets.load_dataset(name, config or None, **dict(load_kwargs or {}))
+    except Exception as exc:  # network, unknown name, bad config: one line for the user
+        detail = (str(exc).strip().splitlines() or [""])[0]
+        raise InputError(f"could not load dataset {name!r} (hub datasets need network access): "
+                         f"{type(exc).__name__}: {detail}", spec) from exc
+
+
+def _dataset_splits(data, source: str, columns: tuple[str, str]) -> dict[str, list[Sentence]]:
+    if isinstance(data, datasets.Dataset):
+        data = {"train": data}
+    if not isinstance(data, Mapping):
+        raise InputError(f"expected a dataset with splits, got {type(data).__name__}", source)
+    splits: dict[str, list[Sentence]] = {}
+    for name, ds in data.items():
+        split = SPLIT_NAMES.get(name.lower(), name)
+        if split in splits:
+            raise InputError(f"two splits map to {split!r}", source)
+        splits[split] = _rows(ds, f"{source} [{name}]", columns)
+    if "train" not in splits:
+        raise InputError(f"no train split (found {', '.join(data)})", source)
+    order = {s: i for i, s in enumerate(SPLIT_ORDER)}
+    return dict(sorted(splits.items(), key=lambda kv: order.get(kv[0], len(order))))
+
+
+def _read_table(path: Path) -> datasets.Dataset:
+    """A parquet, json (list of records or JSON lines) or jsonl file as an in-memory Dataset."""
+    if path.suffix.lower() == ".parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            return datasets.Dataset(pq.read_table(path))  # keeps ClassLabel features stored by `datasets`
+        except Exception as exc:
+            raise InputError(f"cannot read parquet: {exc}", path) from exc
+    text = decode(path.read_bytes(), path)
+    if not text.strip():
+        raise InputError("empty file", path)
+    if path.suffix.lower() == ".json" and text.lstrip()[:1] in "[{":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            data = None  # maybe JSON lines with a .json name
+        if isinstance(data, list):
+            return datasets.Dataset.from_list(data)
+        if isinstance(data, dict) and all(isinstance(v, list) for v in data.values()):
+            return datasets.Dataset.from_dict(data)
+    records = []
+    for n, line in enumerate(text.split("\n"), 1):
+        if line.strip():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise InputError(f"not JSON: {exc.msg}", path, n) from None
+    return datasets.Dataset.from_list(records)
+
+
+def _rows(ds: datasets.Dataset, source: str, columns: tuple[str, str]) -> list[Sentence]:
+    """Sentences of a Dataset's token and tag columns; ClassLabel tag ids become their names."""
+    for column in columns:
+        if column not in ds.column_names:
+            raise InputError(f"no column {column!r} (columns: {', '.join(ds.column_names)}); "
+                             "choose with tokens_column / tags_column", source)
+    tokens_column, tags_column = columns
+    names = getattr(ds.features[tags_column], "feature", None)
+    names = names.names if isinstance(names, datasets.ClassLabel) else None
+    sentences = []
+    for i, (tokens, tags) in enumerate(zip(ds[tokens_column][:], ds[tags_column][:])):
+        where_ = f"{source} row {i + 1}"
+        if not isinstance(tokens, list) or not isinstance(tags, list):
+            raise InputError("tokens and tags must be lists", where_)
+        if len(tokens) != len(tags):
+            raise InputError(f"{len(tokens)} tokens but {len(tags)} tags", where_)
+        if not tokens or tokens == [DOCSTART]:
+            continue
+        if names is not None:
+            if not all(isinstance(t, int) and 0 <= t < len(names) for t in tags):
+                raise InputError(f"tag ids {tags} outside the {len(names)} label names", where_)
+            tags = [names[t] for t in tags]
+        elif not all(isinstance(t, str) for t in tags):
+            raise InputError(f"tags must be strings or ClassLabel ids with names (got {tags[:3]}...)", where_)
+        sentences.append(Sentence([str(t) for t in tokens], tags, [], where_))
+    return sentences
+
+
+def check_tags(splits: Mapping[str, list[Sentence]]) -> None:
+    """InputError at the first tag that is neither ``O`` nor PREFIX-LABEL with a known prefix."""
+    known = {t: is_known_tag(t) for t in set(chain.from_iterable(s.tags for ss in splits.values() for s in ss))}
+    if all(known.values()):
+        return
+    for sentence in chain.from_iterable(splits.values()):
+        for j, tag in enumerate(sentence.tags):
+            if not known[tag]:
+                raise InputError(f"unknown tag {tag!r} (expected O or B-/I-/E-/S-/M-/L-/U- plus a label)",
+                                 *where(sentence, j))
+
+
+def load_corpus(spec, *, token_col: int = 0, tag_col: int = -1, tokens_column: str = "tokens",
+                tags_column: str = "tags", repair: bool = False,
+                load_kwargs: Mapping[str, Any] | None = None) -> Corpus:
+    """Load a corpus: splits "train" (always), "dev" and "test"; columns "tokens" and "tags" (list[str]).
+
+    ``spec``: a CoNLL file (split "train") or a folder of split files; a ``save_to_disk`` folder;
+    a .parquet/.json/.jsonl file (split "train") or a folder of train/dev/test such files; or
+    ``"hf:NAME[:CONFIG]"`` = ``datasets.load_dataset(NAME, CONFIG, **load_kwargs)`` (needs network for
+    hub names). ``token_col``/``tag_col`` pick CoNLL columns, ``tokens_column``/``tags_column`` dataset
+    columns; ClassLabel ids become tag names; HF "validation" becomes "dev". Unknown tags raise
+    InputError (file:line). Sentences that break the detected scheme are kept as they are and counted
+    (a warning is logged) or, with ``repair=True``, rewritten to the spans a conlleval reading gives.
+    """
+    splits = read_sentences(spec, token_col=token_col, tag_col=tag_col, tokens_column=tokens_column,
+                            tags_column=tags_column, load_kwargs=load_kwargs)
+    check_tags(splits)
+    scheme = detect_scheme(s.tags for ss in splits.values() for s in ss)
+    ill_formed = {split: sum(1 for s in ss if validate(s.tags, scheme)) for split, ss in splits.items()}
+    repaired = dict.fromkeys(splits, 0)
+    total = sum(ill_formed.values())
+    if total and repair:
+        for split, sentences in splits.items():
+            for s in sentences:
+                fixed = repair_tags(s.tags, scheme)
+                if fixed != s.tags:
+                    s.tags = fixed
+                    repaired[split] += 1
+        logger.warning("%s: repaired %d ill-formed %s sentence(s)", spec, sum(repaired.values()), scheme)
+    elif total:
+        logger.warning("%s: %d sentence(s) are ill-formed %s (see `ner data validate`; repair=True fixes "
+                       "them)", spec, total, scheme)
+    corpus = Corpus({
+        split: datasets.Dataset.from_dict({"tokens": [s.tokens for s in ss], "tags": [s.tags for s in ss]},
+                                          features=FEATURES)
+        for split, ss in splits.items()})
+    corpus.scheme, corpus.ill_formed, corpus.repaired = scheme, ill_formed, repaired
+    return corpus
+
+
+def _tag_lists(ds: datasets.Dataset, column: str = "tags") -> Iterator[list[str]]:
+    names = getattr(ds.features[column], "feature", None)
+    rows = ds[column][:]
+    if isinstance(names, datasets.ClassLabel):
+        return ([names.names[t] for t in row] for row in rows)
+    return iter(rows)
+
+
+def _datasets_of(data) -> Iterable[datasets.Dataset]:
+    return data.values() if isinstance(data, Mapping) else [data]
+
+
+def corpus_scheme(dataset_or_dict) -> str:
+    """Tag scheme of a Dataset or DatasetDict (all splits together); a loaded Corpus knows its own."""
+    if isinstance(dataset_or_dict, Corpus) and hasattr(dataset_or_dict, "scheme"):
+        return dataset_or_dict.scheme
+    return detect_scheme(chain.from_iterable(_tag_lists(ds) for ds in _datasets_of(dataset_or_dict)))
+
+
+def _percentile(sorted_values: list[int], p: float) -> int:
+    """Nearest-rank percentile of a sorted non-empty list."""
+    return sorted_values[max(0, math.ceil(p / 100 * len(sorted_values)) - 1)]
+
+
+def corpus_stats(corpus: Mapping[str, datasets.Dataset]) -> dict:
+    """``{"splits": {split: {"sentences", "tokens", "scheme", "entities": {label: n},
+    "length": {"p50", "p95", "max"}}}}``; entities are decoded with seqeval's lenient reading."""
+    out: dict[str, dict] = {}
+    for split, ds in corpus.items():
+        tags = list(_tag_lists(ds))
+        lengths = sorted(len(t) for t in tags)
+        scheme = detect_scheme(tags)
+        entities = Counter(span.label for t in tags for span in to_spans(t, scheme))
+        out[split] = {
+            "sentences": len(tags),
+            "tokens": sum(lengths),
+            "scheme": scheme,
+            "entities": dict(sorted(entities.items())),
+            "length": {"p50": _percentile(lengths, 50), "p95": _percentile(lengths, 95),
+                       "max": lengths[-1]} if lengths else {"p50": 0, "p95": 0, "max": 0},
+        }
+    return {"splits": out}
