@@ -1,0 +1,199 @@
+"""Length-bucketed, padded numpy batches for tagging: a ``keras.utils.PyDataset`` (numpy only, no tf.data)."""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
+
+import keras
+import numpy as np
+
+from ner.data.vocab import Vocabularies, casing_id
+from ner.errors import NerError
+
+BUCKETS = (8, 16, 24, 32, 48, 64, 96, 128)
+CHAR_BUCKETS = (16, 32)
+
+
+def bucket_length(n: int, buckets: Sequence[int]) -> int:
+    """Smallest bucket >= n; beyond the last bucket, n rounded up to a multiple of the last bucket."""
+    i = bisect_left(buckets, n)
+    if i < len(buckets):
+        return int(buckets[i])
+    last = int(buckets[-1])
+    return -(-n // last) * last
+
+
+def _check_buckets(buckets: Sequence[int], name: str) -> tuple[int, ...]:
+    out = tuple(int(b) for b in buckets)
+    if not out or out[0] < 1 or any(a >= b for a, b in zip(out, out[1:])):
+        raise NerError(f"{name} must be positive and strictly increasing, got {tuple(buckets)}")
+    return out
+
+
+class TaggingBatches(keras.utils.PyDataset):
+    """Padded batches of sentences of similar length.
+
+    Item i is ``(inputs, labels)``, or ``inputs`` when ``tags`` is None, where inputs = {"words": (B, T),
+    "chars": (B, T, C), "casing": (B, T)} and labels (B, T), all int32 with 0 at padding (mask = words != 0).
+    T = ``bucket_length`` of the longest sentence of the batch over ``buckets``, C likewise of its longest
+    word over ``char_buckets``: nothing is ever truncated and the number of distinct shapes stays small.
+
+    Without ``shuffle``, sentences are sorted by length and cut into batches. With ``shuffle``, each epoch
+    (``on_epoch_end`` advances it) sorts sentences by T bucket with ties in random order, then shuffles the
+    batch order, all from ``(seed, epoch)``. Batches 0 and 1 always differ in T and in C whenever the batches
+    differ at all: Keras' TensorFlow backend fixes the dataset's shape signature from the first two batches.
+    ``epoch`` counts the complete epochs served (see ``on_epoch_end``; ``set_epoch`` to resume).
+
+    ``word_dropout`` p: each word id in ``dropout_ids`` (default: words seen exactly once in ``tokens``) is
+    replaced by the unknown id with probability p, drawn from ``(seed, epoch, batch)``. Use it for training.
+    Other keyword arguments (workers, use_multiprocessing, max_queue_size) go to ``PyDataset``.
+    """
+
+    def __init__(
+        self, tokens: Sequence[Sequence[str]], vocabs: Vocabularies, tags: Sequence[Sequence[str]] | None = None,
+        *, batch_size: int = 32, shuffle: bool = False, seed: int = 0, buckets: Sequence[int] = BUCKETS,
+        char_buckets: Sequence[int] = CHAR_BUCKETS, word_dropout: float = 0.0,
+        dropout_ids: Iterable[int] | None = None, **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if batch_size < 1:
+            raise NerError(f"batch_size must be at least 1, got {batch_size}")
+        if not 0.0 <= word_dropout < 1.0:
+            raise NerError(f"word_dropout must be in [0, 1), got {word_dropout}")
+        if tags is not None and len(tags) != len(tokens):
+            raise NerError(f"{len(tokens)} token sentences but {len(tags)} tag sentences")
+        self.batch_size, self.shuffle, self.seed = int(batch_size), bool(shuffle), int(seed)
+        self.buckets = _check_buckets(buckets, "buckets")
+        self.char_buckets = _check_buckets(char_buckets, "char_buckets")
+        self.word_dropout = float(word_dropout)
+
+        words_v, chars_v = vocabs.words, vocabs.chars
+        self._words = [words_v.encode(s) for s in tokens]
+        self._casing = [np.array([casing_id(t) for t in s], dtype=np.int32) for s in tokens]
+        self._chars = [chars_v.encode("".join(s)) for s in tokens]          # (sum of word lengths,)
+        self._word_len = [np.array([len(t) for t in s], dtype=np.int64) for s in tokens]
+        self._labels = None
+        if tags is not None:
+            self._labels = [self._encode_tags(vocabs, i, s, t) for i, (s, t) in enumerate(zip(tokens, tags))]
+        self.lengths = np.array([len(s) for s in tokens], dtype=np.int64)
+        self._t = np.array([bucket_length(n, self.buckets) for n in self.lengths.tolist()], dtype=np.int64)
+        self._c = np.array([bucket_length(int(w.max(initial=0)), self.char_buckets) for w in self._word_len],
+                           dtype=np.int64)
+        self._droppable = self._dropout_mask(vocabs, dropout_ids) if self.word_dropout else None
+        self._unk_id = words_v.unk_id
+        self._epoch = 0
+        self._batches = self._plan(0)
+        self._built = np.zeros(len(self._batches), dtype=bool)   # which batches this epoch has served
+
+    @staticmethod
+    def _encode_tags(vocabs: Vocabularies, i: int, tokens: Sequence[str], tags: Sequence[str]) -> np.ndarray:
+        if len(tags) != len(tokens):
+            raise NerError(f"sentence {i}: {len(tags)} tags for {len(tokens)} tokens")
+        try:
+            return vocabs.labels.encode(tags)
+        except NerError as e:
+            raise NerError(f"sentence {i}: {e}") from None
+
+    def _dropout_mask(self, vocabs: Vocabularies, dropout_ids: Iterable[int] | None) -> np.ndarray:
+        """(len(words vocab),) bool: which word ids word dropout may replace."""
+        words_v = vocabs.words
+        if words_v.unk_id is None:
+            raise NerError("word_dropout needs a word vocabulary with an unknown token")
+        size = len(words_v)
+        if dropout_ids is None:
+            ids = np.concatenate(self._words) if self._words else np.zeros(0, np.int32)
+            mask = np.bincount(ids, minlength=size) == 1
+        else:
+            ids = np.fromiter((int(i) for i in dropout_ids), dtype=np.int64)
+            if ids.size and (ids.min() < 0 or ids.max() >= size):
+                raise NerError(f"dropout_ids must lie in [0, {size}), the word vocabulary")
+            mask = np.zeros(size, dtype=bool)
+            mask[ids] = True
+        mask[[i for i in (words_v.pad_id, words_v.unk_id) if i is not None]] = False
+        return mask
+
+    def _plan(self, epoch: int) -> list[np.ndarray]:
+        """Sentence indices of every batch, in batch order, for this epoch."""
+        n = len(self.lengths)
+        if self.shuffle:
+            rng = np.random.default_rng([self.seed, epoch])
+            order = np.lexsort((rng.permutation(n), self._t))
+        else:
+            order = np.argsort(self.lengths, kind="stable")
+        batches = [order[i:i + self.batch_size] for i in range(0, n, self.batch_size)]
+        if self.shuffle:
+            batches = [batches[j] for j in rng.permutation(len(batches))]
+        return self._shape_witnesses_first(batches)
+
+    def _shape_witnesses_first(self, batches: list[np.ndarray]) -> list[np.ndarray]:
+        """Move to the front two batches that differ in T and in C wherever any two batches differ."""
+        if len(batches) < 2:
+            return batches
+        t = np.array([self._t[b].max() for b in batches])
+        c = np.array([self._c[b].max() for b in batches])
+        vary_t, vary_c = bool((t != t[0]).any()), bool((c != c[0]).any())
+        if not (vary_t or vary_c):
+            return batches
+        both = np.flatnonzero(((t != t[0]) | (not vary_t)) & ((c != c[0]) | (not vary_c)))
+        if both.size:
+            pair = [0, int(both[0])]
+        else:   # every other batch shares T or C with batch 0, so q = (T', C0) and r = (T0, C') differ in both
+            pair = [int(np.flatnonzero(t != t[0])[0]), int(np.flatnonzero(c != c[0])[0])]
+        return [batches[j] for j in pair] + [b for j, b in enumerate(batches) if j not in pair]
+
+    @property
+    def epoch(self) -> int:
+        return self._epoch
+
+    def set_epoch(self, epoch: int) -> None:
+        """Jump to the batches of ``epoch`` (e.g. to resume training)."""
+        self._epoch = int(epoch)
+        self._built[:] = False
+        if self.shuffle:
+            self._batches = self._plan(self._epoch)
+
+    def on_epoch_end(self) -> None:
+        """Advance to the next epoch once every batch of this one was built. Keras also calls this before
+        the first epoch of ``fit``/``evaluate``/``predict`` (after building batches 0 and 1 to learn their
+        shapes on TensorFlow): those calls do not count. With ``steps_per_epoch``, use ``set_epoch``."""
+        if self._built.all():
+            self.set_epoch(self._epoch + 1)
+
+    def __len__(self) -> int:
+        return len(self._batches)
+
+    def batch_indices(self, i: int) -> np.ndarray:
+        """Sentence indices (into ``tokens``) of the rows of batch i, this epoch."""
+        return self._batches[range(len(self._batches))[i]].copy()
+
+    def batch_shape(self, i: int) -> tuple[int, int, int]:
+        """(B, T, C) of batch i without building it."""
+        idx = self._batches[range(len(self._batches))[i]]
+        return len(idx), int(self._t[idx].max()), int(self._c[idx].max())
+
+    def __getitem__(self, i: int):
+        i = range(len(self._batches))[i]  # IndexError past the end
+        self._built[i] = True
+        idx = self._batches[i]
+        bsz, t, c = self.batch_shape(i)
+        words = np.zeros((bsz, t), dtype=np.int32)
+        casing = np.zeros((bsz, t), dtype=np.int32)
+        chars = np.zeros((bsz, t, c), dtype=np.int32)
+        labels = np.zeros((bsz, t), dtype=np.int32) if self._labels is not None else None
+        for row, s in enumerate(idx.tolist()):
+            n = int(self.lengths[s])
+            words[row, :n] = self._words[s]
+            casing[row, :n] = self._casing[s]
+            if labels is not None:
+                labels[row, :n] = self._labels[s]
+            lens = self._word_len[s]
+            if self._chars[s].size:
+                pos = np.arange(self._chars[s].size) - np.repeat(np.cumsum(lens) - lens, lens)
+                chars[row, np.repeat(np.arange(n), lens), pos] = self._chars[s]
+        if self._droppable is not None:
+            rng = np.random.default_rng([self.seed, self._epoch, i])
+            drop = self._droppable[words] & (rng.random(words.shape) < self.word_dropout)
+            words[drop] = self._unk_id
+        inputs = {"words": words, "chars": chars, "casing": casing}
+        return inputs if labels is None else (inputs, labels)
