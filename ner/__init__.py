@@ -1,3 +1,31 @@
-"""ner: neural sequence labelling for named-entity recognition with Keras 3."""
+"""ner: build, compare and apply neural sequence labellers for named-entity recognition (Keras 3).
+
+Public API (imported lazily, so ``import ner`` does not start a Keras backend)::
+
+    ner.load_corpus(spec)             -> datasets.DatasetDict with "tokens" and "tags" columns
+    ner.train(data=..., encoder=...)  -> path of the written model bundle
+    ner.evaluate(model_or_path, data) -> entity-level scores (seqeval)
+    ner.Tagger.load(path).tag(text)   -> entities with character offsets and scores
+    ner.compare(...)                  -> comparison report across encoder swaps
+"""
+
+from importlib import import_module
 
 __version__ = "0.1.0"
+
+_API = {
+    "load_corpus": "ner.data.corpus",
+    "train": "ner.training",
+    "TrainConfig": "ner.training",
+    "evaluate": "ner.evaluation",
+    "Tagger": "ner.tagger",
+    "compare": "ner.compare",
+}
+
+__all__ = list(_API)
+
+
+def __getattr__(name: str):
+    if name in _API:
+        return getattr(import_module(_API[name]), name)
+    raise AttributeError(f"module 'ner' has no attribute {name!r}")

@@ -1,0 +1,148 @@
+"""Speed benchmark: parameters, training and decoding throughput, peak memory, per encoder x head x backend.
+
+Each configuration runs in its own process (so the backend can change and peak memory is its own):
+
+    python bench/speed.py --data ../shared/data/conll2003 --backends tensorflow,jax \
+        --encoders rnn,lstm,bilstm,bilstm-cnn,bilstm-conv --heads softmax,crf --json bench/speed.json
+
+What is measured, per configuration, at the default sizes (100-d words, char CNN 30-d x 50 filters of
+width 3, 200 units per direction, 10-d casing feature):
+  * training: epoch 1 (includes tracing/compilation of every bucket shape) and epoch 2 (steady state)
+    over the whole training split at --batch-size; sentences/s and tokens/s are from epoch 2;
+    ``compile_s`` = epoch 1 seconds - epoch 2 seconds;
+  * decoding: Viterbi / argmax tags of the whole test split at --decode-batch-size, run twice, the
+    second timed (sentences/s);
+  * peak resident memory of the process (ru_maxrss);
+  * with --f1-epochs N > 2, dev entity F1 after N epochs (so speed is never bought with accuracy).
+Results are appended as JSON lines to --json (a rerun skips configurations already there) and printed
+as a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def measure(args) -> dict:
+    """Run one configuration in this process; returns its figures."""
+    import keras
+
+    from ner.data.batching import TaggingBatches
+    from ner.data.corpus import load_corpus
+        from ner.model import build_tagger, predict_tags
+    from ner.training import (TrainConfig, prepare_splits, score_split, set_seed, to_training_scheme,
+                              training_vocabularies)
+
+    cfg = TrainConfig(data=args.data, encoder=args.encoder, crf=args.head == "crf", seed=args.seed,
+                      batch_size=args.batch_size)
+    set_seed(cfg.seed)
+    splits, data_scheme, _ = prepare_splits(load_corpus(cfg.data), cfg)
+    train_tokens, train_tags = splits["train"][0], to_training_scheme(splits["train"][1], data_scheme, cfg.scheme)
+    vocabs = training_vocabularies(splits, data_scheme, cfg)
+    model = build_tagger(cfg.model_config(), vocabs)
+    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=cfg.clipnorm))
+    batches = TaggingBatches(train_tokens, vocabs, train_tags, batch_size=cfg.batch_size, shuffle=True,
+                             seed=cfg.seed, word_dropout=cfg.word_dropout)
+    epochs = max(2, args.f1_epochs)
+    seconds = []
+
+    class Timer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.t0 = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            seconds.append(time.perf_counter() - self.t0)
+
+    model.fit(batches, epochs=epochs, verbose=0, callbacks=[Timer()])
+    n_sent, n_tok = len(train_tokens), sum(len(t) for t in train_tokens)
+    test_tokens = splits["test"][0]
+    test_batches = TaggingBatches(test_tokens, vocabs, batch_size=args.decode_batch_size)
+    predict_tags(model, test_batches)  # warm-up: traces every bucket shape
+    t0 = time.perf_counter()
+    predict_tags(model, test_batches)
+    decode_s = time.perf_counter() - t0
+    result = {
+        "backend": keras.backend.backend(), "encoder": args.encoder, "head": args.head,
+        "parameters": int(model.count_params()), "batch_size": args.batch_size,
+        "train_sentences_per_s": round(n_sent / seconds[1], 1), "train_tokens_per_s": round(n_tok / seconds[1], 1),
+        "epoch1_s": round(seconds[0], 2), "epoch2_s": round(seconds[1], 2),
+        "compile_s": round(seconds[0] - seconds[1], 2),
+        "decode_batch_size": args.decode_batch_size,
+        "decode_sentences_per_s": round(len(test_tokens) / decode_s, 1),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    if args.f1_epochs > 2:
+        scores, _ = score_split(model, vocabs, *splits["dev"], data_scheme, cfg.scheme)
+        result[f"dev_f1_after_{epochs}_epochs"] = round(scores["f1"], 4)
+    return result
+
+
+def table(rows: list[dict]) -> str:
+    cols = ["backend", "encoder", "head", "parameters", "train_sentences_per_s", "train_tokens_per_s",
+            "compile_s", "decode_sentences_per_s", "peak_rss_mib"]
+    extra = sorted({k for r in rows for k in r if k.startswith("dev_f1")})
+    cols += extra
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in rows:
+        lines.append("| " + " | ".join(f"{r.get(c, '')}" if not isinstance(r.get(c), int) or c == "batch_size"
+                                       else f"{r[c]:,}" for c in cols) + " |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared/data/conll2003"))
+    p.add_argument("--backends", default="tensorflow,jax")
+    p.add_argument("--encoders", default="rnn,lstm,bilstm,bilstm-cnn,bilstm-conv")
+    p.add_argument("--heads", default="softmax,crf")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--decode-batch-size", type=int, default=256)
+    p.add_argument("--f1-epochs", type=int, default=0, help="also report dev F1 after this many epochs (> 2)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--json", default="bench/speed.jsonl", help="JSON lines file (appended; reruns skip done rows)")
+    p.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # child mode: one configuration
+    p.add_argument("--encoder", help=argparse.SUPPRESS)
+    p.add_argument("--head", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.one:
+        print(json.dumps(measure(args)), flush=True)
+        return 0
+    out = Path(args.json)
+    done = [json.loads(line) for line in out.read_text().splitlines() if line.strip()] if out.exists() else []
+    key = lambda r: (r["backend"], r["encoder"], r["head"], r["batch_size"], r.get("f1_epochs", 0))  # noqa: E731
+    seen = {key(r) for r in done}
+    print(f"# machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}", file=sys.stderr)
+    for backend in args.backends.split(","):
+        for encoder in args.encoders.split(","):
+            for head in args.heads.split(","):
+                k = (backend, encoder, head, args.batch_size, args.f1_epochs)
+                if k in seen:
+                    continue
+                cmd = [sys.executable, __file__, "--one", "--data", args.data, "--encoder", encoder, "--head", head,
+                       "--batch-size", str(args.batch_size), "--decode-batch-size", str(args.decode_batch_size),
+                       "--f1-epochs", str(args.f1_epochs), "--seed", str(args.seed)]
+                print(f"# {backend} {encoder} {head} ...", file=sys.stderr, flush=True)
+                proc = subprocess.run(cmd, env={**os.environ, "KERAS_BACKEND": backend}, capture_output=True,
+                                      text=True)
+                if proc.returncode != 0:
+                    print(proc.stderr[-3000:], file=sys.stderr)
+                    return 1
+                row = {**json.loads(proc.stdout.strip().splitlines()[-1]), "f1_epochs": args.f1_epochs}
+                done.append(row)
+                with out.open("a") as f:
+                    f.write(json.dumps(row) + "\n")
+                print(json.dumps(row), file=sys.stderr, flush=True)
+    print(table(done))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

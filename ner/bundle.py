@@ -1,0 +1,123 @@
+"""Model bundles: a folder holding a trained tagger and everything needed to use and judge it.
+
+Layout of ``models/NAME/``::
+
+    bundle.json    format_version, status (complete | interrupted), versions, data path + hash, parameters
+    model.keras    the Keras model (loads without custom_objects)
+    vocab.json     word, character and label vocabularies
+    config.json    the training configuration (model settings included)
+    history.json   one object per epoch: loss, dev precision/recall/f1, seconds, learning rate
+    metrics.json   {"dev": scores, "test": scores}, each an ``ner.evaluation.entity_scores`` object
+
+A bundle is written into a temporary sibling folder and renamed into place when complete, so a crash
+never leaves a half-written folder under the final name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ner.errors import NerError
+
+FORMAT_VERSION = 1
+STATUSES = ("complete", "interrupted")
+REQUIRED = ("bundle.json", "model.keras", "vocab.json", "config.json", "history.json", "metrics.json")
+
+
+@dataclass
+class Bundle:
+    """A loaded bundle. ``model`` is a ``ner.model.SequenceTagger``; the rest are the JSON files."""
+
+    path: Path
+    model: object
+    vocabs: object
+    config: dict
+    meta: dict
+    history: list = field(default_factory=list)
+    metrics: dict = field(default_factory=dict)
+
+
+def _dump(path: Path, obj) -> None:
+    path.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def write_bundle(out, *, model, vocabs, config: dict, meta: dict, history: list, metrics: dict) -> Path:
+    """Write a bundle to ``out`` atomically (temporary sibling folder, then rename); returns ``out``.
+
+    An existing bundle under ``out`` is replaced only once the new one is completely written.
+    """
+    out = Path(out)
+    if meta.get("status") not in STATUSES:
+        raise ValueError(f"status must be one of {STATUSES}, got {meta.get('status')!r}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        model.save(tmp / "model.keras")
+        vocabs.save(tmp / "vocab.json")
+        _dump(tmp / "config.json", config)
+        _dump(tmp / "history.json", history)
+        _dump(tmp / "metrics.json", metrics)
+        _dump(tmp / "bundle.json", {"format_version": FORMAT_VERSION, **meta})
+        old = None
+        if out.exists():
+            old = out.parent / f".{out.name}.old-{os.getpid()}"
+            out.rename(old)
+        tmp.rename(out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def read_meta(path) -> dict:
+    """Check that ``path`` is a complete bundle of a format this version reads; return bundle.json."""
+    path = Path(path)
+    if not path.exists():
+        raise NerError(f"{path}: no such model bundle")
+    if not path.is_dir():
+        raise NerError(f"{path}: not a model bundle (expected a folder)")
+    missing = [name for name in REQUIRED if not (path / name).is_file()]
+    if missing:
+        raise NerError(f"{path}: incomplete model bundle (missing {', '.join(missing)}); "
+                       "it may be half-written or not a bundle")
+    try:
+        meta = json.loads((path / "bundle.json").read_text(encoding="utf-8"))
+        version = int(meta["format_version"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise NerError(f"{path / 'bundle.json'}: unreadable bundle metadata ({exc})") from None
+    if version > FORMAT_VERSION:
+        raise NerError(f"{path}: bundle format version {version} is newer than this ner reads "
+                       f"({FORMAT_VERSION}); upgrade ner")
+    return meta
+
+
+def load_bundle(path) -> Bundle:
+    """Load a bundle folder (any backend can load a bundle written by any other)."""
+    import keras
+
+    import ner.model  # noqa: F401  (registers the serializable layers)
+    from ner.data.vocab import Vocabularies
+
+    path = Path(path)
+    meta = read_meta(path)
+
+    def load_json(name):
+        try:
+            return json.loads((path / name).read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise NerError(f"{path / name}: unreadable JSON ({exc})") from None
+
+    try:
+        model = keras.saving.load_model(path / "model.keras")
+    except Exception as exc:  # a corrupt or truncated archive: report, don't dump a backend traceback
+        raise NerError(f"{path / 'model.keras'}: cannot load model ({type(exc).__name__}: {exc})") from None
+    return Bundle(path=path, model=model, vocabs=Vocabularies.load(path / "vocab.json"),
+                  config=load_json("config.json"), meta=meta, history=load_json("history.json"),
+                  metrics=load_json("metrics.json"))

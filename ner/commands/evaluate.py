@@ -1,0 +1,60 @@
+"""``ner evaluate``: entity-level scores of a saved model, or of an already tagged file."""
+
+from __future__ import annotations
+
+import json
+
+from ner.cli import BACKENDS
+from ner.errors import NerError
+
+
+HELP = "score a model bundle (seqeval entity-level P/R/F1)"
+
+
+def register(sub) -> None:
+    p = sub.add_parser("evaluate", help=HELP,
+                       description="Entity-level precision, recall and F1, overall and per type (seqeval; "
+                                   "conlleval-compatible by default). Exit 0 on success, 2 on bad input.")
+    p.add_argument("model", nargs="?", metavar="MODEL", help="model bundle folder (models/NAME)")
+    p.add_argument("--data", default="data/sample", help="corpus to score on (default: data/sample)")
+    p.add_argument("--split", default="test", help="split to score (default: test)")
+    p.add_argument("--strict", action="store_true", help="strict IOB2/IOBES chunk matching")
+    p.add_argument("--json", action="store_true", help="print the scores as one JSON object")
+    p.add_argument("--predictions", metavar="OUT.conll", help="write 'token gold predicted' columns")
+    p.add_argument("--errors", action="store_true",
+                   help="add an error analysis (type confusions, boundary errors, missed, spurious)")
+    p.add_argument("--scored", metavar="FILE",
+                   help="score an existing 'token gold predicted' file instead of a model")
+    p.add_argument("--token-col", type=int, default=0, help="CoNLL column of the tokens (default 0)")
+    p.add_argument("--tag-col", type=int, default=-1, help="CoNLL column of the gold tags (default -1)")
+    p.add_argument("--backend", choices=BACKENDS, help="Keras backend")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ner.evaluation import evaluate, format_errors, format_scores, score_file
+
+    if args.scored:
+        if args.model:
+            raise NerError("give either MODEL or --scored FILE, not both")
+        scores = score_file(args.scored, strict=args.strict, errors=args.errors)
+        title = f"{args.scored}"
+    else:
+        if not args.model:
+            raise NerError("MODEL is required (or --scored FILE)")
+        scores = evaluate(args.model, args.data, split=args.split, strict=args.strict,
+                          predictions=args.predictions, errors=args.errors,
+                          token_col=args.token_col, tag_col=args.tag_col)
+        title = f"{args.model} on {args.data} [{args.split}]"
+    if args.json:
+        print(json.dumps(scores, ensure_ascii=False))
+        return 0
+    print(format_scores(scores, title))
+    if scores.get("unseen_labels"):
+        unseen = ", ".join(f"{k} ({v})" for k, v in scores["unseen_labels"].items())
+        print(f"labels the model never saw (counted as missed): {unseen}")
+    if "errors" in scores:
+        print(format_errors(scores["errors"]))
+    if args.predictions:
+        print(f"predictions written to {args.predictions}")
+    return 0

@@ -1,0 +1,86 @@
+"""``ner tag``: tag raw text (arguments, a file, or standard input) with a model bundle."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from ner.cli import BACKENDS
+from ner.errors import NerError
+
+CONLL_SUFFIXES = {".conll", ".bio", ".iob", ".bmes", ".tsv"}
+
+
+HELP = "tag raw text with a model bundle"
+
+
+def register(sub) -> None:
+    p = sub.add_parser("tag", help=HELP,
+                       description="Tag texts given as arguments, in a file (one text per line, or a CoNLL "
+                                   "file of tokens, which gets a tag column), or on standard input.")
+    p.add_argument("model", metavar="MODEL", help="model bundle folder (models/NAME)")
+    p.add_argument("text", nargs="*", metavar="TEXT", help="texts to tag (default: read --input or stdin)")
+    p.add_argument("--input", metavar="FILE", help="file to tag ('-' for standard input)")
+    p.add_argument("--input-format", choices=("auto", "text", "conll"), default="auto",
+                   help="text: one text per line; conll: one token per line, blank line between "
+                        "sentences; auto: conll for .conll/.bio/.iob/.bmes/.tsv files (default)")
+    p.add_argument("--format", choices=("json", "conll", "inline"), default="json",
+                   help="json: one object per text; conll: token<TAB>tag lines; inline: [Angela Merkel|PER]")
+    p.add_argument("--backend", choices=BACKENDS, help="Keras backend")
+    p.set_defaults(func=run)
+
+
+def inline(text: str, entities: list[dict]) -> str:
+    """``text`` with each entity marked as ``[text|LABEL]``."""
+    parts, pos = [], 0
+    for e in sorted(entities, key=lambda e: e["start"]):
+        parts += [text[pos:e["start"]], f"[{e['text']}|{e['label']}]"]
+        pos = e["end"]
+    return "".join(parts + [text[pos:]])
+
+
+def _texts(args) -> list[str]:
+    if args.text:
+        if args.input:
+            raise NerError("give TEXT arguments or --input, not both")
+        return list(args.text)
+    if args.input and args.input != "-":
+        try:
+            return Path(args.input).read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            raise NerError(f"--input: {args.input}: no such file") from None
+        except UnicodeDecodeError as exc:
+            raise NerError(f"--input: {args.input}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    return sys.stdin.read().splitlines()
+
+
+def _print_conll(tagger, sentences: list[list[str]]) -> int:
+    for tokens, tags in zip(sentences, tagger.tag_sentences(sentences)):
+        print("\n".join(f"{tok}\t{tag}" for tok, tag in zip(tokens, tags)), end="\n\n")
+    return 0
+
+
+def run(args) -> int:
+    from ner.tagger import Tagger
+
+    tagger = Tagger.load(args.model)
+    conll_in = args.input_format == "conll" or (
+        args.input_format == "auto" and args.input and Path(args.input).suffix.lower() in CONLL_SUFFIXES)
+    if conll_in:
+        from ner.data.conll import read_conll
+
+        if not args.input or args.input == "-":
+            raise NerError("--input-format conll needs --input FILE")
+        return _print_conll(tagger, [s.tokens for s in read_conll(args.input, tag_col=None)])
+    texts = _texts(args)
+    if args.format == "conll":
+        from ner.data.tokenize import tokenize_text
+
+        return _print_conll(tagger, [[t.text for t in s] for text in texts for s in tokenize_text(text) if s])
+    for text, entities in zip(texts, tagger.tag_many(texts)):
+        if args.format == "json":
+            print(json.dumps({"text": text, "entities": entities}, ensure_ascii=False))
+        else:
+            print(inline(text, entities))
+    return 0

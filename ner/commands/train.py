@@ -1,0 +1,88 @@
+"""``ner train``: train a tagger and write a model bundle."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+from ner.cli import BACKENDS
+
+# flags whose TrainConfig field has another name or an inverted sense are handled explicitly
+_FLAGS = {
+    "data": ("PATH", str, "corpus: CoNLL file or folder, save_to_disk folder, parquet/json, or hf:NAME[:CONFIG]"),
+    "encoder": ("NAME", str, "encoder to train (see the list above)"),
+    "epochs": ("N", int, "maximum number of epochs"),
+    "batch_size": ("B", int, "training batch size (sentences)"),
+    "lr": ("X", float, "learning rate (default 2e-3 for adam, 1e-2 for sgd)"),
+    "lr_decay": ("D", float, "learning-rate decay: lr / (1 + D * epoch)"),
+    "clipnorm": ("C", float, "gradient clipping by norm"),
+    "optimizer": ("NAME", str, "adam or sgd"),
+    "dropout": ("P", float, "dropout rate"),
+    "hidden": ("H", int, "hidden units per direction"),
+    "layers": ("L", int, "number of stacked encoder layers"),
+    "word_dim": ("D", int, "word embedding size"),
+    "casing_dim": ("D", int, "casing-feature embedding size (0: off)"),
+    "embeddings": ("VECTORS.txt", str, "pretrained word vectors (GloVe/word2vec text format)"),
+    "scheme": ("SCHEME", str, "tag scheme the model is trained in: bio or bioes"),
+    "seed": ("S", int, "random seed"),
+    "patience": ("P", int, "early stopping: epochs without dev F1 gain (0: off)"),
+    "word_dropout": ("P", float, "probability of replacing a training word seen once by <unk>"),
+    "min_freq": ("N", int, "minimum word frequency for the vocabulary"),
+    "dev_fraction": ("F", float, "share of train held out as dev when the corpus has none"),
+    "init": ("BUNDLE", str, "start from this bundle's weights (resume or fine-tune)"),
+    "token_col": ("I", int, "CoNLL column of the tokens"),
+    "tag_col": ("I", int, "CoNLL column of the tags"),
+}
+
+
+HELP = "train a tagger and write a model bundle"
+
+
+def register(sub) -> None:
+    from ner.layers.encoders import list_encoders
+
+    names = ", ".join(list_encoders())
+    p = sub.add_parser("train", help=HELP,
+                       description=f"Train a tagger. Encoders: {names}.",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    defaults = dataclasses.asdict(_defaults())
+    for name, (metavar, kind, text) in _FLAGS.items():
+        p.add_argument(f"--{name.replace('_', '-')}", dest=name, metavar=metavar, type=kind,
+                       default=argparse.SUPPRESS, help=f"{text} (default: {defaults[name]})")
+    p.add_argument("--out", metavar="models/NAME", default=argparse.SUPPRESS,
+                   help=f"bundle folder to write (default: {defaults['out']})")
+    p.add_argument("--crf", dest="crf", action="store_true", default=argparse.SUPPRESS,
+                   help="CRF head (default)")
+    p.add_argument("--no-crf", dest="crf", action="store_false", default=argparse.SUPPRESS,
+                   help="softmax head")
+    p.add_argument("--char-cnn", dest="char_cnn", action="store_true", default=argparse.SUPPRESS,
+                   help="add the character CNN to any encoder (bilstm-cnn has it already)")
+    p.add_argument("--no-char-cnn", dest="char_cnn", action="store_false", default=argparse.SUPPRESS,
+                   help="drop the character CNN")
+    p.add_argument("--no-constraints", dest="constraints", action="store_false", default=argparse.SUPPRESS,
+                   help="do not forbid ill-formed transitions in the CRF")
+    p.add_argument("--no-lowercase", dest="lowercase", action="store_false", default=argparse.SUPPRESS,
+                   help="keep word case in the word vocabulary")
+    p.add_argument("--config", metavar="FILE.json", help="settings as JSON (same names as the flags; flags win)")
+    p.add_argument("--backend", choices=BACKENDS, help="Keras backend (default: $KERAS_BACKEND or tensorflow)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=run)
+
+
+def _defaults():
+    from ner.training import TrainConfig
+
+    return TrainConfig()
+
+
+def run(args) -> int:
+    from ner.training import TrainConfig, train
+
+    settings = TrainConfig.from_json(args.config) if args.config else {}
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    settings.update({k: v for k, v in vars(args).items() if k in fields})
+    if args.quiet:
+        settings["verbose"] = 0
+    path = train(**settings)
+    print(path)
+    return 0

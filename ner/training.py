@@ -1,0 +1,349 @@
+"""Train a tagger on a corpus and write a model bundle: ``ner.train(data=..., encoder=..., out=...)``."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import random
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ner.errors import NerError
+
+OPTIMIZERS = ("adam", "sgd")
+TRAIN_SCHEMES = ("bio", "bioes")
+DEFAULT_LR = {"adam": 2e-3, "sgd": 1e-2}
+
+
+@dataclass
+class TrainConfig:
+    """Every training setting; ``ner train`` flags and ``--config FILE.json`` keys use the same names."""
+
+    data: str = "data/sample"
+    out: str = "models/tagger"
+    encoder: str = "bilstm-cnn"
+    crf: bool = True
+    epochs: int = 30
+    batch_size: int = 32
+    optimizer: str = "adam"
+    lr: float | None = None            # None: 2e-3 for adam, 1e-2 for sgd
+    lr_decay: float = 0.05             # lr_epoch = lr / (1 + lr_decay * epoch)
+    clipnorm: float = 5.0
+    momentum: float = 0.9              # sgd only
+    dropout: float = 0.5
+    hidden: int = 200                  # units per direction
+    layers: int = 1
+    word_dim: int = 100
+    char_cnn: bool | None = None       # None: the encoder's default
+    casing_dim: int = 10               # 0 turns the casing feature off
+    constraints: bool = True           # CRF transition constraints from the tag scheme
+    embeddings: str | None = None      # pretrained vectors, GloVe/word2vec text format
+    scheme: str = "bioes"              # the scheme the model is trained in (BMES corpora count as BIOES)
+    seed: int = 1
+    patience: int = 5                  # epochs without dev F1 improvement before stopping (0: never)
+    word_dropout: float = 0.1          # p of replacing a training word seen once by <unk>
+    min_freq: int = 1
+    lowercase: bool = True
+    digits: bool = True                # map digits to 0 in the word vocabulary
+    dev_fraction: float = 0.1          # share of train held out when the corpus has no dev split
+    init: str | None = None            # start from this bundle's weights and vocabularies
+    token_col: int = 0
+    tag_col: int = -1
+    verbose: int = 1                   # 0 silent, 1 progress bar and epoch lines, 2 epoch lines only
+
+    def validate(self) -> "TrainConfig":
+        def bad(name, why):
+            raise NerError(f"--{name.replace('_', '-')}: {why}")
+        if self.optimizer not in OPTIMIZERS:
+            bad("optimizer", f"unknown optimizer {self.optimizer!r} (choose from {', '.join(OPTIMIZERS)})")
+        if self.scheme not in TRAIN_SCHEMES:
+            bad("scheme", f"unknown training scheme {self.scheme!r} (choose from {', '.join(TRAIN_SCHEMES)})")
+        for name in ("epochs", "batch_size", "hidden", "layers", "word_dim"):
+            if getattr(self, name) < 1:
+                bad(name, "must be at least 1")
+        for name in ("dropout", "word_dropout"):
+            if not 0 <= getattr(self, name) < 1:
+                bad(name, "must be in [0, 1)")
+        if not 0 < self.dev_fraction < 1:
+            bad("dev_fraction", "must be in (0, 1)")
+        if self.lr is not None and self.lr <= 0:
+            bad("lr", "must be positive")
+        if self.patience < 0 or self.casing_dim < 0 or self.lr_decay < 0:
+            bad("patience" if self.patience < 0 else "casing_dim" if self.casing_dim < 0 else "lr_decay",
+                "must not be negative")
+        from ner.layers.encoders import get_encoder
+        get_encoder(self.encoder)
+        return self
+
+    @property
+    def learning_rate(self) -> float:
+        return self.lr if self.lr is not None else DEFAULT_LR[self.optimizer]
+
+    def model_config(self) -> dict:
+        return {"encoder": self.encoder, "head": "crf" if self.crf else "softmax", "word_dim": self.word_dim,
+                "hidden": self.hidden, "layers": self.layers, "dropout": self.dropout,
+                "char_cnn": self.char_cnn, "casing_dim": self.casing_dim, "constraints": self.constraints,
+                "scheme": self.scheme}
+
+    @classmethod
+    def from_json(cls, path) -> dict:
+        """Read a ``--config`` file; returns the settings it holds (unknown keys are an error)."""
+        try:
+            settings = json.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise NerError(f"--config: {path}: no such file") from None
+        except ValueError as exc:
+            raise NerError(f"--config: {path}: not valid JSON ({exc})") from None
+        if not isinstance(settings, dict):
+            raise NerError(f"--config: {path}: expected a JSON object of settings")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(settings) - known)
+        if unknown:
+            raise NerError(f"--config: {path}: unknown setting(s) {', '.join(unknown)}")
+        return settings
+
+
+def corpus_hash(spec: str) -> str:
+    """sha256 of the corpus files (a file, or every file under a folder); of the spec for hub names."""
+    digest = hashlib.sha256()
+    path = Path(spec)
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path] if path.is_file() else []
+    if not files:
+        digest.update(spec.encode())
+    for f in files:
+        digest.update(str(f.relative_to(path) if path.is_dir() else f.name).encode())
+        digest.update(f.read_bytes())
+    return digest.hexdigest()
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, numpy and the Keras backend (same seed + data -> same result on the CPU)."""
+    import keras
+
+    random.seed(seed)
+    np.random.seed(seed)
+    keras.utils.set_random_seed(seed)
+
+
+def prepare_splits(dataset, cfg: TrainConfig) -> tuple[dict, str, str]:
+    """Return ({split: (tokens, tags)}, data scheme, dev note) with tags still in the data's scheme.
+
+    Without a dev split a fixed share of train (chosen by ``cfg.seed``) is held out as dev.
+    """
+    from ner.data.corpus import corpus_scheme
+
+    if "train" not in dataset:
+        raise NerError(f"{cfg.data}: the corpus has no train split")
+    splits = {name: (list(ds["tokens"]), list(ds["tags"])) for name, ds in dataset.items()}
+    if any(len(splits[name][0]) == 0 for name in splits):
+        empty = [name for name in splits if len(splits[name][0]) == 0]
+        raise NerError(f"{cfg.data}: split {empty[0]} has no sentences")
+    note = "dev split of the corpus"
+    if "dev" not in splits:
+        tokens, tags = splits["train"]
+        if len(tokens) < 2:
+            raise NerError(f"{cfg.data}: too few training sentences to hold out a dev split")
+        order = np.random.default_rng(cfg.seed).permutation(len(tokens))
+        n_dev = max(1, int(round(cfg.dev_fraction * len(tokens))))
+        dev, train = sorted(order[:n_dev]), sorted(order[n_dev:])
+        splits["dev"] = ([tokens[i] for i in dev], [tags[i] for i in dev])
+        splits["train"] = ([tokens[i] for i in train], [tags[i] for i in train])
+        note = f"no dev split: held out {n_dev} of {len(tokens)} training sentences ({cfg.dev_fraction:.0%})"
+    return splits, corpus_scheme(dataset), note
+
+
+def to_training_scheme(tags: list[list[str]], data_scheme: str, scheme: str) -> list[list[str]]:
+    from ner.data.schemes import convert
+
+    return [convert(t, data_scheme, scheme) for t in tags]
+
+
+def full_label_set(tags: list[list[str]], scheme: str) -> list[str]:
+    """Every tag of every entity type seen, in ``scheme`` (so constraints and conversions are complete)."""
+    types = sorted({t.split("-", 1)[1] for seq in tags for t in seq if t != "O"})
+    prefixes = "BIES" if scheme == "bioes" else "BI"
+    return ["O"] + [f"{p}-{label}" for label in types for p in prefixes]
+
+
+def training_vocabularies(splits: dict, data_scheme: str, cfg: TrainConfig):
+    """Word, character and label vocabularies from the train and dev splits (never from test)."""
+    from ner.data.vocab import Vocab, build_vocabularies
+
+    tokens = splits["train"][0] + splits["dev"][0]
+    tags = to_training_scheme(splits["train"][1] + splits["dev"][1], data_scheme, cfg.scheme)
+    vocabs = build_vocabularies(tokens, tags, min_freq=cfg.min_freq, lowercase=cfg.lowercase, digits=cfg.digits)
+    vocabs.labels = Vocab(full_label_set(tags, cfg.scheme), pad=False, unk=False)
+    return vocabs
+
+
+def predict_split(model, vocabs, tokens: list[list[str]], batch_size: int = 256) -> list[list[str]]:
+    """Tag sentences with ``model``; returns tag strings in the model's training scheme."""
+    from ner.data.batching import TaggingBatches
+    from ner.model import predict_tags
+
+    batches = TaggingBatches(tokens, vocabs, batch_size=batch_size)
+    return [vocabs.labels.decode(ids) for ids in predict_tags(model, batches)]
+
+
+def score_split(model, vocabs, tokens, gold, data_scheme: str, model_scheme: str, strict=False) -> tuple[dict, list]:
+    """Entity scores of ``model`` on one split, compared in the data's scheme; also returns predictions."""
+    from ner.data.schemes import convert
+    from ner.evaluation import entity_scores
+
+    predicted = [convert(p, model_scheme, data_scheme) for p in predict_split(model, vocabs, tokens)]
+    return entity_scores(gold, predicted, data_scheme, strict=strict), predicted
+
+
+def _optimizer(cfg: TrainConfig):
+    import keras
+
+    if cfg.optimizer == "sgd":
+        return keras.optimizers.SGD(cfg.learning_rate, momentum=cfg.momentum, clipnorm=cfg.clipnorm)
+    return keras.optimizers.Adam(cfg.learning_rate, clipnorm=cfg.clipnorm)
+
+
+def _log(cfg: TrainConfig, message: str) -> None:
+    if cfg.verbose:
+        print(message, file=sys.stderr, flush=True)
+
+
+class _DevMonitor:
+    """Keras callback pieces: dev F1 after each epoch, early stopping, best weights kept in memory."""
+
+    def __init__(self, cfg, vocabs, dev_tokens, dev_tags, data_scheme):
+        self.cfg, self.vocabs = cfg, vocabs
+        self.dev_tokens, self.dev_tags, self.data_scheme = dev_tokens, dev_tags, data_scheme
+        self.history: list[dict] = []
+        self.best_f1, self.best_epoch, self.best_weights = -1.0, 0, None
+        self.epoch_start = 0.0
+
+    def callback(self):
+        import keras
+
+        monitor = self
+
+        class DevF1(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                monitor.epoch_start = time.perf_counter()
+
+            def on_epoch_end(self, epoch, logs=None):
+                monitor.epoch_end(self.model, epoch, logs or {})
+
+        return DevF1()
+
+    def epoch_end(self, model, epoch, logs):
+        train_seconds = time.perf_counter() - self.epoch_start
+        t0 = time.perf_counter()
+        scores, _ = score_split(model, self.vocabs, self.dev_tokens, self.dev_tags, self.data_scheme,
+                                self.cfg.scheme)
+        lr = self.cfg.learning_rate / (1 + self.cfg.lr_decay * epoch)
+        self.history.append({"epoch": epoch + 1, "loss": float(logs.get("loss", float("nan"))),
+                             "dev_precision": scores["precision"], "dev_recall": scores["recall"],
+                             "dev_f1": scores["f1"], "seconds": round(train_seconds, 3),
+                             "dev_seconds": round(time.perf_counter() - t0, 3), "lr": lr})
+        improved = scores["f1"] > self.best_f1
+        if improved:
+            self.best_f1, self.best_epoch, self.best_weights = scores["f1"], epoch + 1, model.get_weights()
+        _log(self.cfg, f"epoch {epoch + 1}/{self.cfg.epochs}: loss {self.history[-1]['loss']:.4f}  "
+                       f"dev P {scores['precision']:.4f} R {scores['recall']:.4f} F1 {scores['f1']:.4f}"
+                       f"{' (best)' if improved else ''}  {train_seconds:.1f}s")
+        if self.cfg.patience and epoch + 1 - self.best_epoch >= self.cfg.patience:
+            _log(self.cfg, f"early stop: no dev F1 gain for {self.cfg.patience} epochs "
+                           f"(best {self.best_f1:.4f} at epoch {self.best_epoch})")
+            model.stop_training = True
+
+
+def train(config: TrainConfig | None = None, **settings) -> Path:
+    """Train a tagger and write its bundle; returns the bundle path.
+
+    ``settings`` are :class:`TrainConfig` fields (``data``, ``encoder``, ``crf``, ``epochs``, ``out``, ...)
+    and override ``config``.
+    """
+    unknown = sorted(set(settings) - {f.name for f in dataclasses.fields(TrainConfig)})
+    if unknown:
+        raise NerError(f"unknown training setting(s): {', '.join(unknown)}")
+    cfg = dataclasses.replace(config or TrainConfig(), **settings).validate()
+
+    import keras
+
+    from ner.bundle import load_bundle, write_bundle
+    from ner.data.batching import TaggingBatches
+    from ner.data.corpus import load_corpus
+    from ner.model import build_tagger
+
+    set_seed(cfg.seed)
+    dataset = load_corpus(cfg.data, token_col=cfg.token_col, tag_col=cfg.tag_col)
+    splits, data_scheme, dev_note = prepare_splits(dataset, cfg)
+    _log(cfg, f"data {cfg.data}: scheme {data_scheme}; "
+              + ", ".join(f"{name} {len(splits[name][0])}" for name in splits) + f" sentences; {dev_note}")
+    train_tokens, train_tags = splits["train"]
+    train_tags = to_training_scheme(train_tags, data_scheme, cfg.scheme)
+    dev_tokens, dev_tags = splits["dev"]
+
+    if cfg.init:
+        base = load_bundle(cfg.init)
+        vocabs, model = base.vocabs, base.model
+        unknown_labels = sorted({t for seq in train_tags for t in seq} - set(vocabs.labels.items))
+        if unknown_labels:
+            raise NerError(f"--init: {cfg.init} does not know the label(s) {', '.join(unknown_labels[:5])}")
+        if base.config.get("scheme", cfg.scheme) != cfg.scheme:
+            raise NerError(f"--init: {cfg.init} was trained in scheme {base.config.get('scheme')}, not {cfg.scheme}")
+        _log(cfg, f"initialised from {cfg.init}")
+    else:
+        vocabs = training_vocabularies(splits, data_scheme, cfg)
+        model = build_tagger(cfg.model_config(), vocabs, embeddings=cfg.embeddings)
+
+    model.compile(optimizer=_optimizer(cfg))
+    batches = TaggingBatches(train_tokens, vocabs, train_tags, batch_size=cfg.batch_size, shuffle=True,
+                             seed=cfg.seed, word_dropout=cfg.word_dropout)
+    monitor = _DevMonitor(cfg, vocabs, dev_tokens, dev_tags, data_scheme)
+    schedule = keras.callbacks.LearningRateScheduler(lambda epoch: cfg.learning_rate / (1 + cfg.lr_decay * epoch))
+    status = "complete"
+    started = time.perf_counter()
+    try:
+        model.fit(batches, epochs=cfg.epochs, callbacks=[schedule, monitor.callback()], shuffle=False,
+                  verbose={0: 0, 1: 1 if sys.stderr.isatty() else 2, 2: 2}[cfg.verbose] if cfg.verbose else 0)
+    except KeyboardInterrupt:
+        status = "interrupted"
+        _log(cfg, "interrupted: keeping the best weights so far")
+    if monitor.best_weights is not None:
+        model.set_weights(monitor.best_weights)
+    elif status == "interrupted":
+        raise NerError("interrupted before the first epoch ended: nothing to save")
+
+    metrics = {}
+    for name in ("dev", "test"):
+        if name in splits:
+            metrics[name], _ = score_split(model, vocabs, *splits[name], data_scheme, cfg.scheme)
+    meta = {
+        "status": status,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "versions": versions(),
+        "data": {"path": str(cfg.data), "hash": corpus_hash(str(cfg.data)), "scheme": data_scheme,
+                 "dev": dev_note, "sentences": {name: len(splits[name][0]) for name in splits}},
+        "parameters": int(model.count_params()),
+        "best_epoch": monitor.best_epoch,
+        "epochs_run": len(monitor.history),
+        "train_seconds": round(time.perf_counter() - started, 3),
+    }
+    out = write_bundle(cfg.out, model=model, vocabs=vocabs, config=dataclasses.asdict(cfg), meta=meta,
+                       history=monitor.history, metrics=metrics)
+    summary = ", ".join(f"{name} F1 {m['f1']:.4f}" for name, m in metrics.items())
+    _log(cfg, f"wrote {out} ({status}; best epoch {monitor.best_epoch}; {summary})")
+    if status == "interrupted":
+        raise KeyboardInterrupt
+    return out
+
+
+def versions() -> dict:
+    import keras
+
+    import ner
+
+    return {"ner": ner.__version__, "keras": keras.__version__, "backend": keras.backend.backend(),
+            "python": sys.version.split()[0], "numpy": np.__version__}

@@ -1,0 +1,49 @@
+"""Shared fixtures: small slices of the bundled sample corpus and small trained bundles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample"
+SAMPLE_ZH = ROOT / "data" / "sample-zh"
+CONLL2003 = ROOT.parent / "shared" / "data" / "conll2003"
+
+# Tiny model sizes: enough to learn something from a few hundred sentences in a few seconds.
+TINY = dict(word_dim=16, hidden=16, casing_dim=4, epochs=2, batch_size=16, verbose=0, seed=3)
+
+
+def write_slice(source: Path, target: Path, sentences: dict[str, int]) -> Path:
+    """Copy the first N sentences of each split of a CoNLL folder into ``target``."""
+    target.mkdir(parents=True, exist_ok=True)
+    for split, n in sentences.items():
+        blocks = (source / f"{split}.txt").read_text(encoding="utf-8").strip().split("\n\n")
+        (target / f"{split}.txt").write_text("\n\n".join(blocks[:n]) + "\n", encoding="utf-8")
+    return target
+
+
+@pytest.fixture(scope="session")
+def small_sample(tmp_path_factory) -> Path:
+    """A 240/60/60-sentence slice of data/sample (English, BIO)."""
+    return write_slice(SAMPLE, tmp_path_factory.mktemp("small") / "sample",
+                       {"train": 240, "dev": 60, "test": 60})
+
+
+@pytest.fixture(scope="session")
+def crf_bundle(small_sample, tmp_path_factory) -> Path:
+    """A bilstm-cnn + CRF bundle trained for 2 epochs on the small sample."""
+    import ner
+
+    return ner.train(data=str(small_sample), encoder="bilstm-cnn", crf=True,
+                     out=str(tmp_path_factory.mktemp("bundles") / "crf"), **TINY)
+
+
+@pytest.fixture(scope="session")
+def softmax_bundle(small_sample, tmp_path_factory) -> Path:
+    """A bilstm + softmax bundle trained for 2 epochs on the small sample."""
+    import ner
+
+    return ner.train(data=str(small_sample), encoder="bilstm", crf=False,
+                     out=str(tmp_path_factory.mktemp("bundles") / "softmax"), **TINY)

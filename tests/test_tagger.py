@@ -1,0 +1,139 @@
+"""Tagger: entities with character offsets and scores, checked against brute-force CRF probabilities."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import numpy as np
+import pytest
+
+import ner
+from ner.cli import main
+from ner.data.batching import TaggingBatches
+from ner.data.schemes import to_spans
+from ner.tagger import Tagger
+
+from conftest import SAMPLE_ZH, TINY, write_slice
+
+TEXT = "Angela Merkel visited Paris on Tuesday. Officials of the European Commission met Ana Souza in Lagos!"
+
+
+@pytest.fixture(scope="module")
+def crf_tagger(crf_bundle):
+    return Tagger.load(crf_bundle)
+
+
+@pytest.fixture(scope="module")
+def softmax_tagger(softmax_bundle):
+    return Tagger.load(softmax_bundle)
+
+
+def _check_entities(text, entities):
+    for e in entities:
+        assert set(e) == {"text", "label", "start", "end", "score"}
+        assert text[e["start"]:e["end"]] == e["text"]
+        assert 0.0 <= e["score"] <= 1.0
+
+
+def test_offsets_and_fields(crf_tagger, softmax_tagger):
+    for tagger in (crf_tagger, softmax_tagger):
+        entities = tagger.tag(TEXT)
+        _check_entities(TEXT, entities)
+        assert tagger.tag_many([TEXT, "", TEXT]) == [entities, [], entities]
+
+
+def _brute_force_span_probability(tagger, tokens, span_tags, start):
+    """P(tokens[start:start+len(span_tags)] carry exactly span_tags), enumerating every tag path."""
+    batches = TaggingBatches([tokens], tagger.vocabs, batch_size=1)
+    emissions = np.asarray(tagger.model.emissions(batches[0]), dtype=np.float64)[0, :len(tokens)]
+    first, trans, last = (np.asarray(s, dtype=np.float64) for s in tagger.model.crf.transition_scores())
+    k = emissions.shape[1]
+    paths = np.array(list(itertools.product(range(k), repeat=len(tokens))))
+    scores = first[paths[:, 0]] + last[paths[:, -1]] + emissions[np.arange(len(tokens)), paths].sum(1)
+    scores += trans[paths[:, :-1], paths[:, 1:]].sum(1)
+    probs = np.exp(scores - scores.max())
+    probs /= probs.sum()
+    ids = [tagger.vocabs.labels.items.index(t) for t in span_tags]
+    match = np.all(paths[:, start:start + len(ids)] == ids, axis=1)
+    return probs[match].sum(), paths[np.argmax(scores)]
+
+
+def test_crf_span_score_equals_brute_force(crf_tagger):
+    tokens = ["Merkel", "met", "Ana", "Souza"]
+    best_ids, _ = crf_tagger._predict([tokens])[0]
+    tags = crf_tagger.vocabs.labels.decode(best_ids)
+    spans = to_spans(tags, crf_tagger.scheme) or [ner.data.schemes.Span("X", 0, 1)]
+    for span in spans:
+        expected, best_path = _brute_force_span_probability(crf_tagger, tokens, tags[span.start:span.end], span.start)
+        scores = crf_tagger._predict([tokens])[0][1]
+        got = crf_tagger._span_probability(scores, best_ids, span.start, span.end)
+        assert got == pytest.approx(expected, rel=1e-4, abs=1e-6)
+        assert list(best_path) == list(best_ids)  # Viterbi agrees with enumeration
+
+
+def test_softmax_score_is_product_of_token_probabilities(softmax_tagger):
+    tokens = ["Angela", "Merkel", "visited", "Paris"]
+    batches = TaggingBatches([tokens], softmax_tagger.vocabs, batch_size=1)
+    emissions = np.asarray(softmax_tagger.model.emissions(batches[0]), dtype=np.float64)[0, :4]
+    probs = np.exp(emissions - emissions.max(1, keepdims=True))
+    probs /= probs.sum(1, keepdims=True)
+    ids, scores = softmax_tagger._predict([tokens])[0]
+    assert list(ids) == list(probs.argmax(1))
+    assert softmax_tagger._span_probability(scores, ids, 0, 2) == pytest.approx(probs[0, ids[0]] * probs[1, ids[1]])
+
+
+def test_awkward_text(crf_tagger):
+    assert crf_tagger.tag("") == [] and crf_tagger.tag("   \n\t ") == []
+    text = "Paris\x00 and\x07 Berlin\u200b are\x1b[31m cities."
+    _check_entities(text, crf_tagger.tag(text))
+    long_text = ("Angela Merkel visited Paris on Tuesday and met officials. " * 1800)[:100_000]
+    entities = crf_tagger.tag(long_text)
+    _check_entities(long_text, entities)
+
+
+def test_ten_thousand_token_sentence(softmax_tagger):
+    tokens = ["Paris", "and", "Berlin", "met"] * 2500
+    tags = softmax_tagger.tag_tokens(tokens)
+    assert len(tags) == 10_000
+
+
+def test_tag_tokens_in_training_data_scheme(crf_tagger):
+    tags = crf_tagger.tag_tokens(["Angela", "Merkel", "visited", "Paris"])
+    assert len(tags) == 4 and all(t == "O" or t[:2] in ("B-", "I-") for t in tags)
+    assert crf_tagger.tag_tokens([]) == []
+
+
+def test_chinese_bundle(tmp_path):
+    data = write_slice(SAMPLE_ZH, tmp_path / "zh", {"train": 120, "dev": 30, "test": 30})
+    tagger = Tagger.load(ner.train(data=str(data), encoder="bilstm", out=str(tmp_path / "m"), **dict(TINY, epochs=1)))
+    text = "王小明上周去杭州参加了浙江大学的会议。李华在北京工作。"
+    _check_entities(text, tagger.tag(text))
+    tags = tagger.tag_tokens(list("王小明去了杭州"))
+    assert len(tags) == 7 and all(t == "O" or t[:2] in ("B-", "M-", "E-", "S-") for t in tags)
+
+
+def test_cli_tag_formats(crf_bundle, tmp_path, capsys):
+    assert main(["tag", str(crf_bundle), TEXT, "Nothing here."]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [d["text"] for d in lines] == [TEXT, "Nothing here."]
+    _check_entities(TEXT, lines[0]["entities"])
+
+    assert main(["tag", str(crf_bundle), TEXT, "--format", "inline"]) == 0
+    inline = capsys.readouterr().out.strip()
+    assert inline.replace("[", "").count("|") == len(lines[0]["entities"])
+
+    assert main(["tag", str(crf_bundle), TEXT, "--format", "conll"]) == 0
+    blocks = capsys.readouterr().out.strip().split("\n\n")
+    assert len(blocks) == 2 and all("\t" in line for b in blocks for line in b.splitlines())
+
+    conll = tmp_path / "in.conll"
+    conll.write_text("Angela\nMerkel\nspoke\n\nParis\nwaits\n")
+    assert main(["tag", str(crf_bundle), "--input", str(conll)]) == 0
+    out = capsys.readouterr().out.strip().split("\n\n")
+    assert [[line.split("\t")[0] for line in b.splitlines()] for b in out] == [["Angela", "Merkel", "spoke"],
+                                                                                ["Paris", "waits"]]
+    texts = tmp_path / "in.txt"
+    texts.write_text(TEXT + "\n\nBerlin\n")
+    assert main(["tag", str(crf_bundle), "--input", str(texts)]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3
