@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import keras
 import numpy as np
 
 from ner.data.schemes import convert, to_spans
@@ -14,6 +15,29 @@ from ner.data.tokenize import Token, tokenize_text
 def _softmax(x: np.ndarray) -> np.ndarray:
     e = np.exp(x - x.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
+
+
+class _Scorer(keras.Model):
+    """Wraps a tagger so that Keras compiles its tagging pass (``predict_on_batch``) on any backend.
+
+    Outputs: ``tags`` (B, T) int32 and ``emissions`` (B, T, K); with a CRF head also ``alpha``,
+    ``beta`` (B, T, K) and ``log_z`` (B,) from forward-backward. Not saved: built on load.
+    """
+
+    def __init__(self, tagger_model, **kwargs):
+        super().__init__(**kwargs)
+        self.tagger_model = tagger_model
+
+    def call(self, inputs):
+        emissions = self.tagger_model(inputs, training=False)
+        mask = keras.ops.not_equal(inputs["words"], 0)
+        crf = self.tagger_model.crf
+        if crf is None:
+            tags = keras.ops.where(mask, keras.ops.cast(keras.ops.argmax(emissions, axis=-1), "int32"), 0)
+            return {"tags": tags, "emissions": emissions}
+        alpha, beta, log_z = crf.forward_backward(emissions, mask)
+        return {"tags": crf.decode(emissions, mask), "emissions": emissions, "alpha": alpha, "beta": beta,
+                "log_z": log_z}
 
 
 class Tagger:
@@ -33,6 +57,7 @@ class Tagger:
         self.scheme = bundle.config["scheme"]
         self.data_scheme = bundle.meta.get("data", {}).get("scheme", self.scheme)
         self.batch_size = batch_size
+        self._scorer = _Scorer(self.model, name="scorer")
 
     @classmethod
     def load(cls, path: str | Path, batch_size: int = 64) -> "Tagger":
@@ -44,37 +69,31 @@ class Tagger:
     def labels(self) -> list[str]:
         return list(self.vocabs.labels.items)
 
-    def _predict(self, sentences: Sequence[Sequence[str]]) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Per sentence: best tag ids (T,) and per-token log-probabilities of the path pieces.
+    def _predict(self, sentences: Sequence[Sequence[str]]) -> list[tuple[np.ndarray, object]]:
+        """Per sentence: best tag ids (T,) and what :meth:`_span_probability` needs to score spans.
 
-        The second array is (T,) for softmax (log-probability of each chosen tag) and, for a CRF, the
-        array of the sentence's span scorer inputs: see :meth:`_span_scores`.
+        Softmax: the log-probability of each chosen tag (T,). CRF: (alpha (T, K), beta (T, K), log Z,
+        emissions (T, K), transitions (K, K)) from forward-backward. One compiled call per batch shape.
         """
         from ner.data.batching import TaggingBatches
 
         out: list = [None] * len(sentences)
         batches = TaggingBatches([list(s) for s in sentences], self.vocabs, batch_size=self.batch_size)
         crf = self.model.crf
+        trans = None if crf is None else np.asarray(crf.transition_scores()[1], dtype=np.float64)
         for b in range(len(batches)):
-            inputs = batches[b]
-            index = batches.batch_indices(b)
-            mask = inputs["words"] != 0
-            emissions = np.asarray(self.model.emissions(inputs), dtype=np.float64)
-            if crf is None:
-                logp = np.log(_softmax(emissions))
-                best = logp.argmax(-1)
-                for row, i in enumerate(index):
-                    n = len(sentences[i])
-                    out[i] = (best[row, :n], logp[row, np.arange(n), best[row, :n]])
-                continue
-            best = np.asarray(crf.decode(emissions.astype("float32"), mask))
-            alpha, beta, log_z = (np.asarray(a, dtype=np.float64)
-                                  for a in crf.forward_backward(emissions.astype("float32"), mask))
-            trans = np.asarray(crf.transition_scores()[1], dtype=np.float64)
-            for row, i in enumerate(index):
+            result = {k: np.asarray(v) for k, v in self._scorer.predict_on_batch(batches[b]).items()}
+            for row, i in enumerate(batches.batch_indices(b)):
                 n = len(sentences[i])
-                out[i] = (best[row, :n], (alpha[row, :n], beta[row, :n], float(log_z[row]),
-                                          emissions[row, :n], trans))
+                best = result["tags"][row, :n]
+                emissions = result["emissions"][row, :n].astype(np.float64)
+                if crf is None:
+                    logp = np.log(_softmax(emissions))
+                    out[i] = (best, logp[np.arange(n), best])
+                else:
+                    out[i] = (best, (result["alpha"][row, :n].astype(np.float64),
+                                     result["beta"][row, :n].astype(np.float64),
+                                     float(result["log_z"][row]), emissions, trans))
         return out
 
     @staticmethod
