@@ -19,7 +19,7 @@ _API = {
     "TrainConfig": "ner.training",
     "evaluate": "ner.evaluation",
     "Tagger": "ner.tagger",
-    "compare": "ner.compare",
+    "compare": "ner.comparison",
 }
 
 __all__ = list(_API)

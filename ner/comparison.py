@@ -1,0 +1,549 @@
+"""Run a grid of encoder × head × seed training runs (or take trained bundles) and collect the results.
+
+``ner.compare(data=..., encoders=..., heads=..., seeds=..., out="reports/NAME")`` trains each run with
+:func:`ner.training.train` and keeps, under ``OUT/runs/ENCODER-HEAD-sSEED/``::
+
+    model/            the run's bundle (written atomically by train)
+    predictions.txt   test split as "token gold predicted" (data's tag scheme)
+    run.json          decode speed, ill-formed predicted sequences, which bundle and data it belongs to
+
+then writes the report (:mod:`ner.report`). Rerunning the same command skips the runs that are complete
+(bundle complete with the same settings and data, predictions present), so an interrupted grid resumes.
+With ``bundles=[...]`` (``ner compare --from``) the given bundles are scored instead of trained.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as futures
+import dataclasses
+import functools
+import hashlib
+import json
+import multiprocessing
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ner.errors import NerError
+
+DEFAULT_ENCODERS = ("rnn", "lstm", "bilstm", "bilstm-cnn", "bilstm-conv")
+HEADS = ("softmax", "crf")
+DEFAULT_EPOCHS = 8           # the default grid of 10 runs on data/sample: about 4.5 min on 2 shared cores
+DECODE_BATCH = 256          # sentences per batch when measuring decode speed
+DECODE_SECONDS = 1.0        # timed decode passes last at least this long (and at least 3 passes)
+BUSY_LOAD = 1.5             # a 1-minute load average over 1.5 × the cores: other work shared the machine
+GRID_OWNED = ("data", "out", "encoder", "crf", "seed", "epochs", "verbose")  # set by the grid itself
+
+
+@dataclass
+class Run:
+    """One planned run: trained by the grid (``settings``) or an existing bundle (``settings`` None)."""
+
+    name: str
+    encoder: str
+    head: str
+    seed: int
+    folder: Path
+    bundle: Path
+    settings: dict | None = None
+
+    @property
+    def predictions(self) -> Path:
+        return self.folder / "predictions.txt"
+
+    @property
+    def record(self) -> Path:
+        return self.folder / "run.json"
+
+
+@dataclass
+class RunResult:
+    """A finished run as the report needs it (tags of the test split in the data's ``scheme``)."""
+
+    name: str
+    encoder: str
+    head: str
+    seed: int
+    bundle: str
+    predictions: str
+    scheme: str
+    tokens: list
+    gold: list
+    pred: list
+    parameters: int
+    best_epoch: int
+    epochs_run: int
+    train_seconds: float
+    history: list
+    decode: dict | None        # {"sentences_per_second", "pass_seconds", "sentences", "batch_size"}
+    ill_formed: int            # test sentences whose predicted tags break the model's scheme
+    model_scheme: str
+    train_alone: bool | None   # no other run of the grid trained at the same time (None: unknown, e.g. --from)
+    train_load: float | None   # 1-minute load average when training ended
+
+    @property
+    def train_busy(self) -> bool:
+        return busy(self.train_load)
+
+    @property
+    def decode_busy(self) -> bool:
+        return busy((self.decode or {}).get("load"))
+
+    @property
+    def config(self) -> str:
+        return f"{self.encoder}-{self.head}"
+
+
+# ---------------------------------------------------------------- small helpers
+
+def _log(quiet: bool, message: str) -> None:
+    if not quiet:
+        print(message, file=sys.stderr, flush=True)
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 \
+        else f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def write_json(path: Path, obj) -> None:
+    """Write JSON atomically (temporary file in the same folder, then ``os.replace``)."""
+    from ner.data.conll import atomic_write_text
+
+    atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def load_average() -> float:
+    return os.getloadavg()[0]
+
+
+def busy(load: float | None) -> bool:
+    """Was the machine busy with other work (load average over :data:`BUSY_LOAD` × the cores)?"""
+    return load is not None and load > BUSY_LOAD * (os.cpu_count() or 1)
+
+
+def _fingerprint(bundle: Path) -> str:
+    """Identifies one written bundle (its bundle.json changes with every training run)."""
+    return hashlib.sha256((Path(bundle) / "bundle.json").read_bytes()).hexdigest()[:16]
+
+
+def _names(value, what: str) -> list[str]:
+    items = value.split(",") if isinstance(value, str) else list(value)
+    items = list(dict.fromkeys(i.strip() for i in items if i.strip()))
+    if not items:
+        raise NerError(f"--{what}: give at least one")
+    return items
+
+
+# ---------------------------------------------------------------- data
+
+def test_split(data: str) -> tuple[list, list, str, set | None]:
+    """(tokens, gold tags, scheme, training vocabulary) of the data runs are scored on.
+
+    The test split of ``data``; a single file (which loads as one split) is scored whole. The training
+    vocabulary (lower-cased words of the train split) is None when there is no separate train split.
+    Cached while the files stay the same.
+    """
+    from ner.training import corpus_hash
+
+    return _load_test(data, corpus_hash(data))
+
+
+@functools.lru_cache(maxsize=4)
+def _load_test(data: str, data_hash: str) -> tuple[list, list, str, set | None]:
+    from ner.data.corpus import corpus_scheme, load_corpus
+
+    dataset = load_corpus(data)
+    if "test" in dataset:
+        split, vocabulary = dataset["test"], {w.lower() for s in dataset["train"]["tokens"] for w in s}
+    elif Path(data).is_file() and len(dataset) == 1:
+        split, vocabulary = next(iter(dataset.values())), None
+    else:
+        raise NerError(f"--data: {data} has no test split (found {', '.join(dataset)}); compare scores on it")
+    return list(split["tokens"]), list(split["tags"]), corpus_scheme(dataset), vocabulary
+
+
+def write_slice(data: str, out: Path, max_train: int) -> Path:
+    """Copy of ``data`` as CoNLL files under ``out`` with only the first ``max_train`` training sentences."""
+    from ner.data.conll import write_conll
+    from ner.data.corpus import load_corpus
+
+    dataset = load_corpus(data)
+    for name, split in dataset.items():
+        rows = zip(split["tokens"], split["tags"])
+        write_conll(out / f"{name}.txt", [r for i, r in enumerate(rows) if name != "train" or i < max_train])
+    return out
+
+
+# ---------------------------------------------------------------- decoding
+
+def measure_decode(model, vocabs, tokens: list) -> dict:
+    """Decoded sentences/s at batch :data:`DECODE_BATCH` after a warm-up pass (which traces each shape);
+    ``load`` is the highest 1-minute load average seen, ``cores`` the machine's CPU count."""
+    from ner.training import predict_split
+
+    load = load_average()
+    predict_split(model, vocabs, tokens, batch_size=DECODE_BATCH)
+    passes: list[float] = []
+    while len(passes) < 3 or sum(passes) < DECODE_SECONDS:
+        start = time.perf_counter()
+        predict_split(model, vocabs, tokens, batch_size=DECODE_BATCH)
+        passes.append(time.perf_counter() - start)
+    return {"sentences_per_second": len(tokens) * len(passes) / sum(passes), "pass_seconds": passes,
+            "sentences": len(tokens), "batch_size": DECODE_BATCH, "load": max(load, load_average()),
+            "cores": os.cpu_count()}
+
+
+def score_run(run: dict, data: str, measure: bool, train: dict) -> dict:
+    """Tag the test split with the run's bundle, write predictions.txt and run.json; returns run.json.
+
+    ``run``: :class:`Run` fields as a dict (so a worker process can take it); ``train``: how training was
+    timed, ``{"train_alone": bool | None, "train_load": float | None}``. Ill-formed sequences are
+    counted in the model's own scheme, before conversion to the data's scheme (which would repair them).
+    """
+    from ner.bundle import load_bundle
+    from ner.data.conll import write_conll
+    from ner.data.schemes import convert, validate
+    from ner.training import corpus_hash, predict_split
+
+    folder, bundle_path = Path(run["folder"]), Path(run["bundle"])
+    tokens, gold, scheme, _ = test_split(data)
+    bundle = load_bundle(bundle_path)
+    model_scheme = bundle.config["scheme"]
+    raw = predict_split(bundle.model, bundle.vocabs, tokens, batch_size=DECODE_BATCH)
+    pred = [convert(p, model_scheme, scheme) for p in raw]
+    write_conll(folder / "predictions.txt", zip(tokens, gold, pred))
+    record = {"name": run["name"], "encoder": run["encoder"], "head": run["head"], "seed": run["seed"],
+              "bundle": str(bundle_path), "bundle_id": _fingerprint(bundle_path), "data_hash": corpus_hash(data),
+              "scheme": scheme, "model_scheme": model_scheme,
+              "ill_formed": sum(1 for p in raw if validate(p, model_scheme)), **train,
+              "decode": measure_decode(bundle.model, bundle.vocabs, tokens) if measure else None}
+    write_json(folder / "run.json", record)
+    return record
+
+
+def train_and_score(run: dict, data: str, measure: bool, alone: bool, verbose: int) -> dict:
+    """Train one grid run (unless its bundle is already there) and score it; runs in a worker too.
+
+    ``alone``: no other run trains at the same time. A bundle trained earlier keeps its timing record."""
+    import keras
+
+    from ner.training import train
+
+    keras.backend.clear_session()  # runs in one process should not pile up graphs
+    timing = {"train_alone": None, "train_load": None}
+    if run.get("trained"):
+        previous = _read_json(Path(run["folder"]) / "run.json") or {}
+        timing = {k: previous.get(k) for k in timing}
+    else:
+        train(**run["settings"], out=str(run["bundle"]), verbose=verbose)
+        timing = {"train_alone": alone, "train_load": load_average()}
+    return score_run(run, data, measure, timing)
+
+
+# ---------------------------------------------------------------- planning
+
+def _check_settings(settings: dict) -> dict:
+    from ner.training import TrainConfig
+
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(settings) - fields)
+    if unknown:
+        raise NerError(f"unknown training setting(s): {', '.join(unknown)}")
+    owned = sorted(set(settings) & set(GRID_OWNED))
+    if owned:
+        raise NerError(f"compare sets {', '.join(owned)} itself (use its own options)")
+    return settings
+
+
+def plan_grid(out: Path, data: str, encoders, heads, seeds: int, epochs: int, settings: dict) -> list[Run]:
+    """The grid's runs, each fully specified by its training settings (cheap checks before Keras loads)."""
+    from ner.training import TrainConfig
+
+    encoders, heads = _names(encoders, "encoders"), _names(heads, "heads")
+    for head in heads:
+        if head not in HEADS:
+            raise NerError(f"--heads: unknown head {head!r} (known: {', '.join(HEADS)})")
+    if seeds < 1:
+        raise NerError("--seeds: must be at least 1")
+    if epochs < 1:
+        raise NerError("--epochs: must be at least 1")
+    from ner.layers.encoders import get_encoder
+
+    for encoder in encoders:
+        try:
+            get_encoder(encoder)
+        except NerError as exc:
+            raise NerError(f"--encoders: {exc}") from None
+    runs = []
+    for encoder in encoders:
+        for head in heads:
+            for seed in range(1, seeds + 1):
+                name = f"{encoder}-{head}-s{seed}"
+                run_settings = {**settings, "data": data, "encoder": encoder, "crf": head == "crf",
+                                "seed": seed, "epochs": epochs}
+                TrainConfig(**run_settings).validate()
+                folder = out / "runs" / name
+                runs.append(Run(name, encoder, head, seed, folder, folder / "model", run_settings))
+    return runs
+
+
+def plan_bundles(out: Path, bundles) -> list[Run]:
+    """One run per given bundle, named ENCODER-HEAD-sSEED from its training configuration."""
+    from ner.bundle import read_meta
+
+    runs, seen = [], set()
+    for path in bundles:
+        path = Path(path)
+        read_meta(path)
+        config = _read_json(path / "config.json") or {}
+        if "encoder" not in config:
+            raise NerError(f"{path / 'config.json'}: no encoder in the training configuration")
+        head = "crf" if config.get("crf", True) else "softmax"
+        name = f"{config['encoder']}-{head}-s{int(config.get('seed', 1))}"
+        if name in seen:
+            raise NerError(f"--from: {path} is a second {name} (same encoder, head and seed); the report "
+                           "could not tell the two apart")
+        seen.add(name)
+        runs.append(Run(name, config["encoder"], head, int(config.get("seed", 1)), out / "runs" / name, path))
+    return runs
+
+
+def _bundle_matches(run: Run, data_hash: str) -> bool:
+    """The run's bundle is complete and was trained with these settings on this data and Keras backend."""
+    import keras
+
+    from ner.bundle import read_meta
+
+    try:
+        meta = read_meta(run.bundle)
+    except NerError:
+        return False
+    config = _read_json(run.bundle / "config.json") or {}
+    same = all(json.loads(json.dumps(v)) == config.get(k) for k, v in run.settings.items() if k != "data")
+    return (same and meta.get("status") == "complete" and meta.get("data", {}).get("hash") == data_hash
+            and meta.get("versions", {}).get("backend") == keras.backend.backend())
+
+
+def _scored(run: Run, data_hash: str) -> bool:
+    """predictions.txt and run.json belong to the current bundle and data."""
+    record = _read_json(run.record)
+    return (record is not None and run.predictions.is_file() and (run.bundle / "bundle.json").is_file()
+            and record.get("bundle_id") == _fingerprint(run.bundle) and record.get("data_hash") == data_hash)
+
+
+# ---------------------------------------------------------------- running
+
+class Progress:
+    """``[k/n]`` lines with the elapsed time and an estimate of the time left: each remaining run is
+    expected to take as long as the finished runs of its encoder, else as the last two finished runs."""
+
+    def __init__(self, runs: list[Run], jobs: int, quiet: bool):
+        self.total, self.jobs, self.quiet = len(runs), jobs, quiet
+        self.remaining = {r.name: r.encoder for r in runs}
+        self.finished: list[tuple[str, float]] = []   # (encoder, seconds)
+        self.started = time.perf_counter()
+
+    def _expected(self, encoder: str) -> float:
+        same = [s for e, s in self.finished if e == encoder]
+        recent = same or [s for _, s in self.finished[-2:]]
+        return sum(recent) / len(recent)
+
+    def left(self) -> str:
+        elapsed = _clock(time.perf_counter() - self.started)
+        if not self.finished:
+            return f"elapsed {elapsed}, time left known after the first run"
+        estimate = sum(map(self._expected, self.remaining.values())) / max(1, min(self.jobs, len(self.remaining)))
+        return f"elapsed {elapsed}, about {_clock(estimate)} left"
+
+    def start(self, k: int, run: Run, what: str) -> None:
+        _log(self.quiet, f"[{k}/{self.total}] {what} {run.name} ({self.left()})")
+
+    def skip(self, run: Run, why: str) -> None:
+        self.remaining.pop(run.name)
+        _log(self.quiet, f"skip {run.name}: {why}")
+
+    def finish(self, run: Run, seconds: float, test_f1: float | None = None) -> None:
+        self.finished.append((self.remaining.pop(run.name), seconds))
+        f1 = f", test F1 {test_f1:.4f}" if test_f1 is not None else ""
+        _log(self.quiet, f"  done {run.name} in {_clock(seconds)}{f1} ({len(self.finished)}/{self.total} "
+                         f"finished; {self.left()})")
+
+
+def _test_f1(run: Run) -> float | None:
+    metrics = _read_json(run.bundle / "metrics.json") or {}
+    return metrics.get("test", {}).get("f1")
+
+
+def run_grid(runs: list[Run], data: str, jobs: int, verbose: int, quiet: bool) -> None:
+    """Train and score the runs that are not complete; with ``jobs`` > 1 in parallel worker processes,
+    then decode speed re-measured for each run alone."""
+    from ner.training import corpus_hash
+
+    data_hash, test_hash = corpus_hash(runs[0].settings["data"]), corpus_hash(data)
+    todo = []
+    for run in runs:
+        trained = _bundle_matches(run, data_hash)
+        if trained and _scored(run, test_hash):
+            _log(quiet, f"skip {run.name}: already complete")
+            continue
+        todo.append((run, trained))
+    if not todo:
+        return
+    _log(quiet, f"{len(todo)} of {len(runs)} runs to train or score" + (f" ({jobs} at a time)" if jobs > 1 else ""))
+    progress = Progress([run for run, _ in todo], jobs, quiet)
+    job = {run.name: {**dataclasses.asdict(run), "trained": trained} for run, trained in todo}
+    if jobs == 1:
+        for k, (run, trained) in enumerate(todo, 1):
+            progress.start(k, run, "scoring" if trained else "training")
+            start = time.perf_counter()
+            train_and_score(job[run.name], data, True, True, verbose)
+            progress.finish(run, time.perf_counter() - start, _test_f1(run))
+        return
+    context = multiprocessing.get_context("spawn")
+    with futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        pending, queue, k = {}, list(todo), 0
+        try:
+            while queue or pending:
+                while queue and len(pending) < jobs:
+                    run, trained = queue.pop(0)
+                    k += 1
+                    progress.start(k, run, "scoring" if trained else "training")
+                    future = pool.submit(train_and_score, job[run.name], data, False, False, verbose)
+                    pending[future] = (run, time.perf_counter())
+                finished, _ = futures.wait(pending, return_when=futures.FIRST_COMPLETED)
+                for future in finished:
+                    run, start = pending.pop(future)
+                    future.result()
+                    progress.finish(run, time.perf_counter() - start, _test_f1(run))
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    measure_alone([run for run, _ in todo], data, quiet)
+
+
+def measure_alone(runs: list[Run], data: str, quiet: bool) -> None:
+    """Decode speed of each run that lacks one, measured one at a time in this process."""
+    from ner.bundle import load_bundle
+
+    tokens = test_split(data)[0]
+    missing = [r for r in runs if (_read_json(r.record) or {}).get("decode") is None]
+    for k, run in enumerate(missing, 1):
+        _log(quiet, f"[{k}/{len(missing)}] measuring decode speed of {run.name} alone")
+        record = _read_json(run.record)
+        bundle = load_bundle(run.bundle)
+        record["decode"] = measure_decode(bundle.model, bundle.vocabs, tokens)
+        write_json(run.record, record)
+
+
+def score_bundles(runs: list[Run], data: str, quiet: bool) -> None:
+    """Score the given bundles (skipping those already scored on this data), one at a time."""
+    from ner.training import corpus_hash
+
+    data_hash = corpus_hash(data)
+    progress = Progress(runs, 1, quiet)
+    for k, run in enumerate(runs, 1):
+        if _scored(run, data_hash):
+            progress.skip(run, "already scored on this data")
+            continue
+        progress.start(k, run, f"scoring {run.bundle} as")
+        start = time.perf_counter()
+        score_run(dataclasses.asdict(run), data, True, {"train_alone": None, "train_load": None})
+        progress.finish(run, time.perf_counter() - start)
+
+
+# ---------------------------------------------------------------- collecting
+
+def collect(runs: list[Run]) -> list[RunResult]:
+    """Read every run's predictions, run.json and bundle files (no model is loaded)."""
+    from ner.evaluation import read_scored
+
+    results = []
+    for run in runs:
+        record, meta = _read_json(run.record), _read_json(run.bundle / "bundle.json")
+        history = _read_json(run.bundle / "history.json")
+        if record is None or meta is None or history is None:
+            raise NerError(f"{run.folder}: run is incomplete (run.json or bundle files missing)")
+        tokens, gold, pred, _ = read_scored(run.predictions)
+        results.append(RunResult(
+            name=run.name, encoder=run.encoder, head=run.head, seed=run.seed, bundle=str(run.bundle),
+            predictions=str(run.predictions), scheme=record["scheme"], tokens=tokens, gold=gold, pred=pred,
+            parameters=int(meta["parameters"]), best_epoch=int(meta.get("best_epoch", 0)),
+            epochs_run=int(meta.get("epochs_run", len(history))), train_seconds=float(meta.get("train_seconds", 0)),
+            history=history, decode=record.get("decode"), ill_formed=int(record["ill_formed"]),
+            model_scheme=record["model_scheme"], train_alone=record.get("train_alone"),
+            train_load=record.get("train_load")))
+    return results
+
+
+# ---------------------------------------------------------------- the entry point
+
+def _use_backend(backend: str | None) -> None:
+    if backend is None:
+        return
+    if "keras" in sys.modules and sys.modules["keras"].backend.backend() != backend:
+        raise NerError(f"--backend: keras already runs on {sys.modules['keras'].backend.backend()}; "
+                       f"set KERAS_BACKEND={backend} before importing it")
+    os.environ["KERAS_BACKEND"] = backend
+
+
+def compare(data: str = "data/sample", encoders=DEFAULT_ENCODERS, heads=HEADS, seeds: int = 1,
+            epochs: int = DEFAULT_EPOCHS, out: str = "reports/compare", jobs: int = 1, max_train: int | None = None,
+            bundles=None, resamples: int = 1000, backend: str | None = None, verbose: int = 0,
+            quiet: bool = False, **settings) -> Path:
+    """Train (or, with ``bundles``, score) and compare configurations; returns the path of report.md.
+
+    ``encoders``/``heads``: names or comma-separated strings; ``seeds``: seeds 1..N of each configuration;
+    ``max_train``: train on the first N training sentences; ``jobs``: runs trained at once (decode speed is
+    then measured afterwards, one run at a time); ``settings``: other :class:`ner.training.TrainConfig`
+    fields for every run (``hidden``, ``word_dim``, ``patience``, ``batch_size``, ...); ``verbose``: the
+    training runs' own verbosity; ``resamples``: bootstrap resamples for the verdicts.
+    """
+    from ner import report
+
+    _use_backend(backend)
+    if jobs < 1:
+        raise NerError("--jobs: must be at least 1")
+    if resamples < 100:
+        raise NerError("--resamples: must be at least 100")
+    if max_train is not None and max_train < 1:
+        raise NerError("--max-train: must be at least 1")
+    out = Path(out)
+    data = str(data)
+    if bundles:
+        if settings or max_train is not None:
+            raise NerError("--from scores trained bundles: training options do not apply")
+        runs = plan_bundles(out, bundles)
+        test_split(data)
+        score_bundles(runs, data, quiet)
+        train_data, jobs = data, 1
+    else:
+        train_data = str(out / "data") if max_train else data
+        runs = plan_grid(out, train_data, encoders, heads, seeds, epochs, _check_settings(settings))
+        test_split(data)
+        if max_train:
+            write_slice(data, out / "data", max_train)
+        run_grid(runs, data, jobs, verbose, quiet)
+    import keras
+
+    _, _, _, vocabulary = test_split(train_data)
+    context = {"data": data, "out": str(out), "mode": "from" if bundles else "grid", "jobs": jobs,
+               "backend": keras.backend.backend(), "cores": os.cpu_count(),
+               "max_train": max_train, "epochs": None if bundles else epochs, "seeds": None if bundles else seeds,
+               "train_data": train_data, "settings": settings, "resamples": resamples,
+               "encoders": list(dict.fromkeys(r.encoder for r in runs)),
+               "heads": list(dict.fromkeys(r.head for r in runs))}
+    path = report.write_report(out, collect(runs), context, vocabulary)
+    _log(quiet, f"report: {path} (open {out / 'index.html'})")
+    return path
+

@@ -1,0 +1,428 @@
+"""The comparison report: numbers per run and per configuration, PNG figures, verdicts on the claims,
+written as ``report.json``, ``report.md`` and ``index.html`` (which shows tables, figures and verdicts
+together). Every score is computed here with seqeval from the runs' written predictions."""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ner import verdicts as V
+from ner.comparison import BUSY_LOAD, RunResult, write_json
+from ner.evaluation import entity_scores
+
+FIGURES = {
+    "f1.png": "Test entity F1 per configuration",
+    "learning_curves.png": "Dev F1 per epoch (learning curves)",
+    "length_buckets.png": "Test F1 by sentence length",
+    "f1_vs_time.png": "Test F1 against training time",
+    "per_type_f1.png": "Per-type test F1",
+    "oov.png": "F1 on entities with out-of-vocabulary words",
+}
+BADGE = {V.SUPPORTED: "#2e7d32", V.CONTRADICTED: "#c62828", V.INCONCLUSIVE: "#8d6e00", V.NOT_TESTED: "#616161"}
+
+
+# ---------------------------------------------------------------- numbers
+
+def mean_std(values: Sequence[float | None]) -> dict:
+    """{"mean", "std", "values"}; std is the sample standard deviation (None with fewer than 2 values)."""
+    vals = [float(v) for v in values if v is not None]
+    return {"mean": float(np.mean(vals)) if vals else None,
+            "std": float(np.std(vals, ddof=1)) if len(vals) >= 2 else None, "values": vals}
+
+
+def bucket_scores(r: RunResult) -> dict:
+    """seqeval F1 on the sentences of each length bucket (None where it holds no entity at all)."""
+    out = {}
+    for name, lo, hi in V.BUCKETS:
+        keep = [i for i, t in enumerate(r.tokens) if lo <= len(t) <= hi]
+        gold, pred = [r.gold[i] for i in keep], [r.pred[i] for i in keep]
+        has_entities = any(t != "O" for seq in gold + pred for t in seq)
+        out[name] = entity_scores(gold, pred, r.scheme)["f1"] if has_entities else None
+    return out
+
+
+def epoch_seconds(r: RunResult) -> list[float]:
+    """Training seconds of each epoch, without the first (graph tracing) when there are later ones."""
+    seconds = [h["seconds"] for h in r.history]
+    return seconds[1:] or seconds
+
+
+def decode_load(r: RunResult) -> str:
+    """Why the run's decode timing is unreliable ('' when the machine was quiet)."""
+    return f"load average {r.decode['load']:.1f} on {r.decode['cores']} cores" if r.decode_busy else ""
+
+
+def run_summary(r: RunResult, counts: dict) -> dict:
+    scores = entity_scores(r.gold, r.pred, r.scheme)
+    oov = counts.get("oov")
+    seconds = epoch_seconds(r)
+    return {
+        "name": r.name, "config": r.config, "encoder": r.encoder, "head": r.head, "seed": r.seed,
+        "precision": scores["precision"], "recall": scores["recall"], "f1": scores["f1"],
+        "per_type": {t: s["f1"] for t, s in scores["per_type"].items()},
+        "length_buckets": bucket_scores(r),
+        "oov_f1": float(V.f1_of(oov.sum(0))) if oov is not None and oov[:, 1:].sum() else None,
+        "parameters": r.parameters,
+        "seconds_per_epoch": float(np.mean(seconds)) if seconds else None,
+        "train_seconds": r.train_seconds, "epochs_run": r.epochs_run, "best_epoch": r.best_epoch,
+        "sentences_per_second": r.decode["sentences_per_second"] if r.decode else None,
+        "ill_formed": r.ill_formed, "model_scheme": r.model_scheme, "train_alone": r.train_alone,
+        "train_load": r.train_load, "decode_load": (r.decode or {}).get("load"),
+        "train_busy": r.train_busy, "decode_busy": r.decode_busy,
+        "dev_f1": [h["dev_f1"] for h in r.history], "bundle": r.bundle, "predictions": r.predictions,
+    }
+
+
+def configurations(results: list[RunResult], runs: list[dict], counts: list[dict],
+                   boot: V.Bootstrap) -> tuple[list[dict], list[V.System]]:
+    """Per configuration: mean ± std over seeds of every run figure, and the System the verdicts take."""
+    order = list(dict.fromkeys(r.config for r in results))
+    configs, systems = [], []
+    for name in order:
+        idx = [i for i, r in enumerate(results) if r.config == name]
+        rs, ss = [results[i] for i in idx], [runs[i] for i in idx]
+        types = sorted({t for s in ss for t in s["per_type"]})
+        alone = all(r.train_alone and not r.train_busy for r in rs)
+        system = V.System(
+            rs[0].encoder, rs[0].head, {k: np.stack([counts[i][k] for i in idx]) for k in counts[idx[0]]},
+            parameters=int(round(np.mean([r.parameters for r in rs]))),
+            decode_seconds=[p / r.decode["sentences"] for r in rs if r.decode for p in r.decode["pass_seconds"]],
+            epoch_seconds=[s for r in rs for s in epoch_seconds(r)] if alone else None,
+            ill_formed=[r.ill_formed for r in rs], busy="; ".join(filter(None, map(decode_load, rs))))
+        lo, hi = np.percentile(boot.f1(system, "all"), [2.5, 97.5])
+        configs.append({
+            "name": name, "encoder": rs[0].encoder, "head": rs[0].head, "seeds": [r.seed for r in rs],
+            **{k: mean_std([s[k] for s in ss]) for k in ("precision", "recall", "f1", "oov_f1", "parameters",
+                                                         "seconds_per_epoch", "train_seconds",
+                                                         "sentences_per_second", "best_epoch", "ill_formed")},
+            "f1_bootstrap_95": [float(lo), float(hi)],
+            "per_type": {t: mean_std([s["per_type"].get(t) for s in ss]) for t in types},
+            "length_buckets": {b: mean_std([s["length_buckets"][b] for s in ss]) for b, _, _ in V.BUCKETS},
+            "train_time_comparable": alone, "decode_busy": any(r.decode_busy for r in rs),
+            "model_scheme": rs[0].model_scheme,
+        })
+        systems.append(system)
+    return configs, systems
+
+
+def describe_test(r: RunResult, counts: dict) -> dict:
+    lengths = [len(t) for t in r.tokens]
+    return {"sentences": len(r.tokens), "tokens": sum(lengths), "entities": int(counts["all"][:, 2].sum()),
+            "oov_entities": int(counts["oov"][:, 2].sum()) if "oov" in counts else None,
+            "buckets": {b: {"sentences": sum(lo <= n <= hi for n in lengths), "entities": int(counts[b][:, 2].sum())}
+                        for b, lo, hi in V.BUCKETS}}
+
+
+def build(results: list[RunResult], context: dict, vocabulary: set | None) -> dict:
+    """The report as one JSON-ready dict (everything but ``created`` is determined by the runs)."""
+    if not results:
+        raise ValueError("no runs to report")
+    sentences = {len(r.tokens) for r in results}
+    if len(sentences) > 1:
+        raise ValueError(f"runs were scored on different test sets ({sorted(sentences)} sentences)")
+    counts = [V.subset_counts(r.tokens, r.gold, r.pred, r.scheme, vocabulary) for r in results]
+    runs = [run_summary(r, c) for r, c in zip(results, counts)]
+    boot = V.Bootstrap(sentences.pop(), context["resamples"])
+    configs, systems = configurations(results, runs, counts, boot)
+    seeds = min(len(c["seeds"]) for c in configs)
+    return {
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "context": context,
+        "test": describe_test(results[0], counts[0]),
+        "configurations": configs,
+        "runs": runs,
+        "verdicts": V.judge(systems, resamples=context["resamples"]),
+        "figures": list(FIGURES),
+        "notes": notes(context, configs, runs, seeds, vocabulary is not None),
+    }
+
+
+def notes(context: dict, configs: list[dict], runs: list[dict], seeds: int, has_vocabulary: bool) -> list[str]:
+    quiet = f"1-minute load average at most {BUSY_LOAD} × the {os.cpu_count()} cores"
+    out = [f"Decode speed: test sentences per second at batch 256 after a warm-up pass, timed over at least "
+           f"3 passes and 1 s, each run measured alone"
+           + (" in a separate pass after all training" if context["jobs"] > 1 else "") + ". Training seconds "
+           "per epoch: mean over the epochs after the first (which includes graph tracing), or the only epoch."]
+    why = []
+    if context["mode"] == "from":
+        why.append("training times come from the bundles' own history (conditions unknown)")
+    shared = [r["name"] for r in runs if r["train_alone"] is False]
+    if shared:
+        which = "runs" if len(shared) == len(runs) else ", ".join(shared)
+        why.append(f"--jobs {context['jobs'] if context['jobs'] > 1 else 'above 1'}: {which} trained in "
+                   "parallel and shared the machine")
+    busy_train = [r["name"] for r in runs if r["train_busy"]]
+    if busy_train:
+        why.append(f"other work kept the machine busy while {', '.join(busy_train)} trained (quiet means a {quiet})")
+    if why:
+        out.append(f"Training times are NOT comparable between configurations ({'; '.join(why)}): they are marked "
+                   "† and left out of the verdicts.")
+    busy_decode = [r["name"] for r in runs if r["decode_busy"]]
+    if busy_decode:
+        out.append(f"Decode speeds of {', '.join(busy_decode)} were timed while other work kept the machine busy "
+                   f"(quiet means a {quiet}): they are marked ‡ and the time verdicts using them are inconclusive.")
+    else:
+        out.append(f"Decode speeds are comparable: every one was timed on an otherwise quiet machine ({quiet}).")
+    if seeds == 1:
+        out.append("One seed per configuration: there is no estimate of the seed-to-seed spread, so no F1 "
+                   "difference can be confirmed (verdicts on F1 stay inconclusive); error bars show the "
+                   "bootstrap 95% interval over test sentences instead. Use --seeds 3 or more.")
+    else:
+        out.append(f"± is the standard deviation over {seeds}+ seeds; F1 error bars show it.")
+    if has_vocabulary:
+        out.append("OOV: a word whose lower-cased form never occurs in the training split; 'F1 OOV' scores only "
+                   "entities containing such a word (gold and predicted side alike).")
+    else:
+        out.append("No separate training split in the data: OOV figures are left out.")
+    out.append(f"Length buckets (tokens): {', '.join(b for b, _, _ in V.BUCKETS)}; 'long sentences' in claim (a) "
+               f"have {V.LONG} tokens or more.")
+    return out
+
+
+# ---------------------------------------------------------------- tables
+
+def _pct(ms: dict | float | None) -> str:
+    if isinstance(ms, dict):
+        if ms["mean"] is None:
+            return "–"
+        return f"{100 * ms['mean']:.2f}" + (f" ± {100 * ms['std']:.2f}" if ms["std"] is not None else "")
+    return "–" if ms is None else f"{100 * ms:.2f}"
+
+
+def _num(ms: dict, fmt: str = "{:,.0f}") -> str:
+    return "–" if ms["mean"] is None else fmt.format(ms["mean"])
+
+
+def tables(report: dict) -> list[tuple[str, list[str], list[list[str]]]]:
+    """(title, header, rows) of every table, shared by the markdown and the HTML."""
+    configs, test = report["configurations"], report["test"]
+    dagger = {c["name"]: "" if c["train_time_comparable"] else " †" for c in configs}
+    main = ("Test scores per configuration (mean ± std over seeds; P/R/F1 in %)",
+            ["configuration", "seeds", "P", "R", "F1", "F1 OOV", "parameters", "s / epoch", "decoded sent/s",
+             "best epoch", "ill-formed"],
+            [[c["name"], str(len(c["seeds"])), _pct(c["precision"]), _pct(c["recall"]), _pct(c["f1"]),
+              _pct(c["oov_f1"]), _num(c["parameters"]), _num(c["seconds_per_epoch"], "{:.2f}") + dagger[c["name"]],
+              _num(c["sentences_per_second"]) + (" ‡" if c["decode_busy"] else ""),
+              _num(c["best_epoch"], "{:.3g}"), _num(c["ill_formed"], "{:.3g}")]
+             for c in configs])
+    types = sorted({t for c in configs for t in c["per_type"]})
+    per_type = ("Per-type test F1 (%)", ["configuration", *types],
+                [[c["name"], *(_pct(c["per_type"].get(t)) for t in types)] for c in configs])
+    buckets = ("Test F1 by sentence length (%)",
+               ["configuration", *(f"{b} ({test['buckets'][b]['entities']} ent.)" for b, _, _ in V.BUCKETS)],
+               [[c["name"], *(_pct(c["length_buckets"][b]) for b, _, _ in V.BUCKETS)] for c in configs])
+    runs = ("Runs", ["run", "P", "R", "F1", "epochs", "best epoch", "train s", "decoded sent/s", "predictions"],
+            [[r["name"], _pct(r["precision"]), _pct(r["recall"]), _pct(r["f1"]), str(r["epochs_run"]),
+              str(r["best_epoch"]), f"{r['train_seconds']:.1f}",
+              "–" if r["sentences_per_second"] is None else f"{r['sentences_per_second']:,.0f}",
+              os.path.relpath(r["predictions"], report["context"]["out"])] for r in report["runs"]])
+    return [main, per_type, buckets, runs]
+
+
+def _md_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _settings(report: dict) -> list[str]:
+    c, t = report["context"], report["test"]
+    lines = [f"data: `{c['data']}` — test split {t['sentences']} sentences, {t['tokens']} tokens, "
+             f"{t['entities']} entities" + (f" ({t['oov_entities']} with OOV words)" if t["oov_entities"] is not None
+                                            else "")]
+    if c["mode"] == "grid":
+        lines.append(f"grid: encoders {', '.join(c['encoders'])} × heads {', '.join(c['heads'])} × "
+                     f"{c['seeds']} seed(s), {c['epochs']} epoch(s) max" + (f", first {c['max_train']} training "
+                                                                           "sentences" if c["max_train"] else ""))
+        if c["settings"]:
+            lines.append("training settings: " + ", ".join(f"{k}={v}" for k, v in sorted(c["settings"].items())))
+        lines.append(f"parallel jobs: {c['jobs']}")
+    else:
+        lines.append("trained bundles scored on this data (--from): " + ", ".join(r["bundle"] for r in report["runs"]))
+    lines.append(f"Keras backend {c['backend']} on {c['cores']} CPU cores")
+    lines.append(f"bootstrap: {c['resamples']} paired resamples of the test sentences (fixed seed {V.BOOTSTRAP_SEED})")
+    return lines
+
+
+def markdown(report: dict) -> str:
+    out = ["# NER comparison report", "", f"Generated {report['created']}.", "", "## Settings", ""]
+    out += [f"- {line}" for line in _settings(report)]
+    for title, header, rows in tables(report):
+        out += ["", f"## {title}", "", _md_table(header, rows)]
+    out += ["", "## Notes", ""] + [f"- {n}" for n in report["notes"]]
+    out += ["", "## Figures", ""] + [f"![{t}]({f})" for f, t in FIGURES.items()]
+    out += ["", "## Claims", "", "Verdicts are generated from the numbers above; see *How verdicts are decided*."]
+    for v in report["verdicts"]:
+        out += ["", f"### ({v['id']}) {v['claim']} — **{v['verdict']}**", ""]
+        for p in v["parts"]:
+            if p["verdict"] == V.NOT_TESTED:
+                out.append(f"- {p['part']}: not tested — {p['reason']}")
+            else:
+                out.append(f"- {p['part']}: **{p['verdict']}**")
+                out += [f"  - {c['text']} → {c['verdict']}" for c in p["checks"]]
+        out.append(f"- figures: {', '.join(f'[{f}]({f})' for f in v['figures'])}")
+    out += ["", "## How verdicts are decided", "", V.__doc__.split("\n\n", 1)[1].strip(), ""]
+    return "\n".join(out)
+
+
+def page(report: dict) -> str:
+    """index.html: settings, tables, figures and verdicts on one page (self-contained but the PNGs)."""
+    e = html.escape
+    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>NER comparison report</title><style>",
+             "body{font-family:system-ui,sans-serif;margin:2em;max-width:80em}table{border-collapse:collapse;"
+             "margin:1em 0}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}td:first-child,"
+             "th:first-child{text-align:left}.figs{display:flex;flex-wrap:wrap;gap:1em}.figs figure{margin:0;"
+             "max-width:38em}.figs img{max-width:100%}.badge{color:#fff;padding:.1em .5em;border-radius:.3em}"
+             "li{margin:.2em 0}</style></head><body>",
+             "<h1>NER comparison report</h1>", f"<p>Generated {e(report['created'])}.</p><ul>"]
+    parts += [f"<li>{e(line)}</li>" for line in _settings(report)] + ["</ul>"]
+    for title, header, rows in tables(report):
+        parts.append(f"<h2>{e(title)}</h2><table><tr>" + "".join(f"<th>{e(h)}</th>" for h in header) + "</tr>")
+        parts += ["<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in rows]
+        parts.append("</table>")
+    parts += ["<h2>Notes</h2><ul>"] + [f"<li>{e(n)}</li>" for n in report["notes"]] + ["</ul>"]
+    parts.append("<h2>Figures</h2><div class='figs'>")
+    parts += [f"<figure><img src='{f}' alt='{e(t)}'><figcaption>{e(t)}</figcaption></figure>"
+              for f, t in FIGURES.items()]
+    parts.append("</div><h2>Claims</h2>")
+    for v in report["verdicts"]:
+        parts.append(f"<h3>({v['id']}) {e(v['claim'])} <span class='badge' style='background:{BADGE[v['verdict']]}'>"
+                     f"{e(v['verdict'])}</span></h3><ul>")
+        for p in v["parts"]:
+            if p["verdict"] == V.NOT_TESTED:
+                parts.append(f"<li>{e(p['part'])}: not tested — {e(p['reason'])}</li>")
+                continue
+            parts.append(f"<li>{e(p['part'])}: <b>{e(p['verdict'])}</b><ul>")
+            parts += [f"<li>{e(c['text'])} → {e(c['verdict'])}</li>" for c in p["checks"]]
+            parts.append("</ul></li>")
+        parts.append("<li>figures: " + ", ".join(f"<a href='{f}'>{f}</a>" for f in v["figures"]) + "</li></ul>")
+    doc = "".join(f"<p>{e(par)}</p>" for par in V.__doc__.split("\n\n")[1:])
+    parts += ["<h2>How verdicts are decided</h2>", doc, "</body></html>"]
+    return "\n".join(parts)
+
+
+# ---------------------------------------------------------------- figures
+
+def _errors(c: dict) -> tuple[float, float]:
+    """Error bar (below, above) in points: seed std, or the bootstrap interval with one seed."""
+    mean = c["f1"]["mean"]
+    if c["f1"]["std"] is not None:
+        return 100 * c["f1"]["std"], 100 * c["f1"]["std"]
+    lo, hi = c["f1_bootstrap_95"]
+    return 100 * max(0.0, mean - lo), 100 * max(0.0, hi - mean)
+
+
+def figures(report: dict, out: Path) -> None:
+    """Write every PNG of :data:`FIGURES` into ``out``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    configs, runs = report["configurations"], report["runs"]
+    names = [c["name"] for c in configs]
+    colors = {n: plt.get_cmap("tab10")(i % 10) for i, n in enumerate(names)}
+    head_color = {"softmax": "#90a4ae", "crf": "#1565c0"}
+    one_seed = all(c["f1"]["std"] is None for c in configs)
+
+    def save(fig, name: str, title: str) -> None:
+        fig.suptitle(title)
+        fig.tight_layout()
+        tmp = out / f".{name}.tmp.png"
+        fig.savefig(tmp, dpi=110)
+        plt.close(fig)
+        tmp.replace(out / name)
+
+    fig, ax = plt.subplots(figsize=(max(5, 0.8 * len(configs) + 2), 4))
+    errs = np.array([_errors(c) for c in configs]).T
+    ax.bar(range(len(configs)), [100 * c["f1"]["mean"] for c in configs], yerr=errs, capsize=4,
+           color=[head_color.get(c["head"], "#888") for c in configs])
+    ax.set_xticks(range(len(configs)), names, rotation=40, ha="right")
+    ax.set_ylabel("test entity F1 (%)")
+    ax.set_title("error bars: " + ("bootstrap 95% interval (one seed)" if one_seed else "std over seeds"),
+                 fontsize=9)
+    save(fig, "f1.png", FIGURES["f1.png"])
+
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for c in configs:
+        for k, r in enumerate(x for x in runs if x["config"] == c["name"]):
+            ax.plot(range(1, len(r["dev_f1"]) + 1), [100 * f for f in r["dev_f1"]], marker=".",
+                    color=colors[c["name"]], alpha=0.9 if k == 0 else 0.45, label=c["name"] if k == 0 else None)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("dev entity F1 (%)")
+    ax.legend(fontsize=7)
+    save(fig, "learning_curves.png", FIGURES["learning_curves.png"])
+
+    heads = list(dict.fromkeys(c["head"] for c in configs))
+    fig, axes = plt.subplots(1, len(heads), figsize=(5 * len(heads), 4), squeeze=False, sharey=True)
+    labels = [f"{b}\n({report['test']['buckets'][b]['entities']} ent.)" for b, _, _ in V.BUCKETS]
+    for ax, head in zip(axes[0], heads):
+        for c in (c for c in configs if c["head"] == head):
+            ys = [np.nan if c["length_buckets"][b]["mean"] is None else 100 * c["length_buckets"][b]["mean"]
+                  for b, _, _ in V.BUCKETS]
+            ax.plot(range(len(labels)), ys, marker="o", label=c["encoder"], color=colors[c["name"]])
+        ax.set_xticks(range(len(labels)), labels, fontsize=8)
+        ax.set_title(f"{head} head", fontsize=10)
+        ax.set_xlabel("sentence length (tokens)")
+        ax.legend(fontsize=7)
+    axes[0][0].set_ylabel("test entity F1 (%)")
+    save(fig, "length_buckets.png", FIGURES["length_buckets.png"])
+
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for c in configs:
+        ax.scatter(c["train_seconds"]["mean"], 100 * c["f1"]["mean"], color=colors[c["name"]],
+                   marker="o" if c["head"] == "crf" else "s")
+        ax.annotate(c["name"], (c["train_seconds"]["mean"], 100 * c["f1"]["mean"]), fontsize=7,
+                    xytext=(3, 3), textcoords="offset points")
+    ax.set_xlabel("training time (s, mean over seeds)")
+    ax.set_ylabel("test entity F1 (%)")
+    if not all(c["train_time_comparable"] for c in configs):
+        ax.set_title("training times not comparable (runs shared the machine or came from bundles)", fontsize=8)
+    save(fig, "f1_vs_time.png", FIGURES["f1_vs_time.png"])
+
+    types = sorted({t for c in configs for t in c["per_type"]})
+    grid = np.array([[np.nan if c["per_type"].get(t, {}).get("mean") is None else 100 * c["per_type"][t]["mean"]
+                      for t in types] for c in configs]).reshape(len(configs), len(types))
+    fig, ax = plt.subplots(figsize=(1.2 * len(types) + 3, 0.45 * len(configs) + 1.5))
+    image = ax.imshow(grid, cmap="viridis", vmin=0, vmax=100, aspect="auto")
+    ax.set_xticks(range(len(types)), types)
+    ax.set_yticks(range(len(configs)), names)
+    for (i, j), value in np.ndenumerate(grid):
+        if not math.isnan(value):
+            ax.text(j, i, f"{value:.1f}", ha="center", va="center", fontsize=8,
+                    color="white" if value < 60 else "black")
+    fig.colorbar(image, ax=ax, label="F1 (%)")
+    save(fig, "per_type_f1.png", FIGURES["per_type_f1.png"])
+
+    fig, ax = plt.subplots(figsize=(max(5, 0.8 * len(configs) + 2), 4))
+    x = np.arange(len(configs))
+    ax.bar(x - 0.2, [100 * c["f1"]["mean"] for c in configs], 0.4, label="all entities", color="#90a4ae")
+    ax.bar(x + 0.2, [0 if c["oov_f1"]["mean"] is None else 100 * c["oov_f1"]["mean"] for c in configs], 0.4,
+           label=f"entities with OOV words ({report['test']['oov_entities'] or 0})", color="#ef6c00")
+    ax.set_xticks(x, names, rotation=40, ha="right")
+    ax.set_ylabel("test entity F1 (%)")
+    ax.legend(fontsize=8)
+    save(fig, "oov.png", FIGURES["oov.png"])
+
+
+# ---------------------------------------------------------------- writing
+
+def write_report(out, results: list[RunResult], context: dict, vocabulary: set | None) -> Path:
+    """Write report.json, report.md, index.html and the PNG figures into ``out``; returns report.md."""
+    from ner.data.conll import atomic_write_text
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    report = build(results, context, vocabulary)
+    figures(report, out)
+    write_json(out / "report.json", report)
+    atomic_write_text(out / "report.md", markdown(report))
+    atomic_write_text(out / "index.html", page(report))
+    return out / "report.md"

@@ -1,0 +1,173 @@
+"""`ner compare` end to end on a tiny grid: report numbers against seqeval on the written predictions,
+resuming, --from, and one-line errors for bad input."""
+
+import contextlib
+import io
+import json
+from pathlib import Path
+
+import pytest
+from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
+
+import ner
+from ner import cli
+from ner import comparison as C
+from ner.report import FIGURES
+from ner.verdicts import BUCKETS, INCONCLUSIVE, NOT_TESTED
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+TINY = dict(encoders="lstm,bilstm", heads="softmax,crf", seeds=1, epochs=1, max_train=40, hidden=16, word_dim=16,
+            resamples=200)
+RUNS = ["lstm-softmax-s1", "lstm-crf-s1", "bilstm-softmax-s1", "bilstm-crf-s1"]
+
+
+def sentences(path: Path) -> list[str]:
+    blocks = path.read_text(encoding="utf-8").strip().split("\n\n")
+    return [b for b in blocks if b.strip() and not b.startswith("-DOCSTART-")]
+
+
+def read_predictions(path: Path):
+    tokens, gold, pred = [], [], []
+    for block in sentences(path):
+        rows = [line.split() for line in block.splitlines()]
+        tokens.append([r[0] for r in rows])
+        gold.append([r[-2] for r in rows])
+        pred.append([r[-1] for r in rows])
+    return tokens, gold, pred
+
+
+def run_compare(**kwargs) -> tuple[Path, str]:
+    """ner.compare in this process, returning (report.md path, its progress output)."""
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        path = ner.compare(**kwargs)
+    return Path(path), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """A small slice of the sample corpus and a 2 encoders × 2 heads grid trained on it (1 epoch)."""
+    root = tmp_path_factory.mktemp("compare")
+    data = root / "data"
+    data.mkdir()
+    for split, n in (("train", 60), ("dev", 30), ("test", 50)):
+        (data / f"{split}.txt").write_text("\n\n".join(sentences(SAMPLE / f"{split}.txt")[:n]) + "\n")
+    patch = pytest.MonkeyPatch()
+    patch.setattr(C, "DECODE_SECONDS", 0.05)
+    path, log = run_compare(data=str(data), out=str(root / "out"), **TINY)
+    yield {"data": data, "out": root / "out", "report": path, "log": log, "root": root}
+    patch.undo()
+
+
+def test_report_matches_seqeval_on_written_predictions(tiny):
+    out = tiny["out"]
+    assert tiny["report"] == out / "report.md"
+    assert "[1/4] training lstm-softmax-s1" in tiny["log"] and "[4/4] training bilstm-crf-s1" in tiny["log"]
+    report = json.loads((out / "report.json").read_text())
+    assert [r["name"] for r in report["runs"]] == RUNS
+    configs = {c["name"]: c for c in report["configurations"]}
+    for run in report["runs"]:
+        folder = out / "runs" / run["name"]
+        tokens, gold, pred = read_predictions(folder / "predictions.txt")
+        assert len(tokens) == report["test"]["sentences"] == 50
+        assert run["precision"] == pytest.approx(precision_score(gold, pred))
+        assert run["recall"] == pytest.approx(recall_score(gold, pred))
+        assert run["f1"] == pytest.approx(f1_score(gold, pred))
+        per_type = classification_report(gold, pred, output_dict=True, zero_division=0)
+        for label, f1 in run["per_type"].items():
+            assert f1 == pytest.approx(per_type[label]["f1-score"])
+        for name, lo, hi in BUCKETS:
+            keep = [i for i, t in enumerate(tokens) if lo <= len(t) <= hi]
+            g, p = [gold[i] for i in keep], [pred[i] for i in keep]
+            expected = f1_score(g, p) if any(t != "O" for s in g + p for t in s) else None
+            assert run["length_buckets"][name] == pytest.approx(expected)
+        bundle = json.loads((folder / "model" / "bundle.json").read_text())
+        assert run["parameters"] == bundle["parameters"] and run["best_epoch"] == bundle["best_epoch"]
+        assert run["sentences_per_second"] > 0 and run["train_alone"] is True
+        if run["head"] == "crf":
+            assert run["ill_formed"] == 0  # constrained CRF decoding never breaks the scheme
+        config = configs[run["config"]]
+        assert config["f1"]["mean"] == pytest.approx(run["f1"]) and config["f1"]["std"] is None
+    assert report["context"]["max_train"] == 40
+    assert len(sentences(out / "data" / "train.txt")) == 40
+
+
+def test_report_files_and_verdicts(tiny):
+    out = tiny["out"]
+    page = (out / "index.html").read_text()
+    markdown = (out / "report.md").read_text()
+    for name in FIGURES:
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"src='{name}'" in page and f"({name})" in markdown
+    verdicts = {v["id"]: v for v in json.loads((out / "report.json").read_text())["verdicts"]}
+    assert verdicts["a"]["verdict"] == verdicts["c"]["verdict"] == NOT_TESTED
+    assert "needs rnn and lstm" in verdicts["a"]["summary"]
+    assert verdicts["b"]["verdict"] == INCONCLUSIVE  # one seed can never settle an F1 difference
+    assert "one seed" in verdicts["b"]["summary"] or "includes 0" in verdicts["b"]["summary"]
+    assert verdicts["e"]["parts"][0]["verdict"] == "supported"  # bilstm has more parameters than lstm
+    assert "One seed per configuration" in markdown
+
+
+def test_rerun_skips_complete_runs_and_gives_the_same_report(tiny):
+    out = tiny["out"]
+    before = json.loads((out / "report.json").read_text())
+    stamps = {r: (out / "runs" / r / "model" / "bundle.json").stat().st_mtime_ns for r in RUNS}
+    _, log = run_compare(data=str(tiny["data"]), out=str(out), **TINY)
+    assert all(f"skip {r}: already complete" in log for r in RUNS) and "training" not in log
+    assert stamps == {r: (out / "runs" / r / "model" / "bundle.json").stat().st_mtime_ns for r in RUNS}
+    after = json.loads((out / "report.json").read_text())
+    before.pop("created"), after.pop("created")
+    assert after == before
+
+
+def test_lost_predictions_are_redone_without_retraining(tiny):
+    out = tiny["out"]
+    lost = out / "runs" / "lstm-crf-s1" / "predictions.txt"
+    kept = lost.read_text()
+    lost.unlink()
+    stamp = (out / "runs" / "lstm-crf-s1" / "model" / "bundle.json").stat().st_mtime_ns
+    _, log = run_compare(data=str(tiny["data"]), out=str(out), **TINY)
+    assert "[1/1] scoring lstm-crf-s1" in log and "training" not in log
+    assert lost.read_text() == kept
+    assert (out / "runs" / "lstm-crf-s1" / "model" / "bundle.json").stat().st_mtime_ns == stamp
+
+
+def test_from_scores_trained_bundles(tiny):
+    runs = tiny["out"] / "runs"
+    bundles = [str(runs / "lstm-crf-s1" / "model"), str(runs / "bilstm-softmax-s1" / "model")]
+    path, log = run_compare(data=str(tiny["data"]), out=str(tiny["root"] / "from"), bundles=bundles,
+                            resamples=200)
+    report = json.loads((path.parent / "report.json").read_text())
+    grid = {r["name"]: r for r in json.loads((tiny["out"] / "report.json").read_text())["runs"]}
+    assert [r["name"] for r in report["runs"]] == ["lstm-crf-s1", "bilstm-softmax-s1"]
+    for run in report["runs"]:
+        assert run["f1"] == pytest.approx(grid[run["name"]]["f1"])
+        assert run["bundle"] in bundles and run["train_alone"] is None
+    assert report["context"]["mode"] == "from" and (path.parent / "index.html").is_file()
+    assert any("NOT comparable" in n for n in report["notes"])
+
+
+def test_parallel_jobs_time_decoding_alone_afterwards(tiny):
+    path, log = run_compare(data=str(tiny["data"]), out=str(tiny["root"] / "jobs"),
+                            **{**TINY, "encoders": "lstm", "jobs": 2})
+    assert "2 of 2 runs to train or score (2 at a time)" in log
+    assert log.index("done lstm-crf-s1") < log.index("measuring decode speed of lstm-crf-s1 alone")
+    report = json.loads((path.parent / "report.json").read_text())
+    assert [r["name"] for r in report["runs"]] == ["lstm-softmax-s1", "lstm-crf-s1"]
+    assert all(r["train_alone"] is False and r["sentences_per_second"] > 0 for r in report["runs"])
+    assert not any(c["train_time_comparable"] for c in report["configurations"])
+    assert any("--jobs 2: runs trained in parallel" in n for n in report["notes"])
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--encoders", "lstm,transformer"], "--encoders: unknown encoder 'transformer' (known: rnn,"),
+    (["--heads", "crf,mlp"], "--heads: unknown head 'mlp' (known: softmax, crf)"),
+    (["--seeds", "0"], "--seeds: must be at least 1"),
+    (["--data", "no/such/corpus"], "no/such/corpus: no such file or folder"),
+    (["--from", "no/such/model"], "no/such/model: no such model bundle"),
+])
+def test_bad_input_is_one_line_error(args, message, tmp_path, capsys):
+    assert cli.main(["compare", "--out", str(tmp_path / "out"), "--data", str(SAMPLE), *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("ner: error: ") and message in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "out" / "runs").exists()
