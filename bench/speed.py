@@ -37,7 +37,7 @@ def measure(args) -> dict:
 
     from ner.data.batching import TaggingBatches
     from ner.data.corpus import load_corpus
-        from ner.model import build_tagger, predict_tags
+    from ner.model import build_tagger, predict_tags
     from ner.training import (TrainConfig, prepare_splits, score_split, set_seed, to_training_scheme,
                               training_vocabularies)
 
@@ -48,7 +48,8 @@ def measure(args) -> dict:
     train_tokens, train_tags = splits["train"][0], to_training_scheme(splits["train"][1], data_scheme, cfg.scheme)
     vocabs = training_vocabularies(splits, data_scheme, cfg)
     model = build_tagger(cfg.model_config(), vocabs)
-    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=cfg.clipnorm))
+    jit = {"auto": "auto", "true": True, "false": False}[args.jit_compile]
+    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=cfg.clipnorm), jit_compile=jit)
     batches = TaggingBatches(train_tokens, vocabs, train_tags, batch_size=cfg.batch_size, shuffle=True,
                              seed=cfg.seed, word_dropout=cfg.word_dropout)
     epochs = max(2, args.f1_epochs)
@@ -70,7 +71,7 @@ def measure(args) -> dict:
     predict_tags(model, test_batches)
     decode_s = time.perf_counter() - t0
     result = {
-        "backend": keras.backend.backend(), "encoder": args.encoder, "head": args.head,
+        "backend": keras.backend.backend(), "encoder": args.encoder, "head": args.head, "jit_compile": args.jit_compile,
         "parameters": int(model.count_params()), "batch_size": args.batch_size,
         "train_sentences_per_s": round(n_sent / seconds[1], 1), "train_tokens_per_s": round(n_tok / seconds[1], 1),
         "epoch1_s": round(seconds[0], 2), "epoch2_s": round(seconds[1], 2),
@@ -107,6 +108,8 @@ def main() -> int:
     p.add_argument("--decode-batch-size", type=int, default=256)
     p.add_argument("--f1-epochs", type=int, default=0, help="also report dev F1 after this many epochs (> 2)")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--jit-compile", choices=("auto", "true", "false"), default="auto",
+                   help="Keras compile(jit_compile=...): XLA on TF (auto = off on a CPU-only machine)")
     p.add_argument("--json", default="bench/speed.jsonl", help="JSON lines file (appended; reruns skip done rows)")
     p.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # child mode: one configuration
     p.add_argument("--encoder", help=argparse.SUPPRESS)
@@ -117,18 +120,20 @@ def main() -> int:
         return 0
     out = Path(args.json)
     done = [json.loads(line) for line in out.read_text().splitlines() if line.strip()] if out.exists() else []
-    key = lambda r: (r["backend"], r["encoder"], r["head"], r["batch_size"], r.get("f1_epochs", 0))  # noqa: E731
+    key = lambda r: (r["backend"], r["encoder"], r["head"], r["batch_size"], r.get("f1_epochs", 0),  # noqa: E731
+                     r.get("jit_compile", "auto"))
     seen = {key(r) for r in done}
     print(f"# machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}", file=sys.stderr)
     for backend in args.backends.split(","):
         for encoder in args.encoders.split(","):
             for head in args.heads.split(","):
-                k = (backend, encoder, head, args.batch_size, args.f1_epochs)
+                k = (backend, encoder, head, args.batch_size, args.f1_epochs, args.jit_compile)
                 if k in seen:
                     continue
                 cmd = [sys.executable, __file__, "--one", "--data", args.data, "--encoder", encoder, "--head", head,
                        "--batch-size", str(args.batch_size), "--decode-batch-size", str(args.decode_batch_size),
-                       "--f1-epochs", str(args.f1_epochs), "--seed", str(args.seed)]
+                       "--f1-epochs", str(args.f1_epochs), "--seed", str(args.seed),
+                       "--jit-compile", args.jit_compile]
                 print(f"# {backend} {encoder} {head} ...", file=sys.stderr, flush=True)
                 proc = subprocess.run(cmd, env={**os.environ, "KERAS_BACKEND": backend}, capture_output=True,
                                       text=True)

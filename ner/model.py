@@ -1,0 +1,189 @@
+"""The tagger model: word [+ casing] [+ char CNN] embeddings → encoder → emissions → softmax or CRF head.
+
+``build_tagger(config, vocabs)`` makes a :class:`SequenceTagger` from a config dict (keys in ``DEFAULTS``).
+Inputs are the dicts of :class:`ner.data.batching.TaggingBatches`: ``words`` (B, T), ``chars`` (B, T, C),
+``casing`` (B, T), int; word id 0 is padding and masks that position everywhere.
+"""
+
+import logging
+
+import keras
+import numpy as np
+from keras import ops
+
+from ner.data.vocab import NUM_CASINGS
+from ner.embeddings import load_vectors
+from ner.errors import NerError
+from ner.layers.char_cnn import CharCNN
+from ner.layers.encoders import get_encoder
+
+log = logging.getLogger("ner")
+
+DEFAULTS = dict(encoder="bilstm", head="crf", word_dim=100, hidden=200, layers=1, dropout=0.5,
+                char_cnn=None, char_dim=30, char_filters=50, char_kernel=3, casing_dim=10,
+                constraints=True, scheme="bioes")
+HEADS = ("softmax", "crf")
+
+
+def resolve_config(config: dict | None) -> dict:
+    """``DEFAULTS`` updated with ``config``; unknown keys or bad values raise NerError."""
+    config = dict(config or {})
+    unknown = sorted(set(config) - set(DEFAULTS))
+    if unknown:
+        raise NerError(f"unknown model setting(s) {', '.join(unknown)} (known: {', '.join(DEFAULTS)})")
+    cfg = {**DEFAULTS, **config}
+    get_encoder(cfg["encoder"])
+    if cfg["head"] not in HEADS:
+        raise NerError(f"model setting head: unknown head {cfg['head']!r} (choose from {', '.join(HEADS)})")
+    for name in ("word_dim", "hidden", "layers", "char_dim", "char_filters", "char_kernel"):
+        if not isinstance(cfg[name], int) or cfg[name] < 1:
+            raise NerError(f"model setting {name}: must be a positive integer, not {cfg[name]!r}")
+    if not isinstance(cfg["casing_dim"], int) or cfg["casing_dim"] < 0:
+        raise NerError(f"model setting casing_dim: must be an integer >= 0, not {cfg['casing_dim']!r}")
+    if not 0 <= cfg["dropout"] < 1:
+        raise NerError(f"model setting dropout: must be in [0, 1), not {cfg['dropout']!r}")
+    if cfg["char_cnn"] not in (None, True, False):
+        raise NerError(f"model setting char_cnn: must be true, false or null, not {cfg['char_cnn']!r}")
+    return cfg
+
+
+@keras.saving.register_keras_serializable(package="ner")
+class SequenceTagger(keras.Model):
+    """A sequence tagger over ``labels`` (K tags); built (weights created) on construction.
+
+    ``call`` returns emissions (B, T, K) float32; ``predict_step`` returns {"tags": (B, T) int32} (0 at
+    padding); the loss is computed in :meth:`compute_loss` (compile with an optimizer only).
+    """
+
+    def __init__(self, config: dict, num_words: int, num_chars: int, labels: list[str], **kwargs):
+        super().__init__(**kwargs)
+        cfg = resolve_config(config)
+        self.config, self.num_words, self.num_chars, self.labels = cfg, num_words, num_chars, list(labels)
+        spec = get_encoder(cfg["encoder"])
+        use_char_cnn = spec.char_cnn if cfg["char_cnn"] is None else cfg["char_cnn"]
+        self.word_embedding = keras.layers.Embedding(num_words, cfg["word_dim"], name="word_embedding")
+        self.casing_embedding = (keras.layers.Embedding(NUM_CASINGS, cfg["casing_dim"], name="casing_embedding")
+                                 if cfg["casing_dim"] else None)
+        self.char_cnn = (CharCNN(num_chars, cfg["char_dim"], cfg["char_filters"], cfg["char_kernel"],
+                                 dropout=cfg["dropout"], name="char_cnn") if use_char_cnn else None)
+        self.input_dropout = keras.layers.Dropout(cfg["dropout"])
+        self.encoder = spec.build(cfg["hidden"], cfg["layers"], cfg["dropout"])
+        self.output_dropout = keras.layers.Dropout(cfg["dropout"])
+        self.emission = keras.layers.Dense(len(self.labels), dtype="float32", name="emission")
+        self.crf = None
+        if cfg["head"] == "crf":
+            from ner.layers.crf import CRF
+            self.crf = CRF(len(self.labels), labels=self.labels, scheme=cfg["scheme"],
+                           constrained=cfg["constraints"], dtype="float32", name="crf")
+            self.crf.build((None, None, len(self.labels)))   # used through its methods, never called
+        # Create the weights by tracing call symbolically (no computation, no compilation).
+        self.compute_output_spec({"words": keras.KerasTensor((None, None), "int32"),
+                                  "chars": keras.KerasTensor((None, None, None), "int32"),
+                                  "casing": keras.KerasTensor((None, None), "int32")})
+        self.built = True
+
+    def call(self, inputs: dict, training=False):
+        words = ops.convert_to_tensor(inputs["words"])
+        mask = ops.not_equal(words, 0)
+        parts = [self.word_embedding(words)]
+        if self.casing_embedding is not None:
+            parts.append(self.casing_embedding(inputs["casing"]))
+        if self.char_cnn is not None:
+            parts.append(self.char_cnn(inputs["chars"], training=training))
+        x = ops.concatenate(parts, axis=-1) if len(parts) > 1 else parts[0]
+        x = self.input_dropout(x, training=training)
+        x = self.encoder(x, mask=mask, training=training)
+        x = self.output_dropout(x, training=training)
+        return self.emission(x)
+
+    def emissions(self, inputs: dict):
+        """Emission scores (B, T, K) float32, inference mode."""
+        return self(inputs, training=False)
+
+    def decode(self, inputs: dict):
+        """Best tag ids (B, T) int32, 0 at padding: CRF Viterbi (with constraints if enabled) or argmax."""
+        emissions = self(inputs, training=False)
+        mask = ops.not_equal(inputs["words"], 0)
+        if self.crf is not None:
+            return ops.cast(self.crf.decode(emissions, mask), "int32")
+        return ops.where(mask, ops.cast(ops.argmax(emissions, axis=-1), "int32"), 0)
+
+    def tag_probabilities(self, inputs: dict):
+        """Per-token tag probabilities (B, T, K), 0 at padding: CRF marginals or softmax."""
+        emissions = self(inputs, training=False)
+        mask = ops.not_equal(inputs["words"], 0)
+        probs = self.crf.marginals(emissions, mask) if self.crf is not None else ops.softmax(emissions)
+        return probs * ops.expand_dims(ops.cast(mask, probs.dtype), -1)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """CRF: mean negative log-likelihood per sequence; softmax: cross-entropy per real token.
+
+        ``sample_weight``, if given, weighs whole sentences (B,).
+        """
+        mask = ops.not_equal(x["words"], 0)
+        if self.crf is not None:
+            nll = -self.crf.log_likelihood(y_pred, y, mask)                     # (B,)
+            weight = ops.ones_like(nll) if sample_weight is None else ops.cast(sample_weight, nll.dtype)
+            return ops.sum(nll * weight) / ops.maximum(ops.sum(weight), 1e-9)
+        ce = ops.sparse_categorical_crossentropy(y, y_pred, from_logits=True)    # (B, T)
+        weight = ops.cast(mask, ce.dtype)
+        if sample_weight is not None:
+            weight = weight * ops.expand_dims(ops.cast(sample_weight, ce.dtype), -1)
+        return ops.sum(ce * weight) / ops.maximum(ops.sum(weight), 1.0)
+
+    def predict_step(self, *args):
+        """{"tags": (B, T) int32}. On JAX Keras passes (state, data) and expects the state back."""
+        if keras.backend.backend() == "jax":
+            (trainable, non_trainable), data = args
+            mapping = [*zip(self.trainable_variables, trainable),
+                       *zip(self.non_trainable_variables, non_trainable)]
+            with keras.StatelessScope(state_mapping=mapping):
+                tags = self.decode(keras.utils.unpack_x_y_sample_weight(data)[0])
+            return {"tags": tags}, non_trainable
+        (data,) = args
+        return {"tags": self.decode(keras.utils.unpack_x_y_sample_weight(data)[0])}
+
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable, "config": dict(self.config),
+                "num_words": self.num_words, "num_chars": self.num_chars, "labels": list(self.labels)}
+
+
+def predict_tags(model: SequenceTagger, batches) -> list[np.ndarray]:
+    """Tag ids (n,) int32 per sentence of ``batches`` (a TaggingBatches), unpadded, in sentence order."""
+    tagged = {}
+    for i in range(len(batches)):
+        item = batches[i]
+        inputs = item[0] if isinstance(item, tuple) else item
+        tags = np.asarray(model.predict_on_batch(inputs)["tags"])
+        lengths = (np.asarray(inputs["words"]) != 0).sum(axis=1)
+        for row, index in enumerate(batches.batch_indices(i)):
+            tagged[int(index)] = tags[row, :lengths[row]]
+    return [tagged[i] for i in range(len(tagged))]
+
+
+def build_tagger(config: dict, vocabs, embeddings: str | None = None) -> SequenceTagger:
+    """A new SequenceTagger for ``vocabs`` (ner.data.vocab.Vocabularies).
+
+    ``embeddings``: GloVe/word2vec text file; covered word rows start from its vectors (exact word, else
+    lowercase), the rest stay random. Its dimension wins over ``word_dim`` (logged as a warning); the
+    coverage is logged on the "ner" logger and kept as ``model.embedding_coverage``.
+    """
+    cfg = resolve_config(config)
+    words = vocabs.words.decode(range(len(vocabs.words)))
+    labels = vocabs.labels.decode(range(len(vocabs.labels)))
+    pretrained = None
+    if embeddings:
+        pretrained = load_vectors(embeddings, words, skip=len(words) - len(vocabs.words.items))
+        if pretrained.dim != cfg["word_dim"]:
+            log.warning("%s has %d-d vectors: word_dim set to %d (was %d)", embeddings, pretrained.dim,
+                        pretrained.dim, cfg["word_dim"])
+            cfg["word_dim"] = pretrained.dim
+        log.info(pretrained.summary())
+    model = SequenceTagger(cfg, len(vocabs.words), len(vocabs.chars), labels)
+    model.embedding_coverage = None
+    if pretrained is not None:
+        table = ops.convert_to_numpy(model.word_embedding.embeddings).copy()
+        table[pretrained.rows] = pretrained.vectors
+        model.word_embedding.embeddings.assign(table)
+        model.embedding_coverage = pretrained.summary()
+    return model

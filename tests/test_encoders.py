@@ -1,0 +1,154 @@
+"""Every registered encoder x both heads: builds, learns, predicts unpadded lengths, saves and loads.
+
+Tiny sizes keep the file fast; it runs on TensorFlow and again with KERAS_BACKEND=jax.
+"""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from ner.data.batching import TaggingBatches
+from ner.data.vocab import build_vocabularies
+from ner.errors import NerError
+from ner.layers.char_cnn import CharCNN
+from ner.layers.encoders import (_REGISTRY, EncoderSpec, MaskedConv1D, SequenceStack, get_encoder, list_encoders,
+                                 register_encoder)
+from ner.model import build_tagger, predict_tags
+
+# Tiny models: XLA's optimisation passes cost more than they save (JAX compiles every step and every weight
+# initialiser; so does TF with jit_compile=True). Read at the first XLA compilation, after collection.
+os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true")
+
+TINY = dict(hidden=8, word_dim=8, char_dim=8, char_filters=4, casing_dim=4, dropout=0.0)
+
+SENTENCES = [
+    ("John Smith lives in Paris .", "B-PER E-PER O O S-LOC O"),
+    ("Mary visited the United Nations in New York yesterday .", "S-PER O O B-ORG E-ORG O B-LOC E-LOC O O"),
+    ("IBM hired Anna .", "S-ORG O S-PER O"),
+    ("He went to Berlin and then to the Deutsche Bank headquarters .", "O O O S-LOC O O O O B-ORG E-ORG O O"),
+    ("Rain .", "O O"),
+    ("Peter Paul Jones met the president of Google in London on Monday morning , said the report .",
+     "B-PER I-PER E-PER O O O O S-ORG O S-LOC O O O O O O O O"),
+    ("Berlin is big .", "S-LOC O O O"),
+    ("The Bank of England raised rates .", "O B-ORG I-ORG E-ORG O O O"),
+]
+
+
+def tiny_corpus():
+    """(tokens, tags, vocabs) of a small BIOES corpus."""
+    tokens = [s.split() for s, _ in SENTENCES]
+    tags = [t.split() for _, t in SENTENCES]
+    return tokens, tags, build_vocabularies(tokens, tags)
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return tiny_corpus()
+
+
+@pytest.mark.parametrize("head", ["softmax", "crf"])
+@pytest.mark.parametrize("encoder", list(list_encoders()))
+def test_encoder_learns_predicts_saves_and_loads(encoder, head, corpus, tmp_path):
+    tokens, tags, vocabs = corpus
+    keras.utils.set_random_seed(0)
+    model = build_tagger({**TINY, "encoder": encoder, "head": head}, vocabs)
+    assert (model.char_cnn is not None) == get_encoder(encoder).char_cnn
+    assert (model.crf is not None) == (head == "crf")
+    model.compile(optimizer=keras.optimizers.SGD(0.1))   # Adam's update doubles TensorFlow's tracing time
+    x, y = TaggingBatches(tokens, vocabs, tags, batch_size=len(tokens))[0]
+    losses = [float(model.train_on_batch(x, y)) for _ in range(6)]
+    assert losses[-1] < losses[0]
+
+    batches = TaggingBatches(tokens, vocabs, batch_size=len(tokens))   # one shape: one compilation
+    predicted = predict_tags(model, batches)
+    assert [len(p) for p in predicted] == [len(s) for s in tokens]
+    assert all(p.dtype == np.int32 and p.min() >= 0 and p.max() < len(vocabs.labels) for p in predicted)
+
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert all(np.array_equal(a, b) for a, b in zip(predicted, predict_tags(loaded, batches)))
+
+
+@pytest.mark.parametrize("encoder", list(list_encoders()))
+def test_padding_does_not_change_real_positions(encoder, corpus):
+    tokens, _, vocabs = corpus
+    model = build_tagger({**TINY, "encoder": encoder, "head": "softmax", "char_cnn": True}, vocabs)
+    x = TaggingBatches(tokens, vocabs, batch_size=len(tokens))[0]
+    padded = {k: np.concatenate([v, np.zeros_like(v)], axis=1) for k, v in x.items()}
+    t = x["words"].shape[1]
+    real = (x["words"] != 0)[..., None]
+    short = np.asarray(model.emissions(x))
+    long = np.asarray(model.emissions(padded))[:, :t]
+    np.testing.assert_allclose(short * real, long * real, atol=1e-6)
+
+
+def test_unknown_encoder_lists_known_ones():
+    with pytest.raises(NerError, match="unknown encoder 'transformer'") as info:
+        get_encoder("transformer")
+    for name in ("rnn", "lstm", "bilstm", "bilstm-cnn", "bilstm-conv"):
+        assert name in str(info.value)
+
+
+def test_registry_contents_and_descriptions():
+    encoders = list_encoders()
+    for name in ("rnn", "lstm", "bilstm", "bilstm-cnn", "bilstm-conv", "gru", "bigru", "birnn", "cnn"):
+        assert encoders[name]
+    assert get_encoder("bilstm-cnn").char_cnn and not get_encoder("bilstm").char_cnn
+
+
+def test_register_new_encoder():
+    @register_encoder("test-dense", help="a position-wise Dense layer (test only)")
+    def dense(hidden, layers, dropout):
+        return SequenceStack([keras.layers.Dense(hidden) for _ in range(layers)], dropout)
+    try:
+        assert list_encoders()["test-dense"].startswith("a position-wise")
+        assert isinstance(get_encoder("test-dense"), EncoderSpec)
+        with pytest.raises(ValueError, match="already registered"):
+            register_encoder("test-dense")(dense)
+        layer = get_encoder("test-dense").build(5, 2, 0.0)
+        out = layer(np.ones((2, 3, 4), "float32"), mask=np.ones((2, 3), bool))
+        assert tuple(out.shape) == (2, 3, 5)
+    finally:
+        _REGISTRY.pop("test-dense")
+
+
+def test_output_widths():
+    x, mask = keras.KerasTensor((2, 5, 16)), keras.KerasTensor((2, 5), "bool")   # symbolic: shapes only
+    widths = {"rnn": 8, "lstm": 8, "gru": 8, "birnn": 16, "bilstm": 16, "bigru": 16, "bilstm-cnn": 16,
+              "bilstm-conv": 16, "cnn": 16}
+    for name, width in widths.items():
+        assert tuple(get_encoder(name).build(8, 2, 0.1)(x, mask=mask).shape) == (2, 5, width), name
+
+
+def test_sequence_stack_round_trips_its_config():
+    stack = SequenceStack([keras.layers.LSTM(3, return_sequences=True), MaskedConv1D(4, 3, padding="same")],
+                          dropout=0.25)
+    again = SequenceStack.from_config(stack.get_config())
+    assert again.dropout == 0.25 and [type(layer) for layer in again.stack] == [keras.layers.LSTM, MaskedConv1D]
+
+
+def test_masked_conv_ignores_padding():
+    conv = MaskedConv1D(3, 3, padding="same")
+    x = np.random.default_rng(1).normal(size=(1, 6, 2)).astype("float32")
+    mask = np.array([[1, 1, 1, 1, 0, 0]], bool)
+    noisy = x.copy()
+    noisy[:, 4:] = 100.0
+    np.testing.assert_allclose(np.asarray(conv(x, mask=mask))[:, :4], np.asarray(conv(noisy, mask=mask))[:, :4],
+                               atol=1e-6)
+
+
+def test_char_cnn_masks_padded_characters():
+    layer = CharCNN(20, char_dim=5, filters=4)
+    chars = np.array([[[3, 4, 5, 0, 0], [0, 0, 0, 0, 0]]], "int32")     # one word, then a padded word
+    longer = np.concatenate([chars, np.zeros((1, 2, 3), "int32")], axis=-1)
+    out = np.asarray(layer(chars))
+    assert out.shape == (1, 2, 4)
+    np.testing.assert_allclose(out, np.asarray(layer(longer)), atol=1e-6)
+    np.testing.assert_array_equal(out[0, 1], 0.0)
+    # The max really ignores padded positions: all-negative activations stay negative.
+    assert (out[0, 0] != 0).all()
+    config = layer.get_config()
+    assert (config["char_dim"], config["filters"], config["kernel"]) == (5, 4, 3)

@@ -1,0 +1,213 @@
+"""SequenceTagger: config, losses and masking, fit on TaggingBatches (also under XLA), prediction order,
+probabilities, long sentences, saving and loading across backends. Runs on TensorFlow and on JAX."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from ner.data.batching import TaggingBatches
+from ner.errors import NerError
+from ner.model import DEFAULTS, SequenceTagger, build_tagger, predict_tags
+from test_encoders import TINY, tiny_corpus   # also sets XLA_FLAGS for fast compilation of tiny models
+
+BACKEND = keras.backend.backend()
+OTHER = "jax" if BACKEND == "tensorflow" else "tensorflow"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return tiny_corpus()
+
+
+def first_batch(tokens, vocabs, tags=None):
+    return TaggingBatches(tokens, vocabs, tags, batch_size=len(tokens))[0]
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"encoder": "nope"}, "unknown encoder 'nope'"),
+    ({"head": "mlp"}, "unknown head 'mlp'"),
+    ({"hiden": 3}, "unknown model setting"),
+    ({"hidden": 0}, "hidden: must be a positive integer"),
+    ({"dropout": 1.0}, r"dropout: must be in \[0, 1\)"),
+    ({"casing_dim": -1}, "casing_dim"),
+    ({"char_cnn": "yes"}, "char_cnn"),
+])
+def test_bad_config_is_a_user_error(bad, message, corpus):
+    with pytest.raises(NerError, match=message):
+        build_tagger(bad, corpus[2])
+
+
+def test_parameter_count_matches_the_architecture():
+    """Default sizes, bilstm-cnn + CRF, 20k words, 100 chars, 17 labels, counted by hand."""
+    labels = ["O"] + [f"{p}-{t}" for t in ("PER", "LOC", "ORG", "MISC") for p in "BIES"]
+    model = SequenceTagger({"encoder": "bilstm-cnn"}, 20_000, 100, labels)
+    d = 100 + 10 + 50                                    # word + casing + char CNN
+    expected = (20_000 * 100 + 8 * 10 + 100 * 30 + (3 * 30 * 50 + 50)
+                + 2 * 4 * (200 * (d + 200) + 200)        # BiLSTM
+                + (400 * 17 + 17) + (17 * 17 + 17 + 17))  # emissions, CRF
+    assert model.count_params() == expected == 2_592_370
+
+
+def test_config_round_trip_and_switches(corpus):
+    tokens, tags, vocabs = corpus
+    model = build_tagger({**TINY, "encoder": "bilstm", "char_cnn": True, "casing_dim": 0}, vocabs)
+    assert model.char_cnn is not None and model.casing_embedding is None
+    config = model.get_config()
+    assert config["config"] == {**DEFAULTS, **TINY, "encoder": "bilstm", "char_cnn": True, "casing_dim": 0}
+    assert config["labels"] == vocabs.labels.items and config["num_words"] == len(vocabs.words)
+    again = SequenceTagger.from_config(json.loads(json.dumps(config)))
+    assert [w.shape for w in again.weights] == [w.shape for w in model.weights]
+    no_chars = build_tagger({**TINY, "encoder": "bilstm-cnn", "char_cnn": False}, vocabs)
+    assert no_chars.char_cnn is None
+
+
+@pytest.mark.parametrize("head", ["softmax", "crf"])
+def test_loss_ignores_padding(head, corpus):
+    tokens, tags, vocabs = corpus
+    model = build_tagger({**TINY, "encoder": "bilstm-cnn", "head": head}, vocabs)
+    x, y = first_batch(tokens, vocabs, tags)
+    loss = float(model.compute_loss(x, y, model(x)))
+    padded = {k: np.concatenate([v, np.zeros_like(v)], axis=1) for k, v in x.items()}
+    noisy_y = np.concatenate([y, np.full_like(y, 3)], axis=1)   # labels at padding must not count
+    np.testing.assert_allclose(float(model.compute_loss(padded, noisy_y, model(padded))), loss, rtol=1e-5)
+    emissions = np.asarray(model(x))
+    mask = x["words"] != 0
+    if head == "crf":
+        expected = -np.mean(np.asarray(model.crf.log_likelihood(emissions, y, mask)))
+    else:
+        logp = emissions - np.log(np.exp(emissions).sum(-1, keepdims=True))
+        expected = -np.take_along_axis(logp, y[..., None], -1)[..., 0][mask].mean()
+    np.testing.assert_allclose(loss, expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("head", ["softmax", "crf"])
+def test_sample_weights_weigh_sentences(head, corpus):
+    tokens, tags, vocabs = corpus
+    model = build_tagger({**TINY, "encoder": "cnn", "head": head}, vocabs)
+    x, y = first_batch(tokens, vocabs, tags)
+    weights = np.zeros(len(tokens), "float32")
+    weights[2] = 3.0
+    alone = {k: v[2:3] for k, v in x.items()}
+    expected = float(model.compute_loss(alone, y[2:3], model(alone)))
+    np.testing.assert_allclose(float(model.compute_loss(x, y, model(x), sample_weight=weights)), expected,
+                               rtol=1e-5)
+
+
+@pytest.mark.parametrize("head", ["softmax", "crf"])
+def test_fit_on_tagging_batches_with_jit_compile(head, corpus):
+    """jit_compile=True: XLA on TensorFlow (which "auto" turns off on CPU); JAX always compiles."""
+    tokens, tags, vocabs = corpus
+    keras.utils.set_random_seed(1)
+    model = build_tagger({**TINY, "encoder": "bilstm-cnn", "head": head, "dropout": 0.1}, vocabs)
+    model.compile(optimizer=keras.optimizers.SGD(0.1), jit_compile=True)
+    assert model.jit_compile is True   # Keras falls back silently for models it deems unsupported
+    batches = TaggingBatches(tokens, vocabs, tags, batch_size=4, shuffle=True, word_dropout=0.1)
+    transitions = None if model.crf is None else ops.convert_to_numpy(model.crf.transitions)
+    history = model.fit(batches, epochs=3, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    if transitions is not None:   # the CRF weights train too (the loss reaches them on every backend)
+        assert not np.allclose(transitions, ops.convert_to_numpy(model.crf.transitions))
+    predicted = predict_tags(model, TaggingBatches(tokens, vocabs, batch_size=4))   # compiled decoding
+    assert [len(p) for p in predicted] == [len(s) for s in tokens]
+
+
+@pytest.mark.parametrize("head", ["softmax", "crf"])
+def test_predictions_in_sentence_order_and_fresh_after_training(head, corpus):
+    tokens, tags, vocabs = corpus
+    model = build_tagger({**TINY, "encoder": "bilstm", "head": head}, vocabs)
+    model.compile(optimizer=keras.optimizers.SGD(0.1))
+    whole = TaggingBatches(tokens, vocabs, batch_size=len(tokens))
+    x = whole[0]
+    before = predict_tags(model, whole)
+    model.fit(TaggingBatches(tokens, vocabs, tags, batch_size=len(tokens)), epochs=3, verbose=0)
+    after = predict_tags(model, whole)
+    assert any(not np.array_equal(a, b) for a, b in zip(before, after))
+    # The compiled predict step sees the trained weights (on JAX they are passed in, not captured).
+    eager = np.asarray(model.decode(x))
+    for row, index in enumerate(whole.batch_indices(0)):
+        np.testing.assert_array_equal(after[index], eager[row, :len(tokens[index])])
+    # Small shuffled batches of other shapes: same tags, mapped back to the original order.
+    small = predict_tags(model, TaggingBatches(tokens, vocabs, batch_size=3, shuffle=True, seed=5))
+    assert [len(p) for p in small] == [len(s) for s in tokens]
+    assert all(np.array_equal(a, b) for a, b in zip(after, small))
+
+
+@pytest.mark.parametrize("head", ["softmax", "crf"])
+def test_tag_probabilities(head, corpus):
+    tokens, _, vocabs = corpus
+    model = build_tagger({**TINY, "encoder": "bilstm", "head": head}, vocabs)
+    x = first_batch(tokens, vocabs)
+    probs = np.asarray(model.tag_probabilities(x))
+    mask = x["words"] != 0
+    assert probs.shape == (*x["words"].shape, len(vocabs.labels))
+    np.testing.assert_allclose(probs.sum(-1), mask.astype("float32"), atol=1e-5)
+    assert (model.crf is None) == (head == "softmax")
+    if head == "softmax":
+        np.testing.assert_array_equal(np.asarray(model.decode(x))[mask], probs.argmax(-1)[mask])
+
+
+def test_ten_thousand_token_sentence_is_tagged(corpus):
+    tokens, _, vocabs = corpus
+    model = build_tagger({**TINY, "encoder": "bilstm-cnn", "hidden": 4}, vocabs)
+    long = ([w for s in tokens for w in s] * 200)[:10_000]
+    (tagged,) = predict_tags(model, TaggingBatches([long], vocabs))
+    assert tagged.shape == (10_000,) and 0 <= tagged.min() and tagged.max() < len(vocabs.labels)
+
+
+CROSS_BACKEND = """
+import sys; sys.path.insert(0, {tests!r})
+import keras, numpy as np
+from ner.data.batching import TaggingBatches
+from ner.model import build_tagger, predict_tags
+from test_encoders import TINY, tiny_corpus
+tokens, tags, vocabs = tiny_corpus()
+batches = TaggingBatches(tokens, vocabs, batch_size=len(tokens))
+for head in ("softmax", "crf"):
+    keras.utils.set_random_seed(2)
+    model = build_tagger({{**TINY, "encoder": "bilstm-cnn", "head": head}}, vocabs)
+    model.compile(optimizer=keras.optimizers.Adam(0.05))
+    model.fit(TaggingBatches(tokens, vocabs, tags, batch_size=4), epochs=2, verbose=0)
+    model.save(f"{out}/{{head}}.keras")
+    np.save(f"{out}/{{head}}-emissions.npy", np.asarray(model.emissions(batches[0])))
+    np.savez(f"{out}/{{head}}-tags.npz", *predict_tags(model, batches))
+"""
+
+
+@pytest.fixture(scope="module")
+def other_backend_models(tmp_path_factory):
+    """Folder with softmax.keras and crf.keras trained and saved on the other backend, with predictions."""
+    out = tmp_path_factory.mktemp(f"trained-on-{OTHER}")
+    script = CROSS_BACKEND.format(tests=str(ROOT / "tests"), out=str(out))
+    done = subprocess.run([sys.executable, "-c", script], env={**os.environ, "KERAS_BACKEND": OTHER}, cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return out
+
+
+@pytest.mark.parametrize("head", ["softmax", "crf"])
+def test_model_trained_on_other_backend_loads_and_predicts_identically(head, corpus, other_backend_models):
+    tokens, _, vocabs = corpus
+    loaded = keras.saving.load_model(other_backend_models / f"{head}.keras")   # no custom_objects
+    assert isinstance(loaded, SequenceTagger) and (loaded.crf is None) == (head == "softmax")
+    batches = TaggingBatches(tokens, vocabs, batch_size=len(tokens))
+    np.testing.assert_allclose(np.asarray(loaded.emissions(batches[0])),
+                               np.load(other_backend_models / f"{head}-emissions.npy"), atol=1e-5)
+    saved = np.load(other_backend_models / f"{head}-tags.npz")
+    expected = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+    assert all(np.array_equal(a, b) for a, b in zip(predict_tags(loaded, batches), expected))
+
+
+def test_output_dtypes(corpus):
+    tokens, _, vocabs = corpus
+    model = build_tagger({**TINY, "head": "crf"}, vocabs)
+    x = first_batch(tokens, vocabs)
+    assert ops.convert_to_numpy(model(x)).dtype == np.float32
+    assert np.asarray(model.predict_on_batch(x)["tags"]).dtype == np.int32
