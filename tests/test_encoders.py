@@ -3,8 +3,6 @@
 Tiny sizes keep the file fast; it runs on TensorFlow and again with KERAS_BACKEND=jax.
 """
 
-import os
-
 import keras
 import numpy as np
 import pytest
@@ -19,7 +17,6 @@ from ner.model import build_tagger, predict_tags
 
 # Tiny models: XLA's optimisation passes cost more than they save (JAX compiles every step and every weight
 # initialiser; so does TF with jit_compile=True). Read at the first XLA compilation, after collection.
-os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true")
 
 TINY = dict(hidden=8, word_dim=8, char_dim=8, char_filters=4, casing_dim=4, dropout=0.0)
 
