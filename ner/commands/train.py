@@ -43,12 +43,12 @@ def register(sub) -> None:
 
     names = ", ".join(list_encoders())
     p = sub.add_parser("train", help=HELP,
-                       description=f"Train a tagger. Encoders: {names}.",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       description=f"Train a tagger. Encoders: {names}.")
     defaults = dataclasses.asdict(_defaults())
     for name, (metavar, kind, text) in _FLAGS.items():
         p.add_argument(f"--{name.replace('_', '-')}", dest=name, metavar=metavar, type=kind,
-                       default=argparse.SUPPRESS, help=f"{text} (default: {defaults[name]})")
+                       default=argparse.SUPPRESS,
+                       help=text if "default" in text else f"{text} (default: {defaults[name]})")
     p.add_argument("--out", metavar="models/NAME", default=argparse.SUPPRESS,
                    help=f"bundle folder to write (default: {defaults['out']})")
     p.add_argument("--crf", dest="crf", action="store_true", default=argparse.SUPPRESS,
