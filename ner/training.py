@@ -305,9 +305,10 @@ def train(config: TrainConfig | None = None, **settings) -> Path:
     schedule = keras.callbacks.LearningRateScheduler(lambda epoch: cfg.learning_rate / (1 + cfg.lr_decay * epoch))
     status = "complete"
     started = time.perf_counter()
+    progress = 0 if not cfg.verbose else 1 if cfg.verbose == 1 and sys.stdout.isatty() else 2
     try:
         model.fit(batches, epochs=cfg.epochs, callbacks=[schedule, monitor.callback()], shuffle=False,
-                  verbose={0: 0, 1: 1 if sys.stderr.isatty() else 2, 2: 2}[cfg.verbose] if cfg.verbose else 0)
+                  verbose=progress)
     except KeyboardInterrupt:
         status = "interrupted"
         _log(cfg, "interrupted: keeping the best weights so far")
