@@ -16,15 +16,15 @@ CONLL2003 = REPO.parent / "shared" / "data" / "conll2003"
 
 TRAIN = """-DOCSTART- -X- O
 
-EU NNP B-ORG
-rejects VBZ O
-German JJ B-MISC
+UN NNP B-ORG
+backs VBZ O
+Danish JJ B-MISC
 call NN O
 
-Peter NNP B-PER
-Blackburn NNP I-PER
+Maria NNP B-PER
+Okafor NNP I-PER
 
-BRUSSELS NNP B-LOC
+NAIROBI NNP B-LOC
 """
 DEV = "The DT O\nEuropean NNP B-ORG\nCommission NNP I-ORG\n"
 ILL_FORMED = "a O\nb I-PER\n\nc B-LOC\nd I-ORG\n\ne B-MISC\n"
@@ -152,7 +152,7 @@ def test_convert_dataset_source_writes_conll_folder(capsys, tmp_path):
 @pytest.mark.parametrize("name, content, expected", [
     ("empty.txt", b"", "empty.txt: empty file"),
     ("docs.txt", b"-DOCSTART- O\n\n", "docs.txt: no sentences"),
-    ("cols.txt", b"EU NNP B-ORG\nrejects O\n", "cols.txt:2: line has 2 column(s) but line 1 has 3"),
+    ("cols.txt", b"UN NNP B-ORG\nbacks O\n", "cols.txt:2: line has 2 column(s) but line 1 has 3"),
     ("latin1.txt", b"a O\n\nM\xfcller B-PER\n", "latin1.txt:3: not UTF-8 text (byte 0xfc)"),
     ("missing.txt", None, "missing.txt: no such file or folder"),
     ("folder", "dir", "folder: no train split"),

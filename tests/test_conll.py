@@ -12,12 +12,12 @@ CONLL2003 = Path(__file__).resolve().parents[2] / "shared" / "data" / "conll2003
 
 FOUR_COLUMNS = """-DOCSTART- -X- -X- O
 
-EU NNP B-NP B-ORG
-rejects VBZ B-VP O
-German JJ B-NP B-MISC
+UN NNP B-NP B-ORG
+backs VBZ B-VP O
+Danish JJ B-NP B-MISC
 
-Peter NNP B-NP B-PER
-Blackburn NNP I-NP I-PER
+Maria NNP B-NP B-PER
+Okafor NNP I-NP I-PER
 """
 
 
@@ -33,8 +33,8 @@ def as_tuples(sentences):
 
 def test_reads_columns_docstart_and_line_numbers(tmp_path):
     sentences = read_conll(write(tmp_path, FOUR_COLUMNS))
-    assert as_tuples(sentences) == [(["EU", "rejects", "German"], ["B-ORG", "O", "B-MISC"]),
-                                    (["Peter", "Blackburn"], ["B-PER", "I-PER"])]
+    assert as_tuples(sentences) == [(["UN", "backs", "Danish"], ["B-ORG", "O", "B-MISC"]),
+                                    (["Maria", "Okafor"], ["B-PER", "I-PER"])]
     assert [s.lines for s in sentences] == [[3, 4, 5], [7, 8]]
     assert sentences[0].path == str(tmp_path / "corpus.txt")
 
@@ -45,7 +45,7 @@ def test_selects_token_and_tag_columns(tmp_path):
     assert read_conll(path, token_col=1, tag_col=2)[0].tokens == ["NNP", "VBZ", "JJ"]
     assert read_conll(path, tag_col=-2)[1].tags == ["B-NP", "I-NP"]
     untagged = read_conll(path, tag_col=None)
-    assert untagged[0].tags is None and untagged[0].tokens == ["EU", "rejects", "German"]
+    assert untagged[0].tags is None and untagged[0].tokens == ["UN", "backs", "Danish"]
 
 
 def test_docstart_can_be_kept(tmp_path):
@@ -54,9 +54,9 @@ def test_docstart_can_be_kept(tmp_path):
 
 
 def test_tabs_crlf_bom_trailing_whitespace_and_extra_blank_lines(tmp_path):
-    messy = ("\ufeff\r\n\r\n-DOCSTART-\tO\r\n\r\nEU\t NNP  B-ORG \t\r\nrejects VBZ\tO\r\n"
-             "German  JJ\tB-MISC   \r\n \t\r\n\r\n\r\nPeter NNP B-PER\r\nBlackburn\tNNP\tI-PER")
-    clean = "EU NNP B-ORG\nrejects VBZ O\nGerman JJ B-MISC\n\nPeter NNP B-PER\nBlackburn NNP I-PER\n"
+    messy = ("\ufeff\r\n\r\n-DOCSTART-\tO\r\n\r\nUN\t NNP  B-ORG \t\r\nbacks VBZ\tO\r\n"
+             "Danish  JJ\tB-MISC   \r\n \t\r\n\r\n\r\nMaria NNP B-PER\r\nOkafor\tNNP\tI-PER")
+    clean = "UN NNP B-ORG\nbacks VBZ O\nDanish JJ B-MISC\n\nMaria NNP B-PER\nOkafor NNP I-PER\n"
     got = read_conll(write(tmp_path, messy, "messy.txt"))
     assert as_tuples(got) == as_tuples(read_conll(write(tmp_path, clean, "clean.txt")))
     assert [s.lines for s in got] == [[5, 6, 7], [11, 12]]
@@ -78,10 +78,10 @@ def test_non_space_whitespace_inside_tokens_is_kept(tmp_path):
     (b"", "empty file", None),
     (b" \n\t\n\r\n", "empty file", None),
     (b"-DOCSTART- -X- O\n\n\n-DOCSTART- -X- O\n", "no sentences", None),
-    (b"EU NNP B-ORG\nrejects O\n", "line has 2 column(s) but line 1 has 3", 2),
+    (b"UN NNP B-ORG\nbacks O\n", "line has 2 column(s) but line 1 has 3", 2),
     (b"a O\n\nb X O\n", "line has 3 column(s) but line 1 has 2", 3),
-    (b"EU B-ORG\nrejects \xff\xfe O\n", "not UTF-8", 2),
-    (b"EU\nrejects\n", "token and tag columns are the same", 1),
+    (b"UN B-ORG\nbacks \xff\xfe O\n", "not UTF-8", 2),
+    (b"UN\nbacks\n", "token and tag columns are the same", 1),
 ])
 def test_bad_files_name_file_and_line(tmp_path, text, message, line):
     path = write(tmp_path, text)
@@ -93,7 +93,7 @@ def test_bad_files_name_file_and_line(tmp_path, text, message, line):
 
 
 def test_missing_column_and_missing_path(tmp_path):
-    path = write(tmp_path, "EU B-ORG\n")
+    path = write(tmp_path, "UN B-ORG\n")
     with pytest.raises(InputError, match=r":1: no tag column 5: the line has 2 column"):
         read_conll(path, tag_col=5)
     with pytest.raises(InputError, match="no such file"):
@@ -112,7 +112,7 @@ def test_long_sentence_reads_in_linear_time(tmp_path):
 
 
 def test_write_reads_back_identical(tmp_path):
-    sentences = [(["EU", "rejects", "Müller's", "北京"], ["B-ORG", "O", "B-PER", "S-LOC"]), (["x"], ["O"])]
+    sentences = [(["UN", "backs", "Müller's", "北京"], ["B-ORG", "O", "B-PER", "S-LOC"]), (["x"], ["O"])]
     for sep in (" ", "\t"):
         path = tmp_path / f"out{len(sep)}.txt"
         write_conll(path, sentences, sep=sep)
@@ -141,7 +141,7 @@ def test_write_skips_empty_sentences(tmp_path):
 
 
 def test_replace_column_keeps_every_other_byte(tmp_path):
-    text = "\ufeff-DOCSTART- -X- O\r\n\r\nEU\tNNP  B-ORG \r\nrejects VBZ O\r\n\r\nPeter NNP I-PER\r\n"
+    text = "\ufeff-DOCSTART- -X- O\r\n\r\nUN\tNNP  B-ORG \r\nbacks VBZ O\r\n\r\nMaria NNP I-PER\r\n"
     src = write(tmp_path, text)
     sentences = read_conll(src)
     replace_column(src, tmp_path / "out.txt", sentences, [["S-ORG", "O"], ["S-PER"]])
