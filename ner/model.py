@@ -102,8 +102,10 @@ class SequenceTagger(keras.Model):
 
     def decode(self, inputs: dict):
         """Best tag ids (B, T) int32, 0 at padding: CRF Viterbi (with constraints if enabled) or argmax."""
-        emissions = self(inputs, training=False)
-        mask = ops.not_equal(inputs["words"], 0)
+        return self.best_tags(self(inputs, training=False), ops.not_equal(inputs["words"], 0))
+
+    def best_tags(self, emissions, mask):
+        """Emissions (B, T, K) and mask (B, T) -> best tag ids (B, T) int32, 0 at padding."""
         if self.crf is not None:
             return ops.cast(self.crf.decode(emissions, mask), "int32")
         return ops.where(mask, ops.cast(ops.argmax(emissions, axis=-1), "int32"), 0)

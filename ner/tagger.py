@@ -31,13 +31,11 @@ class _Scorer(keras.Model):
     def call(self, inputs):
         emissions = self.tagger_model(inputs, training=False)
         mask = keras.ops.not_equal(inputs["words"], 0)
+        outputs = {"tags": self.tagger_model.best_tags(emissions, mask), "emissions": emissions}
         crf = self.tagger_model.crf
-        if crf is None:
-            tags = keras.ops.where(mask, keras.ops.cast(keras.ops.argmax(emissions, axis=-1), "int32"), 0)
-            return {"tags": tags, "emissions": emissions}
-        alpha, beta, log_z = crf.forward_backward(emissions, mask)
-        return {"tags": crf.decode(emissions, mask), "emissions": emissions, "alpha": alpha, "beta": beta,
-                "log_z": log_z}
+        if crf is not None:
+            outputs["alpha"], outputs["beta"], outputs["log_z"] = crf.forward_backward(emissions, mask)
+        return outputs
 
 
 class Tagger:

@@ -84,6 +84,10 @@ class TrainConfig:
     def learning_rate(self) -> float:
         return self.lr if self.lr is not None else DEFAULT_LR[self.optimizer]
 
+    def lr_at(self, epoch: int) -> float:
+        """Learning rate of ``epoch`` (0-based): lr / (1 + lr_decay * epoch)."""
+        return self.learning_rate / (1 + self.lr_decay * epoch)
+
     def model_config(self) -> dict:
         return {"encoder": self.encoder, "head": "crf" if self.crf else "softmax", "word_dim": self.word_dim,
                 "hidden": self.hidden, "layers": self.layers, "dropout": self.dropout,
@@ -241,7 +245,7 @@ class _DevMonitor:
         t0 = time.perf_counter()
         scores, _ = score_split(model, self.vocabs, self.dev_tokens, self.dev_tags, self.data_scheme,
                                 self.cfg.scheme)
-        lr = self.cfg.learning_rate / (1 + self.cfg.lr_decay * epoch)
+        lr = self.cfg.lr_at(epoch)
         self.history.append({"epoch": epoch + 1, "loss": float(logs.get("loss", float("nan"))),
                              "dev_precision": scores["precision"], "dev_recall": scores["recall"],
                              "dev_f1": scores["f1"], "seconds": round(train_seconds, 3),
@@ -302,7 +306,7 @@ def train(config: TrainConfig | None = None, **settings) -> Path:
     batches = TaggingBatches(train_tokens, vocabs, train_tags, batch_size=cfg.batch_size, shuffle=True,
                              seed=cfg.seed, word_dropout=cfg.word_dropout)
     monitor = _DevMonitor(cfg, vocabs, dev_tokens, dev_tags, data_scheme)
-    schedule = keras.callbacks.LearningRateScheduler(lambda epoch: cfg.learning_rate / (1 + cfg.lr_decay * epoch))
+    schedule = keras.callbacks.LearningRateScheduler(cfg.lr_at)
     status = "complete"
     started = time.perf_counter()
     progress = 0 if not cfg.verbose else 1 if cfg.verbose == 1 and sys.stdout.isatty() else 2
