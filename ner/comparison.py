@@ -285,10 +285,10 @@ def plan_grid(out: Path, data: str, encoders, heads, seeds: int, epochs: int, se
             get_encoder(encoder)
         except NerError as exc:
             raise NerError(f"--encoders: {exc}") from None
-    runs = []
-    for encoder in encoders:
-        for head in heads:
-            for seed in range(1, seeds + 1):
+    runs = []   # seed 1 of every configuration first, so that an interrupted grid already covers them all
+    for seed in range(1, seeds + 1):
+        for encoder in encoders:
+            for head in heads:
                 name = f"{encoder}-{head}-s{seed}"
                 run_settings = {**settings, "data": data, "encoder": encoder, "crf": head == "crf",
                                 "seed": seed, "epochs": epochs}
