@@ -35,7 +35,7 @@ def measure(args) -> dict:
     """Run one configuration in this process; returns its figures."""
     import keras
 
-    from ner.data.batching import TaggingBatches
+    from ner.data.batching import TaggingBatches, backend_buckets
     from ner.data.corpus import load_corpus
     from ner.model import build_tagger, predict_tags
     from ner.training import (TrainConfig, prepare_splits, score_split, set_seed, to_training_scheme,
@@ -51,7 +51,7 @@ def measure(args) -> dict:
     jit = {"auto": "auto", "true": True, "false": False}[args.jit_compile]
     model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=cfg.clipnorm), jit_compile=jit)
     batches = TaggingBatches(train_tokens, vocabs, train_tags, batch_size=cfg.batch_size, shuffle=True,
-                             seed=cfg.seed, word_dropout=cfg.word_dropout)
+                             seed=cfg.seed, word_dropout=cfg.word_dropout, **backend_buckets())
     epochs = max(2, args.f1_epochs)
     seconds = []
 
@@ -65,7 +65,7 @@ def measure(args) -> dict:
     model.fit(batches, epochs=epochs, verbose=0, callbacks=[Timer()])
     n_sent, n_tok = len(train_tokens), sum(len(t) for t in train_tokens)
     test_tokens = splits["test"][0]
-    test_batches = TaggingBatches(test_tokens, vocabs, batch_size=args.decode_batch_size)
+    test_batches = TaggingBatches(test_tokens, vocabs, batch_size=args.decode_batch_size, **backend_buckets())
     predict_tags(model, test_batches)  # warm-up: traces every bucket shape
     t0 = time.perf_counter()
     predict_tags(model, test_batches)

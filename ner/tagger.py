@@ -73,10 +73,11 @@ class Tagger:
         Softmax: the log-probability of each chosen tag (T,). CRF: (alpha (T, K), beta (T, K), log Z,
         emissions (T, K), transitions (K, K)) from forward-backward. One compiled call per batch shape.
         """
-        from ner.data.batching import TaggingBatches
+        from ner.data.batching import TaggingBatches, backend_buckets
 
         out: list = [None] * len(sentences)
-        batches = TaggingBatches([list(s) for s in sentences], self.vocabs, batch_size=self.batch_size)
+        batches = TaggingBatches([list(s) for s in sentences], self.vocabs, batch_size=self.batch_size,
+                                 **backend_buckets())
         crf = self.model.crf
         trans = None if crf is None else np.asarray(crf.transition_scores()[1], dtype=np.float64)
         for b in range(len(batches)):

