@@ -79,6 +79,7 @@ def measure(args) -> dict:
         "decode_batch_size": args.decode_batch_size,
         "decode_sentences_per_s": round(len(test_tokens) / decode_s, 1),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        **accelerator(),
     }
     if args.f1_epochs > 2:
         scores, _ = score_split(model, vocabs, *splits["dev"], data_scheme, cfg.scheme)
@@ -86,9 +87,26 @@ def measure(args) -> dict:
     return result
 
 
+def accelerator() -> dict:
+    """The device that ran the model and, on a GPU with JAX, its peak memory in use (MiB)."""
+    import keras
+
+    if keras.backend.backend() != "jax":
+        return {"device": "cpu"}
+    import jax
+
+    device = jax.devices()[0]
+    if device.platform == "cpu":
+        return {"device": "cpu"}
+    stats = device.memory_stats() or {}
+    return {"device": device.device_kind,
+            "peak_device_mib": round(stats.get("peak_bytes_in_use", 0) / 2**20, 1) if stats else None}
+
+
 def table(rows: list[dict]) -> str:
-    cols = ["backend", "encoder", "head", "parameters", "train_sentences_per_s", "train_tokens_per_s",
+    cols = ["backend", "encoder", "head", "batch_size", "parameters", "train_sentences_per_s", "train_tokens_per_s",
             "compile_s", "decode_sentences_per_s", "peak_rss_mib"]
+    cols += [c for c in ("device", "peak_device_mib") if any(c in r for r in rows)]
     extra = sorted({k for r in rows for k in r if k.startswith("dev_f1")})
     cols += extra
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
