@@ -104,8 +104,8 @@ def accelerator() -> dict:
 
 
 def table(rows: list[dict]) -> str:
-    cols = ["backend", "encoder", "head", "batch_size", "parameters", "train_sentences_per_s", "train_tokens_per_s",
-            "compile_s", "decode_sentences_per_s", "peak_rss_mib"]
+    cols = ["backend", "encoder", "head", "batch_size", "parameters", "train_sentences_per_s",
+            "train_tokens_per_s", "compile_s", "decode_sentences_per_s", "peak_rss_mib"]
     cols += [c for c in ("device", "peak_device_mib") if any(c in r for r in rows)]
     extra = sorted({k for r in rows for k in r if k.startswith("dev_f1")})
     cols += extra
