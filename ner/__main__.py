@@ -1,7 +1,5 @@
 """``python -m ner`` runs the command line."""
 
-import sys
+from ner.cli import run
 
-from ner.cli import main
-
-sys.exit(main())
+run()

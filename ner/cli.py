@@ -70,5 +70,24 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
+def run() -> None:
+    """The ``ner`` console script: :func:`main`, then exit at once with its code.
+
+    Skips the interpreter's teardown, which takes about 1.5 s after TensorFlow was imported (measured on
+    the 2-core CPU) -- a third of a cold ``ner tag``. Safe because every command has finished writing
+    (files go through atomic renames) when :func:`main` returns; streams and log handlers are flushed here.
+    """
+    import logging
+
+    code = main()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):   # reader gone, or stream closed
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()
