@@ -210,6 +210,17 @@ def test_python_m_ner_on_the_sample_corpus():
     assert splits["train"]["sentences"] > 0 and {s["scheme"] for s in splits.values()} == {"bio"}
 
 
+def test_python_m_ner_exit_code_and_error_survive_the_fast_exit(tmp_path):
+    """``ner.cli.run`` leaves through os._exit: the exit code and the one-line error must still arrive."""
+    bad = tmp_path / "bad.txt"
+    bad.write_text("EU B-ORG\nrejects\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "ner", "data", "validate", str(bad)],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.startswith("ner: error: ") and f"{bad}:2" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
 def test_chinese_sample_corpus_is_bmes(capsys):
     code, out, _ = run(capsys, "data", "stats", sample("sample-zh"), "--json")
     splits = json.loads(out)["splits"]
