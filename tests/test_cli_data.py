@@ -213,7 +213,7 @@ def test_python_m_ner_on_the_sample_corpus():
 def test_python_m_ner_exit_code_and_error_survive_the_fast_exit(tmp_path):
     """``ner.cli.run`` leaves through os._exit: the exit code and the one-line error must still arrive."""
     bad = tmp_path / "bad.txt"
-    bad.write_text("EU B-ORG\nrejects\n", encoding="utf-8")
+    bad.write_text("FIFA B-ORG\npraises\n", encoding="utf-8")
     done = subprocess.run([sys.executable, "-m", "ner", "data", "validate", str(bad)],
                           cwd=REPO, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2

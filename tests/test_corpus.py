@@ -13,8 +13,8 @@ from datasets import ClassLabel, Dataset, DatasetDict, Features, Sequence, Value
 from ner.data.corpus import FEATURES, Corpus, corpus_scheme, corpus_stats, load_corpus
 from ner.errors import InputError
 
-TRAIN = "EU B-ORG\nrejects O\nGerman B-MISC\n\nPeter B-PER\nBlackburn I-PER\n"
-DEV = "-DOCSTART- O\n\nBRUSSELS B-LOC\n1996-08-22 O\n"
+TRAIN = "FIFA B-ORG\npraises O\nGreek B-MISC\n\nHanna B-PER\nBerg I-PER\n"
+DEV = "-DOCSTART- O\n\nCAIRO B-LOC\n2003-04-17 O\n"
 LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 HF_FEATURES = Features({"id": Value("string"), "words": Sequence(Value("string")),
                         "ner_tags": Sequence(ClassLabel(names=LABELS))})
@@ -45,7 +45,7 @@ def test_conll_file_is_one_train_split(tmp_path):
     corpus = load_corpus(tmp_path / "all.conll")
     assert isinstance(corpus, DatasetDict) and isinstance(corpus, Corpus)
     assert list(corpus) == ["train"] and corpus["train"].features == FEATURES
-    assert corpus["train"][0] == {"tokens": ["EU", "rejects", "German"], "tags": ["B-ORG", "O", "B-MISC"]}
+    assert corpus["train"][0] == {"tokens": ["FIFA", "praises", "Greek"], "tags": ["B-ORG", "O", "B-MISC"]}
     assert corpus.scheme == corpus_scheme(corpus) == "bio"
 
 
@@ -55,7 +55,7 @@ def test_conll_folder_and_columns(tmp_path):
     (tmp_path / "test").write_text("Hamburg B-LOC\n")
     corpus = load_corpus(str(tmp_path))
     assert list(corpus) == ["train", "dev", "test"]
-    assert corpus["dev"].to_list() == [{"tokens": ["BRUSSELS", "1996-08-22"], "tags": ["B-LOC", "O"]}]
+    assert corpus["dev"].to_list() == [{"tokens": ["CAIRO", "2003-04-17"], "tags": ["B-LOC", "O"]}]
     (tmp_path / "cols.tsv").write_text("1\tHamburg\tB-LOC\t_\n2\tis\tO\t_\n")
     swapped = load_corpus(tmp_path / "cols.tsv", token_col=1, tag_col=2)
     assert swapped["train"][0] == {"tokens": ["Hamburg", "is"], "tags": ["B-LOC", "O"]}
@@ -151,8 +151,8 @@ def put(path, text):
     (lambda p: p / "missing.txt", "no such file or folder"),
     (lambda p: put(p / "dev.txt", TRAIN).parent, "no train split"),
     (lambda p: put(p / "test.parquet", "").parent, "no train split (found test.parquet)"),
-    (lambda p: put(p / "t.txt", "EU B-ORG\nrejects X-ORG\n"), ":2: unknown tag 'X-ORG'"),
-    (lambda p: put(p / "t.txt", "EU PER\n"), ":1: unknown tag 'PER'"),
+    (lambda p: put(p / "t.txt", "FIFA B-ORG\npraises X-ORG\n"), ":2: unknown tag 'X-ORG'"),
+    (lambda p: put(p / "t.txt", "FIFA PER\n"), ":1: unknown tag 'PER'"),
     (lambda p: put(p / "t.jsonl", '{"tokens": ["a"], "tags": ["O"]}\n{oops\n'), ":2: not JSON"),
     (lambda p: put(p / "t.jsonl", '{"tokens": ["a"], "tags": [1]}\n'),
      "row 1: tags must be strings or ClassLabel ids"),
