@@ -8,7 +8,8 @@ from collections.abc import Iterable, Sequence
 import keras
 import numpy as np
 
-from ner.data.vocab import Vocabularies, casing_id
+from ner.data.arrays import encode_sentence, pad_inputs
+from ner.data.vocab import Vocabularies
 from ner.errors import NerError
 
 BUCKETS = (8, 16, 24, 32, 48, 64, 96, 128)
@@ -83,11 +84,10 @@ class TaggingBatches(keras.utils.PyDataset):
         self.char_buckets = _check_buckets(char_buckets, "char_buckets")
         self.word_dropout = float(word_dropout)
 
-        words_v, chars_v = vocabs.words, vocabs.chars
-        self._words = [words_v.encode(s) for s in tokens]
-        self._casing = [np.array([casing_id(t) for t in s], dtype=np.int32) for s in tokens]
-        self._chars = [chars_v.encode("".join(s)) for s in tokens]          # (sum of word lengths,)
-        self._word_len = [np.array([len(t) for t in s], dtype=np.int64) for s in tokens]
+        words_v = vocabs.words
+        self._encoded = [encode_sentence(s, vocabs) for s in tokens]
+        self._words = [e.words for e in self._encoded]
+        self._word_len = [e.word_len for e in self._encoded]
         self._labels = None
         if tags is not None:
             self._labels = [self._encode_tags(vocabs, i, s, t) for i, (s, t) in enumerate(zip(tokens, tags))]
@@ -192,23 +192,16 @@ class TaggingBatches(keras.utils.PyDataset):
         self._built[i] = True
         idx = self._batches[i]
         bsz, t, c = self.batch_shape(i)
-        words = np.zeros((bsz, t), dtype=np.int32)
-        casing = np.zeros((bsz, t), dtype=np.int32)
-        chars = np.zeros((bsz, t, c), dtype=np.int32)
-        labels = np.zeros((bsz, t), dtype=np.int32) if self._labels is not None else None
-        for row, s in enumerate(idx.tolist()):
-            n = int(self.lengths[s])
-            words[row, :n] = self._words[s]
-            casing[row, :n] = self._casing[s]
-            if labels is not None:
-                labels[row, :n] = self._labels[s]
-            lens = self._word_len[s]
-            if self._chars[s].size:
-                pos = np.arange(self._chars[s].size) - np.repeat(np.cumsum(lens) - lens, lens)
-                chars[row, np.repeat(np.arange(n), lens), pos] = self._chars[s]
+        rows = idx.tolist()
+        inputs = pad_inputs([self._encoded[s] for s in rows], t, c)
+        words = inputs["words"]
+        labels = None
+        if self._labels is not None:
+            labels = np.zeros((bsz, t), dtype=np.int32)
+            for row, s in enumerate(rows):
+                labels[row, :len(self._labels[s])] = self._labels[s]
         if self._droppable is not None:
             rng = np.random.default_rng([self.seed, self._epoch, i])
             drop = self._droppable[words] & (rng.random(words.shape) < self.word_dropout)
             words[drop] = self._unk_id
-        inputs = {"words": words, "chars": chars, "casing": casing}
         return inputs if labels is None else (inputs, labels)
