@@ -1,0 +1,56 @@
+"""The numpy runtime (ner/runtime.py) against the Keras model it was exported from: every registered encoder
+x both heads, one and two layers; emissions, Viterbi paths and forward-backward must agree."""
+
+import keras
+import numpy as np
+import pytest
+
+from ner.data.batching import TaggingBatches
+from ner.layers.encoders import list_encoders
+from ner.model import build_tagger
+from ner.runtime import NumpyModel, export_arrays
+from test_encoders import TINY, tiny_corpus
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return tiny_corpus()
+
+
+def inputs_and_lengths(tokens, vocabs):
+    x = TaggingBatches(tokens, vocabs, batch_size=len(tokens))[0]
+    return x, (np.asarray(x["words"]) != 0).sum(axis=1)
+
+
+@pytest.mark.parametrize("head", ["softmax", "crf"])
+@pytest.mark.parametrize("encoder", list(list_encoders()))
+def test_numpy_model_matches_keras(encoder, head, corpus):
+    tokens, _, vocabs = corpus
+    keras.utils.set_random_seed(1)
+    model = build_tagger({**TINY, "encoder": encoder, "head": head, "layers": 2 if encoder == "bilstm" else 1},
+                         vocabs)
+    runtime = NumpyModel(export_arrays(model))
+    x, lengths = inputs_and_lengths(tokens, vocabs)
+    live = np.arange(x["words"].shape[1])[None] < lengths[:, None]
+    expected = np.asarray(model.emissions(x), dtype=np.float64)
+    got = runtime.emissions(x)
+    np.testing.assert_allclose(got[live], expected[live], atol=1e-5)
+    np.testing.assert_array_equal(runtime.decode(got, lengths), np.asarray(model.decode(x)))
+    if head == "crf":
+        alpha, beta, log_z = (np.asarray(a, dtype=np.float64) for a in model.crf.forward_backward(expected, live))
+        a2, b2, z2 = runtime.forward_backward(expected, lengths)
+        np.testing.assert_allclose(a2[live], alpha[live], rtol=1e-5, atol=1e-4)
+        np.testing.assert_allclose(b2[live], beta[live], rtol=1e-5, atol=1e-4)
+        np.testing.assert_allclose(z2, log_z, rtol=1e-5)
+
+
+def test_constraints_and_padding_do_not_leak(corpus):
+    """Scores of a sentence do not depend on the other sentences of its batch (padding)."""
+    tokens, _, vocabs = corpus
+    keras.utils.set_random_seed(2)
+    runtime = NumpyModel(export_arrays(build_tagger({**TINY, "encoder": "bilstm-cnn", "head": "crf"}, vocabs)))
+    x, lengths = inputs_and_lengths(tokens, vocabs)
+    alone, n = inputs_and_lengths(tokens[4:5], vocabs)
+    row = [i for i, s in enumerate(TaggingBatches(tokens, vocabs, batch_size=len(tokens)).batch_indices(0))
+           if s == 4][0]
+    np.testing.assert_allclose(runtime.emissions(alone)[0, :n[0]], runtime.emissions(x)[row, :n[0]], atol=1e-9)
