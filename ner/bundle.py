@@ -4,6 +4,7 @@ Layout of ``models/NAME/``::
 
     bundle.json    format_version, status (complete | interrupted), versions, data path + hash, parameters
     model.keras    the Keras model (loads without custom_objects)
+    weights.npz    the same weights for ner.runtime (numpy tagging without Keras), when it covers the encoder
     vocab.json     word, character and label vocabularies
     config.json    the training configuration (model settings included)
     history.json   one object per epoch: loss, dev precision/recall/f1, seconds, learning rate
@@ -22,7 +23,10 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from ner.errors import NerError
+from ner.runtime import WEIGHTS, export_arrays
 
 FORMAT_VERSION = 1
 STATUSES = ("complete", "interrupted")
@@ -58,6 +62,9 @@ def write_bundle(out, *, model, vocabs, config: dict, meta: dict, history: list,
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
         model.save(tmp / "model.keras")
+        arrays = export_arrays(model)
+        if arrays is not None:
+            np.savez(tmp / WEIGHTS, **arrays)
         vocabs.save(tmp / "vocab.json")
         _dump(tmp / "config.json", config)
         _dump(tmp / "history.json", history)
@@ -98,11 +105,11 @@ def read_meta(path) -> dict:
     return meta
 
 
-def load_bundle(path) -> Bundle:
-    """Load a bundle folder (any backend can load a bundle written by any other)."""
-    import keras
+def load_bundle(path, model: bool = True) -> Bundle:
+    """Load a bundle folder (any backend can load a bundle written by any other).
 
-    import ner.model  # noqa: F401  (registers the serializable layers)
+    ``model=False`` skips the Keras model (``Bundle.model`` is None) and never imports Keras.
+    """
     from ner.data.vocab import Vocabularies
 
     path = Path(path)
@@ -114,10 +121,19 @@ def load_bundle(path) -> Bundle:
         except ValueError as exc:
             raise NerError(f"{path / name}: unreadable JSON ({exc})") from None
 
-    try:
-        model = keras.saving.load_model(path / "model.keras")
-    except Exception as exc:  # a corrupt or truncated archive: report, don't dump a backend traceback
-        raise NerError(f"{path / 'model.keras'}: cannot load model ({type(exc).__name__}: {exc})") from None
-    return Bundle(path=path, model=model, vocabs=Vocabularies.load(path / "vocab.json"),
+    return Bundle(path=path, model=load_model(path) if model else None, vocabs=Vocabularies.load(path / "vocab.json"),
                   config=load_json("config.json"), meta=meta, history=load_json("history.json"),
                   metrics=load_json("metrics.json"))
+
+
+def load_model(path):
+    """The Keras model of the bundle at ``path`` (a ``ner.model.SequenceTagger``)."""
+    import keras
+
+    import ner.model  # noqa: F401  (registers the serializable layers)
+
+    path = Path(path)
+    try:
+        return keras.saving.load_model(path / "model.keras")
+    except Exception as exc:  # a corrupt or truncated archive: report, don't dump a backend traceback
+        raise NerError(f"{path / 'model.keras'}: cannot load model ({type(exc).__name__}: {exc})") from None

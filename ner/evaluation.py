@@ -181,8 +181,12 @@ def evaluate(model_or_path, data, *, split: str = "test", strict: bool = False, 
     from ner.errors import NerError
     from ner.training import score_split
 
-    bundle = model_or_path if isinstance(model_or_path, Bundle) else getattr(model_or_path, "bundle", None)
-    if bundle is None:
+    if isinstance(model_or_path, Bundle):
+        bundle = model_or_path
+    elif hasattr(model_or_path, "bundle"):     # a Tagger; its Keras model is loaded on first use
+        model_or_path.model
+        bundle = model_or_path.bundle
+    else:
         bundle = load_bundle(model_or_path)
     dataset = load_corpus(data, token_col=token_col, tag_col=tag_col)
     if split not in dataset:

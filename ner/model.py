@@ -150,6 +150,27 @@ class SequenceTagger(keras.Model):
                 "num_words": self.num_words, "num_chars": self.num_chars, "labels": list(self.labels)}
 
 
+class ScoringModel(keras.Model):
+    """Wraps a SequenceTagger so that Keras compiles the Tagger's pass (``predict_on_batch``) on any backend.
+
+    Outputs: ``tags`` (B, T) int32 and ``emissions`` (B, T, K); with a CRF head also ``alpha``,
+    ``beta`` (B, T, K) and ``log_z`` (B,) from forward-backward. Not saved: built on load.
+    """
+
+    def __init__(self, tagger_model, **kwargs):
+        super().__init__(**kwargs)
+        self.tagger_model = tagger_model
+
+    def call(self, inputs):
+        emissions = self.tagger_model(inputs, training=False)
+        mask = ops.not_equal(inputs["words"], 0)
+        outputs = {"tags": self.tagger_model.best_tags(emissions, mask), "emissions": emissions}
+        crf = self.tagger_model.crf
+        if crf is not None:
+            outputs["alpha"], outputs["beta"], outputs["log_z"] = crf.forward_backward(emissions, mask)
+        return outputs
+
+
 def predict_tags(model: SequenceTagger, batches) -> list[np.ndarray]:
     """Tag ids (n,) int32 per sentence of ``batches`` (a TaggingBatches), unpadded, in sentence order."""
     tagged = {}

@@ -1,41 +1,27 @@
-"""Tag raw text with a trained bundle: ``Tagger.load("models/NAME").tag("Angela Merkel visited Paris.")``."""
+"""Tag raw text with a trained bundle: ``Tagger.load("models/NAME").tag("Angela Merkel visited Paris.")``.
+
+Two engines compute the same tags and scores: ``numpy`` (ner.runtime, no Keras import: starts in about a
+second) and ``keras`` (the saved Keras model on the current backend). ``engine="auto"`` takes numpy when
+the bundle has its ``weights.npz``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
 
-import keras
 import numpy as np
 
 from ner.data.schemes import convert, to_spans
 from ner.data.tokenize import Token, tokenize_text
 
 
+ENGINES = ("auto", "numpy", "keras")
+
+
 def _softmax(x: np.ndarray) -> np.ndarray:
     e = np.exp(x - x.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
-
-
-class _Scorer(keras.Model):
-    """Wraps a tagger so that Keras compiles its tagging pass (``predict_on_batch``) on any backend.
-
-    Outputs: ``tags`` (B, T) int32 and ``emissions`` (B, T, K); with a CRF head also ``alpha``,
-    ``beta`` (B, T, K) and ``log_z`` (B,) from forward-backward. Not saved: built on load.
-    """
-
-    def __init__(self, tagger_model, **kwargs):
-        super().__init__(**kwargs)
-        self.tagger_model = tagger_model
-
-    def call(self, inputs):
-        emissions = self.tagger_model(inputs, training=False)
-        mask = keras.ops.not_equal(inputs["words"], 0)
-        outputs = {"tags": self.tagger_model.best_tags(emissions, mask), "emissions": emissions}
-        crf = self.tagger_model.crf
-        if crf is not None:
-            outputs["alpha"], outputs["beta"], outputs["log_z"] = crf.forward_backward(emissions, mask)
-        return outputs
 
 
 class Tagger:
@@ -48,20 +34,40 @@ class Tagger:
     head, the product of the tokens' tag probabilities.
     """
 
-    def __init__(self, bundle, batch_size: int = 64):
+    def __init__(self, bundle, batch_size: int = 64, runtime=None):
         self.bundle = bundle
-        self.model = bundle.model
         self.vocabs = bundle.vocabs
         self.scheme = bundle.config["scheme"]
         self.data_scheme = bundle.meta.get("data", {}).get("scheme", self.scheme)
         self.batch_size = batch_size
-        self._scorer = _Scorer(self.model, name="scorer")
+        self.runtime = runtime      # a ner.runtime.NumpyModel, or None: the Keras model tags
+        self._scorer = None
 
     @classmethod
-    def load(cls, path: str | Path, batch_size: int = 64) -> "Tagger":
+    def load(cls, path: str | Path, batch_size: int = 64, engine: str = "auto") -> "Tagger":
+        """``engine``: "numpy", "keras", or "auto" (numpy when the bundle has weights.npz)."""
         from ner.bundle import load_bundle
+        from ner.errors import NerError
+        from ner.runtime import WEIGHTS, NumpyModel
 
-        return cls(load_bundle(path), batch_size=batch_size)
+        if engine not in ENGINES:
+            raise NerError(f"engine: unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
+        has_weights = (Path(path) / WEIGHTS).is_file()
+        if engine == "numpy" and not has_weights:
+            raise NerError(f"{path}: no {WEIGHTS} (bundle written before ner 0.1.0's numpy runtime, or an "
+                           "encoder it does not cover): use the keras engine")
+        if engine == "keras" or not has_weights:
+            return cls(load_bundle(path), batch_size=batch_size)
+        return cls(load_bundle(path, model=False), batch_size=batch_size, runtime=NumpyModel.load(path))
+
+    @property
+    def model(self):
+        """The Keras model (``ner.model.SequenceTagger``), loaded on first use with the numpy engine."""
+        if self.bundle.model is None:
+            from ner.bundle import load_model
+
+            self.bundle.model = load_model(self.bundle.path)
+        return self.bundle.model
 
     @property
     def labels(self) -> list[str]:
@@ -71,29 +77,56 @@ class Tagger:
         """Per sentence: best tag ids (T,) and what :meth:`_span_probability` needs to score spans.
 
         Softmax: the log-probability of each chosen tag (T,). CRF: (alpha (T, K), beta (T, K), log Z,
-        emissions (T, K), transitions (K, K)) from forward-backward. One compiled call per batch shape.
+        emissions (T, K), transitions (K, K)) from forward-backward.
         """
-        from ner.data.batching import TaggingBatches, backend_buckets
-
         out: list = [None] * len(sentences)
-        batches = TaggingBatches([list(s) for s in sentences], self.vocabs, batch_size=self.batch_size,
-                                 **backend_buckets())
-        crf = self.model.crf
-        trans = None if crf is None else np.asarray(crf.transition_scores()[1], dtype=np.float64)
-        for b in range(len(batches)):
-            result = {k: np.asarray(v) for k, v in self._scorer.predict_on_batch(batches[b]).items()}
-            for row, i in enumerate(batches.batch_indices(b)):
+        for rows, result in self._batches([list(s) for s in sentences]):
+            for row, i in enumerate(rows):
                 n = len(sentences[i])
                 best = result["tags"][row, :n]
                 emissions = result["emissions"][row, :n].astype(np.float64)
-                if crf is None:
+                if "alpha" not in result:
                     logp = np.log(_softmax(emissions))
                     out[i] = (best, logp[np.arange(n), best])
                 else:
                     out[i] = (best, (result["alpha"][row, :n].astype(np.float64),
                                      result["beta"][row, :n].astype(np.float64),
-                                     float(result["log_z"][row]), emissions, trans))
+                                     float(result["log_z"][row]), emissions, result["transitions"]))
         return out
+
+    def _batches(self, sentences: list[list[str]]):
+        """Yield (sentence indices, outputs) per batch: tags (B, T), emissions (B, T, K) and, with a CRF,
+        alpha, beta (B, T, K), log_z (B,) and transitions (K, K)."""
+        if self.runtime is not None:
+            from ner.data.arrays import encode_sentence, pad_inputs
+
+            rt = self.runtime
+            order = np.argsort([len(s) for s in sentences], kind="stable")
+            for start in range(0, len(order), self.batch_size):
+                rows = order[start:start + self.batch_size]
+                encoded = [encode_sentence(sentences[i], self.vocabs) for i in rows]
+                inputs = pad_inputs(encoded, max(len(e.words) for e in encoded),
+                                    max(int(e.word_len.max(initial=0)) for e in encoded))
+                lengths = np.array([len(e.words) for e in encoded])
+                emissions = rt.emissions(inputs)
+                result = {"tags": rt.decode(emissions, lengths), "emissions": emissions}
+                if rt.has_crf:
+                    result["alpha"], result["beta"], result["log_z"] = rt.forward_backward(emissions, lengths)
+                    result["transitions"] = rt.transitions
+                yield rows, result
+            return
+        from ner.data.batching import TaggingBatches, backend_buckets
+        from ner.model import ScoringModel
+
+        if self._scorer is None:
+            self._scorer = ScoringModel(self.model, name="scorer")
+        batches = TaggingBatches(sentences, self.vocabs, batch_size=self.batch_size, **backend_buckets())
+        crf = self.model.crf
+        for b in range(len(batches)):
+            result = {k: np.asarray(v) for k, v in self._scorer.predict_on_batch(batches[b]).items()}
+            if crf is not None:
+                result["transitions"] = np.asarray(crf.transition_scores()[1], dtype=np.float64)
+            yield batches.batch_indices(b), result
 
     @staticmethod
     def _span_probability(scores, tags: np.ndarray, start: int, end: int) -> float:

@@ -137,3 +137,46 @@ def test_cli_tag_formats(crf_bundle, tmp_path, capsys):
     texts.write_text(TEXT + "\n\nBerlin\n")
     assert main(["tag", str(crf_bundle), "--input", str(texts)]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 3
+
+
+@pytest.mark.parametrize("bundle", ["crf_bundle", "softmax_bundle"])
+def test_numpy_and_keras_engines_agree(bundle, request):
+    path = request.getfixturevalue(bundle)
+    fast, slow = Tagger.load(path, engine="numpy"), Tagger.load(path, engine="keras")
+    assert fast.runtime is not None and slow.runtime is None
+    texts = [TEXT, "Ana Souza left Lagos for Paris with officials of the European Commission ."]
+    got, expected = fast.tag_many(texts), slow.tag_many(texts)
+    assert [[(e["start"], e["end"], e["label"]) for e in x] for x in got] == \
+        [[(e["start"], e["end"], e["label"]) for e in x] for x in expected]
+    for x, y in zip(got, expected):
+        assert [e["score"] for e in x] == pytest.approx([e["score"] for e in y], rel=1e-4)
+    sentences = [["Paris", "is", "big", "."], ["Ana"], [], ["Officials", "of", "the", "European", "Commission"]]
+    assert fast.tag_sentences(sentences) == slow.tag_sentences(sentences)
+
+
+def test_engine_choice_and_errors(crf_bundle, tmp_path):
+    import shutil
+
+    from ner.errors import NerError
+
+    with pytest.raises(NerError, match="unknown engine 'torch'"):
+        Tagger.load(crf_bundle, engine="torch")
+    old = tmp_path / "old"
+    shutil.copytree(crf_bundle, old)
+    (old / "weights.npz").unlink()                      # as written before the numpy runtime existed
+    with pytest.raises(NerError, match="no weights.npz"):
+        Tagger.load(old, engine="numpy")
+    tagger = Tagger.load(old)
+    assert tagger.runtime is None and tagger.tag(TEXT) == Tagger.load(old, engine="keras").tag(TEXT)
+
+
+def test_cli_tag_never_imports_keras(crf_bundle):
+    import subprocess
+    import sys
+
+    code = ("import sys; from ner.cli import main; code = main(['tag', sys.argv[1], 'Angela Merkel visited Paris .']);"
+            " print(sorted({m.split('.')[0] for m in sys.modules} & {'keras', 'tensorflow', 'jax'}), code)")
+    done = subprocess.run([sys.executable, "-c", code, str(crf_bundle)], capture_output=True, text=True, timeout=120)
+    lines = done.stdout.strip().splitlines()
+    assert done.returncode == 0 and lines[-1] == "[] 0", done.stderr
+    assert json.loads(lines[0])["text"] == "Angela Merkel visited Paris ."

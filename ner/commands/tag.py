@@ -27,7 +27,10 @@ def register(sub) -> None:
                         "sentences; auto: conll for .conll/.bio/.iob/.bmes/.tsv files (default)")
     p.add_argument("--format", choices=("json", "conll", "inline"), default="json",
                    help="json: one object per text; conll: token<TAB>tag lines; inline: [Angela Merkel|PER]")
-    p.add_argument("--backend", choices=BACKENDS, help="Keras backend")
+    p.add_argument("--engine", choices=("auto", "numpy", "keras"), default="auto",
+                   help="numpy: tag without loading Keras (fast start; bundles with weights.npz); keras: the "
+                        "saved Keras model on --backend; auto: numpy when the bundle allows (default)")
+    p.add_argument("--backend", choices=BACKENDS, help="Keras backend (keras engine)")
     p.set_defaults(func=run)
 
 
@@ -64,7 +67,7 @@ def _print_conll(tagger, sentences: list[list[str]]) -> int:
 def run(args) -> int:
     from ner.tagger import Tagger
 
-    tagger = Tagger.load(args.model)
+    tagger = Tagger.load(args.model, engine=args.engine)
     conll_in = args.input_format == "conll" or (
         args.input_format == "auto" and args.input and Path(args.input).suffix.lower() in CONLL_SUFFIXES)
     if conll_in:
