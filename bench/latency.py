@@ -4,8 +4,10 @@
 
 Without --model, a default-size bilstm-cnn + CRF bundle is trained on data/sample (3 epochs) into
 bench/runs/latency-model first. Cold start: wall time of the whole ``ner tag`` process (Python start,
-imports, bundle load, tagging one sentence), median of --repeats runs. Warm: median and 95th percentile
-of ``Tagger.tag`` on one 12-token sentence over --calls calls after 10 warm-up calls, in this process.
+imports, bundle load, tagging one sentence), median of --repeats runs, for the numpy engine (default) and
+the Keras engine (with ner's fast exit, and with Python's normal teardown). Warm: median and 95th
+percentile of ``Tagger.tag`` on one 12-token sentence over --calls calls after 10 warm-up calls, in this
+process, for both engines.
 """
 
 from __future__ import annotations
@@ -39,34 +41,37 @@ def main() -> int:
             read_meta(model)
         except NerError:
             ner.train(data="data/sample", encoder="bilstm-cnn", epochs=3, out=str(model), verbose=0)
-    # `python -m ner` exits through ner.cli.run (no interpreter teardown); the second command runs the same
-    # main() and then lets Python tear down normally, as `ner` did before: both measured alternately.
-    commands = {"cold": [sys.executable, "-m", "ner", "tag", str(model), SENTENCE],
-                "teardown": [sys.executable, "-c", "import sys; from ner.cli import main; sys.exit(main())",
-                             "tag", str(model), SENTENCE]}
-    times: dict[str, list[float]] = {name: [] for name in commands}
+    # Cold starts, alternately: the default numpy engine, and the Keras engine (TensorFlow import, model
+    # load, tracing) exiting through ner.cli.run, and the same with Python's normal interpreter teardown.
+    commands = {"numpy": [sys.executable, "-m", "ner", "tag", str(model), SENTENCE],
+                "keras": [sys.executable, "-m", "ner", "tag", str(model), SENTENCE, "--engine", "keras"],
+                "keras, normal teardown": [sys.executable, "-c",
+                                           "import sys; from ner.cli import main; sys.exit(main())",
+                                           "tag", str(model), SENTENCE, "--engine", "keras"]}
+    cold: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(args.repeats):
         for name, command in commands.items():
             t0 = time.perf_counter()
             subprocess.run(command, check=True, capture_output=True)
-            times[name].append(time.perf_counter() - t0)
-    cold, teardown = times["cold"], times["teardown"]
-    tagger = ner.Tagger.load(model)
-    for _ in range(10):
-        tagger.tag(SENTENCE)
-    warm = []
-    for _ in range(args.calls):
-        t0 = time.perf_counter()
-        tagger.tag(SENTENCE)
-        warm.append(time.perf_counter() - t0)
-    warm.sort()
+            cold[name].append(time.perf_counter() - t0)
+    warm: dict[str, list[float]] = {}
+    for engine in ("numpy", "keras"):
+        tagger = ner.Tagger.load(model, engine=engine)
+        for _ in range(10):
+            tagger.tag(SENTENCE)
+        times = []
+        for _ in range(args.calls):
+            t0 = time.perf_counter()
+            tagger.tag(SENTENCE)
+            times.append(time.perf_counter() - t0)
+        warm[engine] = sorted(times)
     print(f"backend {keras.backend.backend()}; model {model}")
-    print(f"cold start `ner tag MODEL \"one sentence\"`: median {statistics.median(cold):.2f} s "
-          f"(min {min(cold):.2f}, max {max(cold):.2f}, {args.repeats} runs)")
-    print(f"the same with Python's normal interpreter teardown: median {statistics.median(teardown):.2f} s "
-          f"(min {min(teardown):.2f}, max {max(teardown):.2f})")
-    print(f"warm Tagger.tag, one sentence: median {1000 * statistics.median(warm):.1f} ms, "
-          f"p95 {1000 * warm[int(0.95 * len(warm)) - 1]:.1f} ms ({args.calls} calls)")
+    for name, times in cold.items():
+        print(f"cold start `ner tag MODEL \"one sentence\"`, {name}: median {statistics.median(times):.2f} s "
+              f"(min {min(times):.2f}, max {max(times):.2f}, {args.repeats} runs)")
+    for name, times in warm.items():
+        print(f"warm Tagger.tag, one sentence, {name}: median {1000 * statistics.median(times):.1f} ms, "
+              f"p95 {1000 * times[int(0.95 * len(times)) - 1]:.1f} ms ({args.calls} calls)")
     return 0
 
 

@@ -8,7 +8,8 @@ every encoder the registry builds from Keras' SimpleRNN / LSTM / GRU (one or bot
 have no ``weights.npz`` and are run by Keras.
 
 Shapes: B sentences, T steps, C characters per word, K tags; inputs as built by
-``ner.data.arrays.pad_inputs`` (0 = padding). Maths in float64.
+``ner.data.arrays.pad_inputs`` (0 = padding). Encoder maths in float32 like the Keras model, CRF
+maths in float64.
 """
 
 from __future__ import annotations
@@ -107,7 +108,8 @@ class NumpyModel:
     """A saved tagger run with numpy; see the module docstring."""
 
     def __init__(self, arrays: dict[str, np.ndarray]):
-        self.w = {k: np.asarray(v, dtype=np.float64) for k, v in arrays.items() if k != "layout"}
+        self.w = {k: np.asarray(v, dtype=np.float64 if k.startswith("crf") else np.float32)
+                  for k, v in arrays.items() if k != "layout"}
         self.layout = json.loads(str(arrays["layout"]))
 
     @classmethod
@@ -147,7 +149,7 @@ class NumpyModel:
                                                                      for n in ("kernel", "recurrent", "bias")))
                 outs.append(_reverse_within(h, lengths) if d else h)
             x = np.concatenate(outs, axis=-1)
-        return x @ w["emission_kernel"] + w["emission_bias"]
+        return (x @ w["emission_kernel"] + w["emission_bias"]).astype(np.float64)
 
     def _char_cnn(self, chars):
         """(B, T, C) char ids -> (B, T, F): embeddings (padding zeroed), conv, tanh, max over real chars."""
@@ -166,8 +168,8 @@ class NumpyModel:
         batch, steps = x.shape[:2]
         units = recurrent.shape[0]
         z = x @ kernel + (bias[0] if kind == "gru" else bias)
-        h, c = np.zeros((batch, units)), np.zeros((batch, units))
-        out = np.zeros((batch, steps, units))
+        h, c = np.zeros((batch, units), np.float32), np.zeros((batch, units), np.float32)
+        out = np.zeros((batch, steps, units), np.float32)
         for t in range(steps):
             r = h @ recurrent
             if kind == "lstm":
