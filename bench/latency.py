@@ -1,6 +1,6 @@
 """Tagging latency: cold start of ``ner tag MODEL "one sentence"`` and warm ``Tagger.tag`` per sentence.
 
-    python bench/latency.py [--model models/NAME] [--repeats 5] [--calls 200]
+    python bench/latency.py [--model models/NAME] [--repeats 5] [--calls 200] [--bulk CONLL]
 
 Without --model, a default-size bilstm-cnn + CRF bundle is trained on data/sample (3 epochs) into
 bench/runs/latency-model first. Cold start: wall time of the whole ``ner tag`` process (Python start,
@@ -27,6 +27,8 @@ def main() -> int:
     p.add_argument("--model", help="bundle to use (default: train one on data/sample)")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--calls", type=int, default=200)
+    p.add_argument("--bulk", metavar="CONLL", help="also time Tagger.tag_sentences on every sentence of this "
+                                                  "CoNLL file with both engines (e.g. ../shared/data/conll2003/test.txt)")
     args = p.parse_args()
 
     import keras
@@ -65,6 +67,17 @@ def main() -> int:
             tagger.tag(SENTENCE)
             times.append(time.perf_counter() - t0)
         warm[engine] = sorted(times)
+    bulk = {}
+    if args.bulk:
+        from ner.data.conll import read_conll
+
+        sentences = [s.tokens for s in read_conll(args.bulk, tag_col=None) if s.tokens]
+        for engine in ("numpy", "keras"):
+            tagger = ner.Tagger.load(model, engine=engine)
+            tagger.tag_sentences(sentences[:300])             # warm-up (Keras traces its shapes)
+            t0 = time.perf_counter()
+            tagger.tag_sentences(sentences)
+            bulk[engine] = time.perf_counter() - t0
     print(f"backend {keras.backend.backend()}; model {model}")
     for name, times in cold.items():
         print(f"cold start `ner tag MODEL \"one sentence\"`, {name}: median {statistics.median(times):.2f} s "
@@ -72,6 +85,9 @@ def main() -> int:
     for name, times in warm.items():
         print(f"warm Tagger.tag, one sentence, {name}: median {1000 * statistics.median(times):.1f} ms, "
               f"p95 {1000 * times[int(0.95 * len(times)) - 1]:.1f} ms ({args.calls} calls)")
+    for name, seconds in bulk.items():
+        print(f"bulk Tagger.tag_sentences of {args.bulk}, {name}: {seconds:.2f} s "
+              f"({len(sentences) / seconds:,.0f} sentences/s)")
     return 0
 
 
