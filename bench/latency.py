@@ -27,8 +27,9 @@ def main() -> int:
     p.add_argument("--model", help="bundle to use (default: train one on data/sample)")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--calls", type=int, default=200)
-    p.add_argument("--bulk", metavar="CONLL", help="also time Tagger.tag_sentences on every sentence of this "
-                                                  "CoNLL file with both engines (e.g. ../shared/data/conll2003/test.txt)")
+    p.add_argument("--bulk", metavar="CONLL",
+                   help="also time Tagger.tag_sentences on every sentence of this CoNLL file with both engines "
+                        "(e.g. ../shared/data/conll2003/test.txt)")
     args = p.parse_args()
 
     import keras

@@ -174,7 +174,8 @@ class NumpyModel:
             r = h @ recurrent
             if kind == "lstm":
                 g = z[:, t] + r
-                c_new = _sigmoid(g[:, units:2 * units]) * c + _sigmoid(g[:, :units]) * np.tanh(g[:, 2 * units:3 * units])
+                c_new = (_sigmoid(g[:, units:2 * units]) * c
+                         + _sigmoid(g[:, :units]) * np.tanh(g[:, 2 * units:3 * units]))
                 h_new = _sigmoid(g[:, 3 * units:]) * np.tanh(c_new)
             elif kind == "gru":
                 r = r + bias[1]
