@@ -48,11 +48,13 @@ def export_arrays(model) -> dict[str, np.ndarray] | None:
         put("char_bias", cnn.conv.bias)
     kinds = {keras.layers.LSTM: "lstm", keras.layers.GRU: "gru", keras.layers.SimpleRNN: "rnn"}
     for i, layer in enumerate(getattr(model.encoder, "stack", [None])):
-        directions = [layer.forward_layer, layer.backward_layer] if isinstance(layer, keras.layers.Bidirectional) \
-            else [layer]
+        both = isinstance(layer, keras.layers.Bidirectional)
+        if both and layer.merge_mode != "concat" or not both and getattr(layer, "go_backwards", False):
+            return None
+        directions = [layer.forward_layer, layer.backward_layer] if both else [layer]
         if isinstance(layer, MaskedConv1D):
-            if layer.activation is not keras.activations.relu or layer.padding != "same" or layer.strides != (1,) \
-                    or layer.dilation_rate != (1,):
+            if (layer.activation is not keras.activations.relu or layer.padding != "same" or not layer.use_bias
+                    or layer.strides != (1,) or layer.dilation_rate != (1,)):
                 return None
             layout["encoder"].append({"kind": "conv"})
             put(f"encoder{i}_kernel", layer.kernel)

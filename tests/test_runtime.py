@@ -54,3 +54,15 @@ def test_constraints_and_padding_do_not_leak(corpus):
     row = [i for i, s in enumerate(TaggingBatches(tokens, vocabs, batch_size=len(tokens)).batch_indices(0))
            if s == 4][0]
     np.testing.assert_allclose(runtime.emissions(alone)[0, :n[0]], runtime.emissions(x)[row, :n[0]], atol=1e-9)
+
+
+def test_layers_it_does_not_implement_give_no_export(corpus):
+    """A bundle of such a model gets no weights.npz, so the Tagger falls back to Keras."""
+    _, _, vocabs = corpus
+    model = build_tagger({**TINY, "encoder": "bigru", "head": "crf"}, vocabs)
+    assert export_arrays(model) is not None
+    model.encoder.stack[0].forward_layer.cell.reset_after = False
+    assert export_arrays(model) is None
+    model = build_tagger({**TINY, "encoder": "bilstm", "head": "softmax"}, vocabs)
+    model.encoder.stack[0].merge_mode = "sum"
+    assert export_arrays(model) is None
