@@ -116,8 +116,17 @@ class NumpyModel:
 
     @classmethod
     def load(cls, bundle: str | Path) -> "NumpyModel":
-        with np.load(Path(bundle) / WEIGHTS) as data:
-            return cls({k: data[k] for k in data.files})
+        """The model of ``bundle/weights.npz``; an unreadable file raises NerError naming it."""
+        import zipfile
+
+        from ner.errors import NerError
+
+        path = Path(bundle) / WEIGHTS
+        try:
+            with np.load(path) as data:
+                return cls({k: data[k] for k in data.files})
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+            raise NerError(f"{path}: unreadable weights ({type(exc).__name__}: {exc})") from None
 
     @property
     def has_crf(self) -> bool:

@@ -1,7 +1,7 @@
 """Tag raw text with a trained bundle: ``Tagger.load("models/NAME").tag("Angela Merkel visited Paris.")``.
 
-Two engines compute the same tags and scores: ``numpy`` (ner.runtime, no Keras import: starts in about a
-second) and ``keras`` (the saved Keras model on the current backend). ``engine="auto"`` takes numpy when
+Two engines compute the same tags and scores: ``numpy`` (ner.runtime, no Keras import: starts in a fraction
+of a second) and ``keras`` (the saved Keras model on the current backend). ``engine="auto"`` takes numpy when
 the bundle has its ``weights.npz``.
 """
 
@@ -54,8 +54,8 @@ class Tagger:
             raise NerError(f"engine: unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
         has_weights = (Path(path) / WEIGHTS).is_file()
         if engine == "numpy" and not has_weights:
-            raise NerError(f"{path}: no {WEIGHTS} (bundle written before ner 0.1.0's numpy runtime, or an "
-                           "encoder it does not cover): use the keras engine")
+            raise NerError(f"{path}: no {WEIGHTS} (a bundle written before the numpy runtime existed, or with "
+                           "an encoder it does not cover): use the keras engine")
         if engine == "keras" or not has_weights:
             return cls(load_bundle(path), batch_size=batch_size)
         return cls(load_bundle(path, model=False), batch_size=batch_size, runtime=NumpyModel.load(path))

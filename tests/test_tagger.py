@@ -168,6 +168,9 @@ def test_engine_choice_and_errors(crf_bundle, tmp_path):
         Tagger.load(old, engine="numpy")
     tagger = Tagger.load(old)
     assert tagger.runtime is None and tagger.tag(TEXT) == Tagger.load(old, engine="keras").tag(TEXT)
+    (old / "weights.npz").write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(NerError, match="weights.npz: unreadable weights"):
+        Tagger.load(old)
 
 
 def test_cli_tag_never_imports_keras(crf_bundle):
