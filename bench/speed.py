@@ -2,14 +2,15 @@
 
 Each configuration runs in its own process (so the backend can change and peak memory is its own):
 
-    python bench/speed.py --data ../shared/data/conll2003 --backends tensorflow,jax \
+    python bench/speed.py --data ../shared/data/conll2003 --backends tensorflow,jax [--timed-epochs 3] \
         --encoders rnn,lstm,bilstm,bilstm-cnn,bilstm-conv --heads softmax,crf --json bench/speed.json
 
 What is measured, per configuration, at the default sizes (100-d words, char CNN 30-d x 50 filters of
 width 3, 200 units per direction, 10-d casing feature):
-  * training: epoch 1 (includes tracing/compilation of every bucket shape) and epoch 2 (steady state)
-    over the whole training split at --batch-size; sentences/s and tokens/s are from epoch 2;
-    ``compile_s`` = epoch 1 seconds - epoch 2 seconds;
+  * training: epoch 1 (includes tracing/compilation of every bucket shape), then --timed-epochs steady
+    epochs, over the whole training split at --batch-size; sentences/s and tokens/s are from the median
+    steady epoch (TensorFlow epochs vary by up to +-20% here); ``compile_s`` = epoch 1 seconds - that
+    median; every epoch's seconds are kept in ``epoch_s``;
   * decoding: Viterbi / argmax tags of the whole test split at --decode-batch-size, run twice, the
     second timed (sentences/s);
   * peak resident memory of the process (ru_maxrss);
@@ -25,6 +26,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -52,7 +54,7 @@ def measure(args) -> dict:
     model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=cfg.clipnorm), jit_compile=jit)
     batches = TaggingBatches(train_tokens, vocabs, train_tags, batch_size=cfg.batch_size, shuffle=True,
                              seed=cfg.seed, word_dropout=cfg.word_dropout, **backend_buckets())
-    epochs = max(2, args.f1_epochs)
+    epochs = max(1 + args.timed_epochs, args.f1_epochs)
     seconds = []
 
     class Timer(keras.callbacks.Callback):
@@ -64,6 +66,7 @@ def measure(args) -> dict:
 
     model.fit(batches, epochs=epochs, verbose=0, callbacks=[Timer()])
     n_sent, n_tok = len(train_tokens), sum(len(t) for t in train_tokens)
+    steady = statistics.median(seconds[1:1 + args.timed_epochs])
     test_tokens = splits["test"][0]
     test_batches = TaggingBatches(test_tokens, vocabs, batch_size=args.decode_batch_size, **backend_buckets())
     predict_tags(model, test_batches)  # warm-up: traces every bucket shape
@@ -73,9 +76,10 @@ def measure(args) -> dict:
     result = {
         "backend": keras.backend.backend(), "encoder": args.encoder, "head": args.head, "jit_compile": args.jit_compile,
         "parameters": int(model.count_params()), "batch_size": args.batch_size,
-        "train_sentences_per_s": round(n_sent / seconds[1], 1), "train_tokens_per_s": round(n_tok / seconds[1], 1),
+        "train_sentences_per_s": round(n_sent / steady, 1), "train_tokens_per_s": round(n_tok / steady, 1),
         "epoch1_s": round(seconds[0], 2), "epoch2_s": round(seconds[1], 2),
-        "compile_s": round(seconds[0] - seconds[1], 2),
+        "steady_epoch_s": round(steady, 2), "timed_epochs": args.timed_epochs,
+        "epoch_s": [round(s, 2) for s in seconds], "compile_s": round(seconds[0] - steady, 2),
         "decode_batch_size": args.decode_batch_size,
         "decode_sentences_per_s": round(len(test_tokens) / decode_s, 1),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
@@ -125,6 +129,8 @@ def main() -> int:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--decode-batch-size", type=int, default=256)
     p.add_argument("--f1-epochs", type=int, default=0, help="also report dev F1 after this many epochs (> 2)")
+    p.add_argument("--timed-epochs", type=int, default=1,
+                   help="steady-state epochs after the first; speed is from their median (default 1)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--jit-compile", choices=("auto", "true", "false"), default="auto",
                    help="Keras compile(jit_compile=...): XLA on TF (auto = off on a CPU-only machine)")
@@ -139,18 +145,19 @@ def main() -> int:
     out = Path(args.json)
     done = [json.loads(line) for line in out.read_text().splitlines() if line.strip()] if out.exists() else []
     key = lambda r: (r["backend"], r["encoder"], r["head"], r["batch_size"], r.get("f1_epochs", 0),  # noqa: E731
-                     r.get("jit_compile", "auto"))
+                     r.get("jit_compile", "auto"), r.get("timed_epochs", 1))
     seen = {key(r) for r in done}
     print(f"# machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}", file=sys.stderr)
     for backend in args.backends.split(","):
         for encoder in args.encoders.split(","):
             for head in args.heads.split(","):
-                k = (backend, encoder, head, args.batch_size, args.f1_epochs, args.jit_compile)
+                k = (backend, encoder, head, args.batch_size, args.f1_epochs, args.jit_compile, args.timed_epochs)
                 if k in seen:
                     continue
                 cmd = [sys.executable, __file__, "--one", "--data", args.data, "--encoder", encoder, "--head", head,
                        "--batch-size", str(args.batch_size), "--decode-batch-size", str(args.decode_batch_size),
                        "--f1-epochs", str(args.f1_epochs), "--seed", str(args.seed),
+                       "--timed-epochs", str(args.timed_epochs),
                        "--jit-compile", args.jit_compile]
                 print(f"# {backend} {encoder} {head} ...", file=sys.stderr, flush=True)
                 proc = subprocess.run(cmd, env={**os.environ, "KERAS_BACKEND": backend}, capture_output=True,
