@@ -57,9 +57,9 @@ def main() -> int:
             t0 = time.perf_counter()
             subprocess.run(command, check=True, capture_output=True)
             cold[name].append(time.perf_counter() - t0)
+    taggers = {engine: ner.Tagger.load(model, engine=engine) for engine in ("numpy", "keras")}
     warm: dict[str, list[float]] = {}
-    for engine in ("numpy", "keras"):
-        tagger = ner.Tagger.load(model, engine=engine)
+    for engine, tagger in taggers.items():
         for _ in range(10):
             tagger.tag(SENTENCE)
         times = []
@@ -73,8 +73,7 @@ def main() -> int:
         from ner.data.conll import read_conll
 
         sentences = [s.tokens for s in read_conll(args.bulk, tag_col=None) if s.tokens]
-        for engine in ("numpy", "keras"):
-            tagger = ner.Tagger.load(model, engine=engine)
+        for engine, tagger in taggers.items():
             tagger.tag_sentences(sentences[:300])             # warm-up (Keras traces its shapes)
             t0 = time.perf_counter()
             tagger.tag_sentences(sentences)

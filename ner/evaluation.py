@@ -182,12 +182,12 @@ def evaluate(model_or_path, data, *, split: str = "test", strict: bool = False, 
     from ner.training import score_split
 
     if isinstance(model_or_path, Bundle):
-        bundle = model_or_path
-    elif hasattr(model_or_path, "bundle"):     # a Tagger; its Keras model is loaded on first use
-        model_or_path.model
-        bundle = model_or_path.bundle
+        bundle, model = model_or_path, model_or_path.model
+    elif hasattr(model_or_path, "bundle"):     # a Tagger: its Keras model is loaded on first use
+        bundle, model = model_or_path.bundle, model_or_path.model
     else:
         bundle = load_bundle(model_or_path)
+        model = bundle.model
     dataset = load_corpus(data, token_col=token_col, tag_col=tag_col)
     if split not in dataset:
         raise NerError(f"--split: {data} has no split {split!r} (it has {', '.join(dataset)})")
@@ -195,7 +195,7 @@ def evaluate(model_or_path, data, *, split: str = "test", strict: bool = False, 
     if not tokens:
         raise NerError(f"{data}: split {split} has no sentences")
     scheme = corpus_scheme(dataset[split])
-    scores, predicted = score_split(bundle.model, bundle.vocabs, tokens, gold, scheme,
+    scores, predicted = score_split(model, bundle.vocabs, tokens, gold, scheme,
                                     bundle.config["scheme"], strict=strict)
     known = {t.split("-", 1)[1] for t in bundle.vocabs.labels.items if t != "O"}
     unseen = Counter(s.label for g in gold for s in to_spans(g, scheme) if s.label not in known)

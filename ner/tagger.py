@@ -122,10 +122,11 @@ class Tagger:
             self._scorer = ScoringModel(self.model, name="scorer")
         batches = TaggingBatches(sentences, self.vocabs, batch_size=self.batch_size, **backend_buckets())
         crf = self.model.crf
+        transitions = None if crf is None else np.asarray(crf.transition_scores()[1], dtype=np.float64)
         for b in range(len(batches)):
             result = {k: np.asarray(v) for k, v in self._scorer.predict_on_batch(batches[b]).items()}
-            if crf is not None:
-                result["transitions"] = np.asarray(crf.transition_scores()[1], dtype=np.float64)
+            if transitions is not None:
+                result["transitions"] = transitions
             yield batches.batch_indices(b), result
 
     @staticmethod

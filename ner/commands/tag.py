@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ner.cli import BACKENDS
 from ner.errors import NerError
+from ner.tagger import ENGINES
 
 CONLL_SUFFIXES = {".conll", ".bio", ".iob", ".bmes", ".tsv"}
 
@@ -27,7 +28,7 @@ def register(sub) -> None:
                         "sentences; auto: conll for .conll/.bio/.iob/.bmes/.tsv files (default)")
     p.add_argument("--format", choices=("json", "conll", "inline"), default="json",
                    help="json: one object per text; conll: token<TAB>tag lines; inline: [Angela Merkel|PER]")
-    p.add_argument("--engine", choices=("auto", "numpy", "keras"), default="auto",
+    p.add_argument("--engine", choices=ENGINES, default="auto",
                    help="numpy: tag without loading Keras (fast start; bundles with weights.npz); keras: the "
                         "saved Keras model on --backend; auto: numpy when the bundle allows (default)")
     p.add_argument("--backend", choices=BACKENDS, help="Keras backend (keras engine)")
