@@ -53,7 +53,8 @@ def measure(args) -> dict:
     jit = {"auto": "auto", "true": True, "false": False}[args.jit_compile]
     model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=cfg.clipnorm), jit_compile=jit)
     batches = TaggingBatches(train_tokens, vocabs, train_tags, batch_size=cfg.batch_size, shuffle=True,
-                             seed=cfg.seed, word_dropout=cfg.word_dropout, **backend_buckets())
+                             seed=cfg.seed, word_dropout=cfg.word_dropout, char_gap=model.char_gap,
+                             **backend_buckets())
     epochs = max(1 + args.timed_epochs, args.f1_epochs)
     seconds = []
 
@@ -68,7 +69,8 @@ def measure(args) -> dict:
     n_sent, n_tok = len(train_tokens), sum(len(t) for t in train_tokens)
     steady = statistics.median(seconds[1:1 + args.timed_epochs])
     test_tokens = splits["test"][0]
-    test_batches = TaggingBatches(test_tokens, vocabs, batch_size=args.decode_batch_size, **backend_buckets())
+    test_batches = TaggingBatches(test_tokens, vocabs, batch_size=args.decode_batch_size, char_gap=model.char_gap,
+                                  **backend_buckets())
     predict_tags(model, test_batches)  # warm-up: traces every bucket shape
     t0 = time.perf_counter()
     predict_tags(model, test_batches)

@@ -1,8 +1,8 @@
 """The tagger model: word [+ casing] [+ char CNN] embeddings → encoder → emissions → softmax or CRF head.
 
 ``build_tagger(config, vocabs)`` makes a :class:`SequenceTagger` from a config dict (keys in ``DEFAULTS``).
-Inputs are the dicts of :class:`ner.data.batching.TaggingBatches`: ``words`` (B, T), ``chars`` (B, T, C),
-``casing`` (B, T), int; word id 0 is padding and masks that position everywhere.
+Inputs are the dicts of :class:`ner.data.batching.TaggingBatches`: ``words`` (B, T), ``chars`` (B, L)
+(packed, see ``ner.data.arrays``), ``casing`` (B, T), int; word id 0 is padding and masks that position everywhere.
 """
 
 import logging
@@ -11,6 +11,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from ner.data.arrays import char_gap
 from ner.data.vocab import NUM_CASINGS
 from ner.embeddings import load_vectors
 from ner.errors import NerError
@@ -78,7 +79,7 @@ class SequenceTagger(keras.Model):
             self.crf.build((None, None, len(self.labels)))   # used through its methods, never called
         # Create the weights by tracing call symbolically (no computation, no compilation).
         self.compute_output_spec({"words": keras.KerasTensor((None, None), "int32"),
-                                  "chars": keras.KerasTensor((None, None, None), "int32"),
+                                  "chars": keras.KerasTensor((None, None), "int32"),
                                   "casing": keras.KerasTensor((None, None), "int32")})
         self.built = True
 
@@ -89,12 +90,17 @@ class SequenceTagger(keras.Model):
         if self.casing_embedding is not None:
             parts.append(self.casing_embedding(inputs["casing"]))
         if self.char_cnn is not None:
-            parts.append(self.char_cnn(inputs["chars"], training=training))
+            parts.append(self.char_cnn(inputs["chars"], mask, training=training))
         x = ops.concatenate(parts, axis=-1) if len(parts) > 1 else parts[0]
         x = self.input_dropout(x, training=training)
         x = self.encoder(x, mask=mask, training=training)
         x = self.output_dropout(x, training=training)
         return self.emission(x)
+
+    @property
+    def char_gap(self) -> int:
+        """Zeros between the packed words of the ``chars`` input that this model's char CNN needs."""
+        return char_gap(self.config["char_kernel"])
 
     def emissions(self, inputs: dict):
         """Emission scores (B, T, K) float32, inference mode."""

@@ -7,7 +7,7 @@ every encoder the registry builds from Keras' SimpleRNN / LSTM / GRU (one or bot
 ``MaskedConv1D`` layers, the char CNN, casing and word embeddings, both heads. Bundles with anything else
 have no ``weights.npz`` and are run by Keras.
 
-Shapes: B sentences, T steps, C characters per word, K tags; inputs as built by
+Shapes: B sentences, T steps, L packed characters per sentence, K tags; inputs as built by
 ``ner.data.arrays.pad_inputs`` (0 = padding). Encoder maths in float32 like the Keras model, CRF
 maths in float64.
 """
@@ -18,6 +18,8 @@ import json
 from pathlib import Path
 
 import numpy as np
+
+from ner.data.arrays import char_gap
 
 WEIGHTS = "weights.npz"
 
@@ -138,7 +140,7 @@ class NumpyModel:
         return self.w["crf_transitions"]
 
     def emissions(self, inputs: dict) -> np.ndarray:
-        """Emission scores (B, T, K) for inputs {"words" (B, T), "chars" (B, T, C), "casing" (B, T)}."""
+        """Emission scores (B, T, K) for inputs {"words" (B, T), "chars" (B, L), "casing" (B, T)}."""
         w = self.w
         words = np.asarray(inputs["words"])
         mask = words != 0
@@ -147,7 +149,7 @@ class NumpyModel:
         if self.layout["casing"]:
             parts.append(w["casing_embedding"][np.asarray(inputs["casing"])])
         if self.layout["char_cnn"]:
-            parts.append(self._char_cnn(np.asarray(inputs["chars"])))
+            parts.append(self._char_cnn(np.asarray(inputs["chars"]), mask))
         x = np.concatenate(parts, axis=-1)
         for i, layer in enumerate(self.layout["encoder"]):
             if layer["kind"] == "conv":
@@ -162,16 +164,25 @@ class NumpyModel:
             x = np.concatenate(outs, axis=-1)
         return (x @ w["emission_kernel"] + w["emission_bias"]).astype(np.float64)
 
-    def _char_cnn(self, chars):
-        """(B, T, C) char ids -> (B, T, F): embeddings (padding zeroed), conv, tanh, max over real chars."""
-        b, t, c = chars.shape
-        flat = chars.reshape(b * t, c)
-        present = flat != 0
-        x = self.w["char_embedding"][flat] * present[..., None]
+    @property
+    def char_gap(self) -> int:
+        """Zeros between the packed words of the ``chars`` input that the char CNN needs (1 without one)."""
+        return char_gap(self.w["char_kernel"].shape[0]) if self.layout["char_cnn"] else 1
+
+    def _char_cnn(self, chars, mask):
+        """Packed char ids (B, L), word mask (B, T) -> (B, T, F): embeddings (padding zeroed), conv, tanh,
+        max over the characters of each word (its run of non-zero ids); 0 for padded words."""
+        present = chars != 0
+        x = self.w["char_embedding"][chars] * present[..., None]
         x = np.tanh(_same_conv(x, self.w["char_kernel"], self.w["char_bias"]))
-        best = np.where(present[..., None], x, -np.inf).max(axis=1, initial=-np.inf)
-        best = np.where(present.any(axis=1)[:, None], best, 0.0)
-        return best.reshape(b, t, -1)
+        starts = present & ~np.pad(present[:, :-1], ((0, 0), (1, 0)))
+        batch, steps = mask.shape
+        segment = (np.arange(batch)[:, None] * steps + np.cumsum(starts, axis=1) - 1)[present]  # non-decreasing
+        best = np.zeros((batch * steps, x.shape[-1]), np.float32)
+        if segment.size:
+            first = np.flatnonzero(np.r_[True, segment[1:] != segment[:-1]])
+            best[segment[first]] = np.maximum.reduceat(x[present], first, axis=0)
+        return np.where(mask[..., None], best.reshape(batch, steps, -1), 0.0)
 
     @staticmethod
     def _recurrence(kind, x, lengths, kernel, recurrent, bias):

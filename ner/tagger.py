@@ -98,7 +98,7 @@ class Tagger:
         """Yield (sentence indices, outputs) per batch: tags (B, T), emissions (B, T, K) and, with a CRF,
         alpha, beta (B, T, K), log_z (B,) and transitions (K, K)."""
         if self.runtime is not None:
-            from ner.data.arrays import encode_sentence, pad_inputs
+            from ner.data.arrays import encode_sentence, packed_length, pad_inputs
 
             rt = self.runtime
             order = np.argsort([len(s) for s in sentences], kind="stable")
@@ -106,7 +106,7 @@ class Tagger:
                 rows = order[start:start + self.batch_size]
                 encoded = [encode_sentence(sentences[i], self.vocabs) for i in rows]
                 inputs = pad_inputs(encoded, max(len(e.words) for e in encoded),
-                                    max(int(e.word_len.max(initial=0)) for e in encoded))
+                                    max(max(packed_length(e, rt.char_gap), 1) for e in encoded), rt.char_gap)
                 lengths = np.array([len(e.words) for e in encoded])
                 emissions = rt.emissions(inputs)
                 result = {"tags": rt.decode(emissions, lengths), "emissions": emissions}
@@ -120,7 +120,8 @@ class Tagger:
 
         if self._scorer is None:
             self._scorer = ScoringModel(self.model, name="scorer")
-        batches = TaggingBatches(sentences, self.vocabs, batch_size=self.batch_size, **backend_buckets())
+        batches = TaggingBatches(sentences, self.vocabs, batch_size=self.batch_size, char_gap=self.model.char_gap,
+                                 **backend_buckets())
         crf = self.model.crf
         transitions = None if crf is None else np.asarray(crf.transition_scores()[1], dtype=np.float64)
         for b in range(len(batches)):

@@ -201,7 +201,7 @@ def predict_split(model, vocabs, tokens: list[list[str]], batch_size: int = 256)
     from ner.data.batching import TaggingBatches, backend_buckets
     from ner.model import predict_tags
 
-    batches = TaggingBatches(tokens, vocabs, batch_size=batch_size, **backend_buckets())
+    batches = TaggingBatches(tokens, vocabs, batch_size=batch_size, char_gap=model.char_gap, **backend_buckets())
     return [vocabs.labels.decode(ids) for ids in predict_tags(model, batches)]
 
 
@@ -315,7 +315,8 @@ def train(config: TrainConfig | None = None, **settings) -> Path:
 
     model.compile(optimizer=_optimizer(cfg))
     batches = TaggingBatches(train_tokens, vocabs, train_tags, batch_size=cfg.batch_size, shuffle=True,
-                             seed=cfg.seed, word_dropout=cfg.word_dropout, **backend_buckets())
+                             seed=cfg.seed, word_dropout=cfg.word_dropout, char_gap=model.char_gap,
+                             **backend_buckets())
     monitor = _DevMonitor(cfg, vocabs, dev_tokens, dev_tags, data_scheme)
     schedule = keras.callbacks.LearningRateScheduler(cfg.lr_at)
     status = "complete"

@@ -49,19 +49,30 @@ def test_exact_small_batches():
     x, y = ds[0]
     assert sorted(x) == ["casing", "chars", "words"]
     assert {k: (a.shape, a.dtype) for k, a in x.items()} == {
-        "words": ((2, 8), np.int32), "chars": ((2, 8, 16), np.int32), "casing": ((2, 8), np.int32)}
+        "words": ((2, 8), np.int32), "chars": ((2, 32), np.int32), "casing": ((2, 8), np.int32)}
     assert x["words"].tolist() == [[8, 3, 0, 0, 0, 0, 0, 0], [4, 2, 0, 0, 0, 0, 0, 0]]
     assert x["casing"].tolist() == [[3, 3, 0, 0, 0, 0, 0, 0], [4, 5, 0, 0, 0, 0, 0, 0]]
     # labels: O=0 B-LOC=1 B-MISC=2 B-ORG=3 B-PER=4 I-PER=5
     assert y.dtype == np.int32 and y.tolist() == [[4, 5, 0, 0, 0, 0, 0, 0], [1, 0, 0, 0, 0, 0, 0, 0]]
     enc = v.chars.encode
-    assert x["chars"][0, 1].tolist() == enc("Berg").tolist() + [0] * 12
-    assert x["chars"][1, 1].tolist() == enc("2003-04-17").tolist() + [0] * 6
-    assert not x["chars"][:, 2:].any()
+    # packed: the words' characters in order, one 0 between words ("Hanna Berg": 10 slots, "CAIRO 2003-04-17": 16)
+    assert x["chars"][0].tolist() == enc("Hanna").tolist() + [0] + enc("Berg").tolist() + [0] * 22
+    assert x["chars"][1].tolist() == enc("CAIRO").tolist() + [0] + enc("2003-04-17").tolist() + [0] * 16
     x1, y1 = ds[1]
     assert x1["words"].tolist() == [[6, 9, 7, 5, 0, 0, 0, 0]] and y1.tolist() == [[3, 0, 2, 0, 0, 0, 0, 0]]
     with pytest.raises(IndexError):
         ds[2]
+
+
+def test_char_gap_puts_that_many_zeros_between_words():
+    v = build_vocabularies(TOKENS, TAGS)
+    ds = TaggingBatches(TOKENS, v, TAGS, batch_size=3, buckets=(1,), char_buckets=(1,), char_gap=2)
+    x, _ = ds[0]
+    enc = v.chars.encode
+    row = ds.batch_indices(0).tolist().index(1)
+    # the longest packed row: "FIFA praises Greek deal" = 20 characters + 3 gaps of 2
+    assert x["chars"].shape == (3, 26) and ds.batch_shape(0) == (3, 4, 26)
+    assert x["chars"][row].tolist() == enc("Hanna").tolist() + [0, 0] + enc("Berg").tolist() + [0] * 15
 
 
 def test_without_tags_items_are_inputs_only():
@@ -80,17 +91,17 @@ def test_every_batch_is_exact_padded_and_untruncated(big):
         idx = ds.batch_indices(i)
         seen += idx.tolist()
         t = bucket_length(max(len(tokens[s]) for s in idx), ds.buckets)
-        c = bucket_length(max(len(w) for s in idx for w in tokens[s]), (16, 32))
-        assert x["words"].shape == (len(idx), t) and x["chars"].shape == (len(idx), t, c) == ds.batch_shape(i)
+        c = bucket_length(max(sum(map(len, tokens[s])) + len(tokens[s]) - 1 for s in idx), ds.char_buckets)
+        assert x["words"].shape == (len(idx), t) and x["chars"].shape == (len(idx), c) and ds.batch_shape(i) == (
+            len(idx), t, c)
         for row, s in enumerate(idx):
             n = len(tokens[s])
             assert x["words"][row, :n].tolist() == v.words.encode(tokens[s]).tolist()
             assert y[row, :n].tolist() == v.labels.encode(tags[s]).tolist()
             assert not x["words"][row, n:].any() and not y[row, n:].any() and not x["casing"][row, n:].any()
             assert x["casing"][row, :n].all()
-            for j, w in enumerate(tokens[s]):
-                assert x["chars"][row, j, :len(w)].tolist() == v.chars.encode(w).tolist()
-                assert not x["chars"][row, j, len(w):].any()
+            packed = [c for w in tokens[s] for c in v.chars.encode(w).tolist() + [0]][:-1]
+            assert x["chars"][row, :len(packed)].tolist() == packed and not x["chars"][row, len(packed):].any()
     assert sorted(seen) == list(range(len(tokens)))
 
 
@@ -111,7 +122,7 @@ def test_few_distinct_shapes_and_similar_lengths_per_batch(big):
     for epoch in range(3):
         shapes = {ds.batch_shape(i)[1:] for i in range(len(ds))}
         assert {t for t, _ in shapes} <= {8, 16, 24, 32, 48, 64, 96, 128, 256, 384}
-        assert {c for _, c in shapes} <= {16, 32, 64, 96}
+        assert all(c in ds.char_buckets or c % ds.char_buckets[-1] == 0 for _, c in shapes)
         # batches are contiguous runs of the sentences sorted by length bucket: they never interleave
         own = sorted(sorted(bucket_length(len(tokens[s]), ds.buckets) for s in ds.batch_indices(i))
                      for i in range(len(ds)))
@@ -128,10 +139,10 @@ def test_first_two_batches_witness_every_varying_dimension(big):
             ds.set_epoch(epoch)
             (_, t0, c0), (_, t1, c1) = ds.batch_shape(0), ds.batch_shape(1)
             assert t0 != t1 and c0 != c1
-    # only the char length varies: the first two batches must still differ in C
-    v2 = build_vocabularies([["a"], ["b" * 20], ["c"]], [["O"]] * 3)
-    ds = TaggingBatches([["a"], ["b" * 20], ["c"]], v2, batch_size=1)
-    assert [ds.batch_shape(i)[2] for i in range(3)] == [16, 32, 16]
+    # only the char length varies: the first two batches must still differ in L
+    v2 = build_vocabularies([["a"], ["b" * 40], ["c"]], [["O"]] * 3)
+    ds = TaggingBatches([["a"], ["b" * 40], ["c"]], v2, batch_size=1)
+    assert [ds.batch_shape(i)[2] for i in range(3)] == [32, 64, 32]
 
 
 def test_shuffle_is_deterministic_per_seed_and_epoch(big):
@@ -228,9 +239,11 @@ def test_hundred_thousand_token_sentence():
     v = build_vocabularies(tokens, tags)
     ds = TaggingBatches(tokens, v, tags, batch_size=2)
     x, y = ds[0]
-    assert x["words"].shape == (2, 100_096) and x["chars"].shape == (2, 100_096, 16) and y.shape == (2, 100_096)
+    # 99,999 x "tok" + "end" x 5 with 99,999 gaps: 400,011 packed characters -> bucket 400,384 (782 x 512)
+    assert x["words"].shape == (2, 100_096) and x["chars"].shape == (2, 400_384) and y.shape == (2, 100_096)
     row = ds.batch_indices(0).tolist().index(0)
-    assert x["chars"][row, 99_999].tolist() == v.chars.encode("end" * 5).tolist() + [0]
+    assert x["chars"][row, 399_995:400_011].tolist() == [0] + v.chars.encode("end" * 5).tolist()
+    assert not x["chars"][row, 400_011:].any()
     assert (x["words"][row] != 0).sum() == 100_000 and (x["words"][1 - row] != 0).sum() == 1
 
 
@@ -242,7 +255,7 @@ def test_user_errors():
         TaggingBatches(TOKENS, v, [TAGS[0], TAGS[1], ["B-FOO", "O"]])
     with pytest.raises(NerError):
         TaggingBatches(TOKENS, v, TAGS[:2])
-    for bad in (dict(batch_size=0), dict(buckets=(16, 8)), dict(buckets=()), dict(word_dropout=1.0)):
+    for bad in (dict(batch_size=0), dict(buckets=(16, 8)), dict(buckets=()), dict(word_dropout=1.0), dict(char_gap=0)):
         with pytest.raises(NerError):
             TaggingBatches(TOKENS, v, TAGS, **bad)
 
@@ -255,13 +268,13 @@ def test_keras_fit_and_predict_with_varying_shapes():
     tags = [["B-PER", "O", "B-PER"]] * 8 + [["B-LOC"] * 20] * 4 + [["O"] * 50] * 4
     v = build_vocabularies(tokens, tags)
     ds = TaggingBatches(tokens, v, tags, batch_size=4)
-    # sorted by length the first two batches would both be (8, 16), then (24, 16), (64, 64)
-    assert [ds.batch_shape(i)[1:] for i in range(len(ds))] == [(8, 16), (64, 64), (8, 16), (24, 16)]
+    # sorted by length the first two batches would both be (8, 32), then (24, 128), (64, 2560)
+    assert [ds.batch_shape(i)[1:] for i in range(len(ds))] == [(8, 32), (24, 128), (8, 32), (64, 2560)]
     words = keras.Input((None,), dtype="int32", name="words")
-    chars = keras.Input((None, None), dtype="int32", name="chars")
+    chars = keras.Input((None,), dtype="int32", name="chars")
     casing = keras.Input((None,), dtype="int32", name="casing")
     h = keras.layers.Embedding(len(v.words), 4)(words) + keras.layers.Embedding(8, 4)(casing)
-    h = h + keras.ops.mean(keras.layers.Embedding(len(v.chars), 4)(chars), axis=2)
+    h = h + keras.ops.mean(keras.layers.Embedding(len(v.chars), 4)(chars), axis=1, keepdims=True)
     model = keras.Model({"words": words, "chars": chars, "casing": casing},
                         keras.layers.Dense(len(v.labels))(h))
     model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))

@@ -137,15 +137,34 @@ def test_masked_conv_ignores_padding():
                                atol=1e-6)
 
 
-def test_char_cnn_masks_padded_characters():
-    layer = CharCNN(20, char_dim=5, filters=4)
-    chars = np.array([[[3, 4, 5, 0, 0], [0, 0, 0, 0, 0]]], "int32")     # one word, then a padded word
-    longer = np.concatenate([chars, np.zeros((1, 2, 3), "int32")], axis=-1)
-    out = np.asarray(layer(chars))
-    assert out.shape == (1, 2, 4)
-    np.testing.assert_allclose(out, np.asarray(layer(longer)), atol=1e-6)
-    np.testing.assert_array_equal(out[0, 1], 0.0)
-    # The max really ignores padded positions: all-negative activations stay negative.
-    assert (out[0, 0] != 0).all()
+def _char_cnn_per_word(layer, words):
+    """Oracle: each word's characters (ids) convolved on their own with zeros past its edges, tanh, max."""
+    emb, kernel, bias = (np.asarray(w) for w in (layer.embedding.embeddings, layer.conv.kernel, layer.conv.bias))
+    k = kernel.shape[0]
+    out = []
+    for ids in words:
+        x = np.concatenate([np.zeros(((k - 1) // 2, emb.shape[1])), emb[ids], np.zeros((k // 2, emb.shape[1]))])
+        conv = [sum(x[i + j] @ kernel[j] for j in range(k)) + bias for i in range(len(ids))]
+        out.append(np.tanh(np.array(conv)).max(axis=0))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("kernel", [3, 4, 5])
+def test_char_cnn_on_packed_rows_equals_each_word_on_its_own(kernel):
+    from ner.data.arrays import EncodedSentence, char_gap, packed_length, pad_inputs
+
+    rng = np.random.default_rng(kernel)
+    layer = CharCNN(20, char_dim=5, filters=4, kernel=kernel)
+    sentences = [[rng.integers(1, 20, size=rng.integers(1, 9)) for _ in range(n)] for n in (3, 1, 5)]
+    encoded = [EncodedSentence(np.ones(len(s), np.int32), np.ones(len(s), np.int32), np.concatenate(s),
+                               np.array([len(w) for w in s])) for s in sentences]
+    gap = char_gap(kernel)
+    length = max(packed_length(e, gap) for e in encoded)
+    inputs = pad_inputs(encoded, 6, length + 3, gap)                     # padded words and characters too
+    out = np.asarray(layer(inputs["chars"], inputs["words"] != 0))
+    assert out.shape == (3, 6, 4)
+    for row, words in enumerate(sentences):
+        np.testing.assert_allclose(out[row, :len(words)], _char_cnn_per_word(layer, words), atol=1e-5)
+        np.testing.assert_array_equal(out[row, len(words):], 0.0)
     config = layer.get_config()
-    assert (config["char_dim"], config["filters"], config["kernel"]) == (5, 4, 3)
+    assert (config["char_dim"], config["filters"], config["kernel"]) == (5, 4, kernel)

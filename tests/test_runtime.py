@@ -17,8 +17,8 @@ def corpus():
     return tiny_corpus()
 
 
-def inputs_and_lengths(tokens, vocabs):
-    x = TaggingBatches(tokens, vocabs, batch_size=len(tokens))[0]
+def inputs_and_lengths(tokens, vocabs, char_gap=1):
+    x = TaggingBatches(tokens, vocabs, batch_size=len(tokens), char_gap=char_gap)[0]
     return x, (np.asarray(x["words"]) != 0).sum(axis=1)
 
 
@@ -42,6 +42,18 @@ def test_numpy_model_matches_keras(encoder, head, corpus):
         np.testing.assert_allclose(a2[live], alpha[live], rtol=1e-5, atol=1e-4)
         np.testing.assert_allclose(b2[live], beta[live], rtol=1e-5, atol=1e-4)
         np.testing.assert_allclose(z2, log_z, rtol=1e-5)
+
+
+def test_wider_char_kernel_with_its_wider_gaps(corpus):
+    """Width 5 needs 2 zeros between packed words: the runtime's char gap follows the exported kernel."""
+    tokens, _, vocabs = corpus
+    keras.utils.set_random_seed(3)
+    model = build_tagger({**TINY, "encoder": "bilstm-cnn", "char_kernel": 5}, vocabs)
+    runtime = NumpyModel(export_arrays(model))
+    assert model.char_gap == runtime.char_gap == 2
+    x, lengths = inputs_and_lengths(tokens, vocabs, char_gap=2)
+    live = np.arange(x["words"].shape[1])[None] < lengths[:, None]
+    np.testing.assert_allclose(runtime.emissions(x)[live], np.asarray(model.emissions(x))[live], atol=1e-5)
 
 
 def test_constraints_and_padding_do_not_leak(corpus):

@@ -8,12 +8,12 @@ from collections.abc import Iterable, Sequence
 import keras
 import numpy as np
 
-from ner.data.arrays import encode_sentence, pad_inputs
+from ner.data.arrays import encode_sentence, pad_inputs, packed_length
 from ner.data.vocab import Vocabularies
 from ner.errors import NerError
 
 BUCKETS = (8, 16, 24, 32, 48, 64, 96, 128)
-CHAR_BUCKETS = (16, 32)
+CHAR_BUCKETS = (32, 64, 96, 128, 192, 256, 384, 512)
 EXACT = (1,)
 """Buckets of one: every batch is padded only to its own longest sentence (or word)."""
 
@@ -22,8 +22,9 @@ def backend_buckets(backend: str | None = None) -> dict:
     """``buckets`` and ``char_buckets`` for a Keras backend (default: the current one).
 
     TensorFlow runs one graph traced for unknown lengths, so any batch shape is free: pad each batch only to
-    its own longest sentence and word (measured on CoNLL-2003: 0.99 of the padded token slots are real
-    instead of 0.77, about 1.5x faster training). JAX and PyTorch build a program per shape: a few buckets.
+    its own longest sentence and packed character row (measured on CoNLL-2003: 0.99 of the padded token slots
+    are real instead of 0.77, about 1.5x faster training). JAX and PyTorch build a program per shape: a few
+    buckets.
     """
     backend = backend or keras.backend.backend()
     if backend == "tensorflow":
@@ -51,13 +52,15 @@ class TaggingBatches(keras.utils.PyDataset):
     """Padded batches of sentences of similar length.
 
     Item i is ``(inputs, labels)``, or ``inputs`` when ``tags`` is None, where inputs = {"words": (B, T),
-    "chars": (B, T, C), "casing": (B, T)} and labels (B, T), all int32 with 0 at padding (mask = words != 0).
-    T = ``bucket_length`` of the longest sentence of the batch over ``buckets``, C likewise of its longest
-    word over ``char_buckets``: nothing is ever truncated and the number of distinct shapes stays small.
+    "chars": (B, L), "casing": (B, T)} and labels (B, T), all int32 with 0 at padding (mask = words != 0).
+    Characters are packed per sentence with ``char_gap`` zeros between words (``ner.data.arrays``; take the
+    model's ``char_gap``). T = ``bucket_length`` of the longest sentence of the batch over ``buckets``, L
+    likewise of its longest packed character row over ``char_buckets``: nothing is ever truncated and the
+    number of distinct shapes stays small.
 
     Without ``shuffle``, sentences are sorted by length and cut into batches. With ``shuffle``, each epoch
     (``on_epoch_end`` advances it) sorts sentences by T bucket with ties in random order, then shuffles the
-    batch order, all from ``(seed, epoch)``. Batches 0 and 1 always differ in T and in C whenever the batches
+    batch order, all from ``(seed, epoch)``. Batches 0 and 1 always differ in T and in L whenever the batches
     differ at all: Keras' TensorFlow backend fixes the dataset's shape signature from the first two batches.
     ``epoch`` counts the complete epochs served (see ``on_epoch_end``; ``set_epoch`` to resume).
 
@@ -69,12 +72,14 @@ class TaggingBatches(keras.utils.PyDataset):
     def __init__(
         self, tokens: Sequence[Sequence[str]], vocabs: Vocabularies, tags: Sequence[Sequence[str]] | None = None,
         *, batch_size: int = 32, shuffle: bool = False, seed: int = 0, buckets: Sequence[int] = BUCKETS,
-        char_buckets: Sequence[int] = CHAR_BUCKETS, word_dropout: float = 0.0,
+        char_buckets: Sequence[int] = CHAR_BUCKETS, char_gap: int = 1, word_dropout: float = 0.0,
         dropout_ids: Iterable[int] | None = None, **kwargs,
     ):
         super().__init__(**kwargs)
         if batch_size < 1:
             raise NerError(f"batch_size must be at least 1, got {batch_size}")
+        if char_gap < 1:
+            raise NerError(f"char_gap must be at least 1, got {char_gap}")
         if not 0.0 <= word_dropout < 1.0:
             raise NerError(f"word_dropout must be in [0, 1), got {word_dropout}")
         if tags is not None and len(tags) != len(tokens):
@@ -82,19 +87,18 @@ class TaggingBatches(keras.utils.PyDataset):
         self.batch_size, self.shuffle, self.seed = int(batch_size), bool(shuffle), int(seed)
         self.buckets = _check_buckets(buckets, "buckets")
         self.char_buckets = _check_buckets(char_buckets, "char_buckets")
-        self.word_dropout = float(word_dropout)
+        self.char_gap, self.word_dropout = int(char_gap), float(word_dropout)
 
         words_v = vocabs.words
         self._encoded = [encode_sentence(s, vocabs) for s in tokens]
         self._words = [e.words for e in self._encoded]
-        self._word_len = [e.word_len for e in self._encoded]
         self._labels = None
         if tags is not None:
             self._labels = [self._encode_tags(vocabs, i, s, t) for i, (s, t) in enumerate(zip(tokens, tags))]
         self.lengths = np.array([len(s) for s in tokens], dtype=np.int64)
         self._t = np.array([bucket_length(n, self.buckets) for n in self.lengths.tolist()], dtype=np.int64)
-        self._c = np.array([bucket_length(int(w.max(initial=0)), self.char_buckets) for w in self._word_len],
-                           dtype=np.int64)
+        self._c = np.array([bucket_length(max(packed_length(e, self.char_gap), 1), self.char_buckets)
+                            for e in self._encoded], dtype=np.int64)
         self._droppable = self._dropout_mask(vocabs, dropout_ids) if self.word_dropout else None
         self._unk_id = words_v.unk_id
         self._epoch = 0
@@ -142,7 +146,7 @@ class TaggingBatches(keras.utils.PyDataset):
         return self._shape_witnesses_first(batches)
 
     def _shape_witnesses_first(self, batches: list[np.ndarray]) -> list[np.ndarray]:
-        """Move to the front two batches that differ in T and in C wherever any two batches differ."""
+        """Move to the front two batches that differ in T and in L wherever any two batches differ."""
         if len(batches) < 2:
             return batches
         t = np.array([self._t[b].max() for b in batches])
@@ -153,7 +157,7 @@ class TaggingBatches(keras.utils.PyDataset):
         both = np.flatnonzero(((t != t[0]) | (not vary_t)) & ((c != c[0]) | (not vary_c)))
         if both.size:
             pair = [0, int(both[0])]
-        else:   # every other batch shares T or C with batch 0, so q = (T', C0) and r = (T0, C') differ in both
+        else:   # every other batch shares T or L with batch 0, so q = (T', L0) and r = (T0, L') differ in both
             pair = [int(np.flatnonzero(t != t[0])[0]), int(np.flatnonzero(c != c[0])[0])]
         return [batches[j] for j in pair] + [b for j, b in enumerate(batches) if j not in pair]
 
@@ -183,7 +187,7 @@ class TaggingBatches(keras.utils.PyDataset):
         return self._batches[range(len(self._batches))[i]].copy()
 
     def batch_shape(self, i: int) -> tuple[int, int, int]:
-        """(B, T, C) of batch i without building it."""
+        """(B, T, L) of batch i without building it."""
         idx = self._batches[range(len(self._batches))[i]]
         return len(idx), int(self._t[idx].max()), int(self._c[idx].max())
 
@@ -193,7 +197,7 @@ class TaggingBatches(keras.utils.PyDataset):
         idx = self._batches[i]
         bsz, t, c = self.batch_shape(i)
         rows = idx.tolist()
-        inputs = pad_inputs([self._encoded[s] for s in rows], t, c)
+        inputs = pad_inputs([self._encoded[s] for s in rows], t, c, self.char_gap)
         words = inputs["words"]
         labels = None
         if self._labels is not None:
