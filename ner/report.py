@@ -89,23 +89,24 @@ def configurations(results: list[RunResult], runs: list[dict], counts: list[dict
         idx = [i for i, r in enumerate(results) if r.config == name]
         rs, ss = [results[i] for i in idx], [runs[i] for i in idx]
         types = sorted({t for s in ss for t in s["per_type"]})
-        alone = all(r.train_alone and not r.train_busy for r in rs)
+        timed = [k for k, r in enumerate(rs) if r.train_alone and not r.train_busy]   # had the machine alone
         system = V.System(
             rs[0].encoder, rs[0].head, {k: np.stack([counts[i][k] for i in idx]) for k in counts[idx[0]]},
             parameters=int(round(np.mean([r.parameters for r in rs]))),
             decode_seconds=[p / r.decode["sentences"] for r in rs if r.decode for p in r.decode["pass_seconds"]],
-            epoch_seconds=[s for r in rs for s in epoch_seconds(r)] if alone else None,
+            epoch_seconds=[s for k in timed for s in epoch_seconds(rs[k])] or None,
             ill_formed=[r.ill_formed for r in rs], busy="; ".join(filter(None, map(decode_load, rs))))
         lo, hi = np.percentile(boot.f1(system, "all"), [2.5, 97.5])
         configs.append({
             "name": name, "encoder": rs[0].encoder, "head": rs[0].head, "seeds": [r.seed for r in rs],
             **{k: mean_std([s[k] for s in ss]) for k in ("precision", "recall", "f1", "oov_f1", "parameters",
-                                                         "seconds_per_epoch", "train_seconds",
                                                          "sentences_per_second", "best_epoch", "ill_formed")},
+            **{k: mean_std([ss[j][k] for j in timed]) for k in ("seconds_per_epoch", "train_seconds")},
+            "timed_seeds": [rs[j].seed for j in timed],
             "f1_bootstrap_95": [float(lo), float(hi)],
             "per_type": {t: mean_std([s["per_type"].get(t) for s in ss]) for t in types},
             "length_buckets": {b: mean_std([s["length_buckets"][b] for s in ss]) for b, _, _ in V.BUCKETS},
-            "train_time_comparable": alone, "decode_busy": any(r.decode_busy for r in rs),
+            "train_time_comparable": bool(timed), "decode_busy": any(r.decode_busy for r in rs),
             "model_scheme": rs[0].model_scheme,
         })
         systems.append(system)
@@ -162,8 +163,11 @@ def notes(context: dict, configs: list[dict], runs: list[dict], seeds: int, has_
     if busy_train:
         why.append(f"other work kept the machine busy while {', '.join(busy_train)} trained (quiet means a {quiet})")
     if why:
-        out.append(f"Training times are NOT comparable between configurations ({'; '.join(why)}): they are marked "
-                   "† and left out of the verdicts.")
+        partly = all(c["train_time_comparable"] for c in configs)
+        out.append(f"Training times of some runs are not comparable ({'; '.join(why)}): they are marked † in the "
+                   "run table and left out of the time columns, figure and verdicts; a configuration's training "
+                   "time is the mean over its other seeds (how many is said where not all)"
+                   + ("." if partly else ", and marked † where none is left."))
     busy_decode = [r["name"] for r in runs if r["decode_busy"]]
     if busy_decode:
         out.append(f"Decode speeds of {', '.join(busy_decode)} were timed while other work kept the machine busy "
@@ -203,7 +207,8 @@ def _num(ms: dict, fmt: str = "{:,.0f}") -> str:
 def tables(report: dict) -> list[tuple[str, list[str], list[list[str]]]]:
     """(title, header, rows) of every table, shared by the markdown and the HTML."""
     configs, test = report["configurations"], report["test"]
-    dagger = {c["name"]: "" if c["train_time_comparable"] else " †" for c in configs}
+    dagger = {c["name"]: " †" if not c["train_time_comparable"] else
+              "" if len(c["timed_seeds"]) == len(c["seeds"]) else f" ({len(c['timed_seeds'])} seeds)" for c in configs}
     main = ("Test scores per configuration (mean ± std over seeds; P/R/F1 in %)",
             ["configuration", "seeds", "P", "R", "F1", "F1 OOV", "parameters", "s / epoch", "decoded sent/s",
              "best epoch", "ill-formed"],
@@ -220,7 +225,8 @@ def tables(report: dict) -> list[tuple[str, list[str], list[list[str]]]]:
                [[c["name"], *(_pct(c["length_buckets"][b]) for b, _, _ in V.BUCKETS)] for c in configs])
     runs = ("Runs", ["run", "P", "R", "F1", "epochs", "best epoch", "train s", "decoded sent/s", "predictions"],
             [[r["name"], _pct(r["precision"]), _pct(r["recall"]), _pct(r["f1"]), str(r["epochs_run"]),
-              str(r["best_epoch"]), f"{r['train_seconds']:.1f}",
+              str(r["best_epoch"]), f"{r['train_seconds']:.1f}" + ("" if r["train_alone"] and not r["train_busy"]
+                                                                    else " †"),
               "–" if r["sentences_per_second"] is None else f"{r['sentences_per_second']:,.0f}",
               os.path.relpath(r["predictions"], report["context"]["out"])] for r in report["runs"]])
     return [main, per_type, buckets, runs]
@@ -376,7 +382,7 @@ def figures(report: dict, out: Path) -> None:
     save(fig, "length_buckets.png", FIGURES["length_buckets.png"])
 
     fig, ax = plt.subplots(figsize=(6.5, 4))
-    for c in configs:
+    for c in (c for c in configs if c["train_time_comparable"]):
         ax.scatter(c["train_seconds"]["mean"], 100 * c["f1"]["mean"], color=colors[c["name"]],
                    marker="o" if c["head"] == "crf" else "s")
         ax.annotate(c["name"], (c["train_seconds"]["mean"], 100 * c["f1"]["mean"]), fontsize=7,
@@ -384,7 +390,7 @@ def figures(report: dict, out: Path) -> None:
     ax.set_xlabel("training time (s, mean over seeds)")
     ax.set_ylabel("test entity F1 (%)")
     if not all(c["train_time_comparable"] for c in configs):
-        ax.set_title("training times not comparable (runs shared the machine or came from bundles)", fontsize=8)
+        ax.set_title("configurations without a run that trained alone are left out", fontsize=8)
     save(fig, "f1_vs_time.png", FIGURES["f1_vs_time.png"])
 
     types = sorted({t for c in configs for t in c["per_type"]})

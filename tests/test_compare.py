@@ -144,7 +144,29 @@ def test_from_scores_trained_bundles(tiny):
         assert run["f1"] == pytest.approx(grid[run["name"]]["f1"])
         assert run["bundle"] in bundles and run["train_alone"] is None
     assert report["context"]["mode"] == "from" and (path.parent / "index.html").is_file()
-    assert any("NOT comparable" in n for n in report["notes"])
+    assert any("not comparable" in n for n in report["notes"])
+
+
+def test_a_busy_run_leaves_the_time_columns(tiny):
+    """A run that trained while other work kept the machine busy: its time is marked, its configuration
+    gets no training time (no other seed), the others keep theirs."""
+    import shutil
+
+    out = tiny["root"] / "busy"
+    shutil.copytree(tiny["out"], out)
+    record = out / "runs" / "bilstm-crf-s1" / "run.json"
+    run = json.loads(record.read_text())
+    record.write_text(json.dumps({**run, "train_load": 99.0}))
+    path, log = run_compare(data=str(tiny["data"]), out=str(out), **TINY)
+    assert "training" not in log and "scoring" not in log
+    report = json.loads((path.parent / "report.json").read_text())
+    configs = {c["name"]: c for c in report["configurations"]}
+    assert not configs["bilstm-crf"]["train_time_comparable"] and configs["bilstm-crf"]["train_seconds"]["mean"] is None
+    assert all(c["train_time_comparable"] and c["timed_seeds"] == [1] for n, c in configs.items() if n != "bilstm-crf")
+    text = path.read_text()
+    assert "| bilstm-crf-s1 |" in text and [line for line in text.splitlines()
+                                             if line.startswith("| bilstm-crf-s1 |")][0].count("†") == 1
+    assert any("bilstm-crf-s1" in n and "not comparable" in n for n in report["notes"])
 
 
 def test_parallel_jobs_time_decoding_alone_afterwards(tiny):
