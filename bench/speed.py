@@ -40,7 +40,6 @@ def measure(args) -> dict:
     from ner.data.batching import TaggingBatches, backend_buckets
     from ner.data.corpus import load_corpus
     from ner.model import build_tagger, predict_tags
-    from ner.optimizers import FusedAdam
     from ner.training import (TrainConfig, prepare_splits, score_split, set_seed, to_training_scheme,
                               training_vocabularies)
 
@@ -52,8 +51,7 @@ def measure(args) -> dict:
     vocabs = training_vocabularies(splits, data_scheme, cfg)
     model = build_tagger(cfg.model_config(), vocabs)
     jit = {"auto": "auto", "true": True, "false": False}[args.jit_compile]
-    adam = {"fused": FusedAdam, "keras": keras.optimizers.Adam}[args.adam]
-    model.compile(optimizer=adam(cfg.learning_rate, clipnorm=cfg.clipnorm), jit_compile=jit)
+    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=cfg.clipnorm), jit_compile=jit)
     batches = TaggingBatches(train_tokens, vocabs, train_tags, batch_size=cfg.batch_size, shuffle=True,
                              seed=cfg.seed, word_dropout=cfg.word_dropout, char_gap=model.char_gap,
                              **backend_buckets())
@@ -79,7 +77,7 @@ def measure(args) -> dict:
     decode_s = time.perf_counter() - t0
     result = {
         "backend": keras.backend.backend(), "encoder": args.encoder, "head": args.head, "jit_compile": args.jit_compile,
-        "adam": args.adam, "parameters": int(model.count_params()), "batch_size": args.batch_size,
+        "parameters": int(model.count_params()), "batch_size": args.batch_size,
         "train_sentences_per_s": round(n_sent / steady, 1), "train_tokens_per_s": round(n_tok / steady, 1),
         "epoch1_s": round(seconds[0], 2), "epoch2_s": round(seconds[1], 2),
         "steady_epoch_s": round(steady, 2), "timed_epochs": args.timed_epochs,
@@ -139,8 +137,6 @@ def main() -> int:
     p.add_argument("--jit-compile", choices=("auto", "true", "false"), default="auto",
                    help="Keras compile(jit_compile=...): XLA on TF (auto = off on a CPU-only machine)")
     p.add_argument("--json", default="bench/speed.jsonl", help="JSON lines file (appended; reruns skip done rows)")
-    p.add_argument("--adam", choices=("fused", "keras"), default="fused",
-                   help="ner's FusedAdam (what ner train uses) or keras.optimizers.Adam (same maths, unfused on TF)")
     p.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # child mode: one configuration
     p.add_argument("--encoder", help=argparse.SUPPRESS)
     p.add_argument("--head", help=argparse.SUPPRESS)
@@ -151,21 +147,20 @@ def main() -> int:
     out = Path(args.json)
     done = [json.loads(line) for line in out.read_text().splitlines() if line.strip()] if out.exists() else []
     key = lambda r: (r["backend"], r["encoder"], r["head"], r["batch_size"], r.get("f1_epochs", 0),  # noqa: E731
-                     r.get("jit_compile", "auto"), r.get("timed_epochs", 1), r.get("adam", "keras"))
+                     r.get("jit_compile", "auto"), r.get("timed_epochs", 1))
     seen = {key(r) for r in done}
     print(f"# machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}", file=sys.stderr)
     for backend in args.backends.split(","):
         for encoder in args.encoders.split(","):
             for head in args.heads.split(","):
-                k = (backend, encoder, head, args.batch_size, args.f1_epochs, args.jit_compile, args.timed_epochs,
-                     args.adam)
+                k = (backend, encoder, head, args.batch_size, args.f1_epochs, args.jit_compile, args.timed_epochs)
                 if k in seen:
                     continue
                 cmd = [sys.executable, __file__, "--one", "--data", args.data, "--encoder", encoder, "--head", head,
                        "--batch-size", str(args.batch_size), "--decode-batch-size", str(args.decode_batch_size),
                        "--f1-epochs", str(args.f1_epochs), "--seed", str(args.seed),
                        "--timed-epochs", str(args.timed_epochs),
-                       "--jit-compile", args.jit_compile, "--adam", args.adam]
+                       "--jit-compile", args.jit_compile]
                 print(f"# {backend} {encoder} {head} ...", file=sys.stderr, flush=True)
                 proc = subprocess.run(cmd, env={**os.environ, "KERAS_BACKEND": backend}, capture_output=True,
                                       text=True)

@@ -131,7 +131,6 @@ def load_model(path):
     import keras
 
     import ner.model  # noqa: F401  (registers the serializable layers)
-    import ner.optimizers  # noqa: F401  (and the optimizer saved with a trained model)
 
     path = Path(path)
     try:

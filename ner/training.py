@@ -219,9 +219,7 @@ def _optimizer(cfg: TrainConfig):
 
     if cfg.optimizer == "sgd":
         return keras.optimizers.SGD(cfg.learning_rate, momentum=cfg.momentum, clipnorm=cfg.clipnorm)
-    from ner.optimizers import FusedAdam
-
-    return FusedAdam(cfg.learning_rate, clipnorm=cfg.clipnorm)
+    return keras.optimizers.Adam(cfg.learning_rate, clipnorm=cfg.clipnorm)
 
 
 def _log(cfg: TrainConfig, message: str) -> None:
