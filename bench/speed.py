@@ -37,7 +37,7 @@ def measure(args) -> dict:
     """Run one configuration in this process; returns its figures."""
     import keras
 
-    from ner.data.batching import TaggingBatches, backend_buckets
+    from ner.data.batching import TaggingBatches, batch_layout
     from ner.data.corpus import load_corpus
     from ner.model import build_tagger, predict_tags
     from ner.training import (TrainConfig, prepare_splits, score_split, set_seed, to_training_scheme,
@@ -53,8 +53,7 @@ def measure(args) -> dict:
     jit = {"auto": "auto", "true": True, "false": False}[args.jit_compile]
     model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=cfg.clipnorm), jit_compile=jit)
     batches = TaggingBatches(train_tokens, vocabs, train_tags, batch_size=cfg.batch_size, shuffle=True,
-                             seed=cfg.seed, word_dropout=cfg.word_dropout, char_gap=model.char_gap,
-                             **backend_buckets())
+                             seed=cfg.seed, word_dropout=cfg.word_dropout, **batch_layout(model))
     epochs = max(1 + args.timed_epochs, args.f1_epochs)
     seconds = []
 
@@ -69,8 +68,7 @@ def measure(args) -> dict:
     n_sent, n_tok = len(train_tokens), sum(len(t) for t in train_tokens)
     steady = statistics.median(seconds[1:1 + args.timed_epochs])
     test_tokens = splits["test"][0]
-    test_batches = TaggingBatches(test_tokens, vocabs, batch_size=args.decode_batch_size, char_gap=model.char_gap,
-                                  **backend_buckets())
+    test_batches = TaggingBatches(test_tokens, vocabs, batch_size=args.decode_batch_size, **batch_layout(model))
     predict_tags(model, test_batches)  # warm-up: traces every bucket shape
     t0 = time.perf_counter()
     predict_tags(model, test_batches)

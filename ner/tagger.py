@@ -106,7 +106,7 @@ class Tagger:
                 rows = order[start:start + self.batch_size]
                 encoded = [encode_sentence(sentences[i], self.vocabs) for i in rows]
                 inputs = pad_inputs(encoded, max(len(e.words) for e in encoded),
-                                    max(max(packed_length(e, rt.char_gap), 1) for e in encoded), rt.char_gap)
+                                    max(packed_length(e, rt.char_gap) for e in encoded), rt.char_gap)
                 lengths = np.array([len(e.words) for e in encoded])
                 emissions = rt.emissions(inputs)
                 result = {"tags": rt.decode(emissions, lengths), "emissions": emissions}
@@ -115,13 +115,12 @@ class Tagger:
                     result["transitions"] = rt.transitions
                 yield rows, result
             return
-        from ner.data.batching import TaggingBatches, backend_buckets
+        from ner.data.batching import TaggingBatches, batch_layout
         from ner.model import ScoringModel
 
         if self._scorer is None:
             self._scorer = ScoringModel(self.model, name="scorer")
-        batches = TaggingBatches(sentences, self.vocabs, batch_size=self.batch_size, char_gap=self.model.char_gap,
-                                 **backend_buckets())
+        batches = TaggingBatches(sentences, self.vocabs, batch_size=self.batch_size, **batch_layout(self.model))
         crf = self.model.crf
         transitions = None if crf is None else np.asarray(crf.transition_scores()[1], dtype=np.float64)
         for b in range(len(batches)):

@@ -198,10 +198,10 @@ def training_vocabularies(splits: dict, data_scheme: str, cfg: TrainConfig):
 
 def predict_split(model, vocabs, tokens: list[list[str]], batch_size: int = 256) -> list[list[str]]:
     """Tag sentences with ``model``; returns tag strings in the model's training scheme."""
-    from ner.data.batching import TaggingBatches, backend_buckets
+    from ner.data.batching import TaggingBatches, batch_layout
     from ner.model import predict_tags
 
-    batches = TaggingBatches(tokens, vocabs, batch_size=batch_size, char_gap=model.char_gap, **backend_buckets())
+    batches = TaggingBatches(tokens, vocabs, batch_size=batch_size, **batch_layout(model))
     return [vocabs.labels.decode(ids) for ids in predict_tags(model, batches)]
 
 
@@ -287,7 +287,7 @@ def train(config: TrainConfig | None = None, **settings) -> Path:
     import keras
 
     from ner.bundle import load_bundle, write_bundle
-    from ner.data.batching import TaggingBatches, backend_buckets
+    from ner.data.batching import TaggingBatches, batch_layout
     from ner.data.corpus import load_corpus
     from ner.model import build_tagger
 
@@ -315,8 +315,7 @@ def train(config: TrainConfig | None = None, **settings) -> Path:
 
     model.compile(optimizer=_optimizer(cfg))
     batches = TaggingBatches(train_tokens, vocabs, train_tags, batch_size=cfg.batch_size, shuffle=True,
-                             seed=cfg.seed, word_dropout=cfg.word_dropout, char_gap=model.char_gap,
-                             **backend_buckets())
+                             seed=cfg.seed, word_dropout=cfg.word_dropout, **batch_layout(model))
     monitor = _DevMonitor(cfg, vocabs, dev_tokens, dev_tags, data_scheme)
     schedule = keras.callbacks.LearningRateScheduler(cfg.lr_at)
     status = "complete"

@@ -42,8 +42,9 @@ def char_gap(kernel: int) -> int:
 
 
 def packed_length(sentence: EncodedSentence, gap: int = 1) -> int:
-    """Slots the sentence's packed characters take: its characters plus ``gap`` between each two words."""
-    return int(sentence.chars.size) + gap * max(len(sentence.word_len) - 1, 0)
+    """Slots the sentence's packed characters take: its characters plus ``gap`` between each two words, and
+    at least 1 (an empty sentence still gets one padding slot, so no input has a zero-length axis)."""
+    return max(int(sentence.chars.size) + gap * max(len(sentence.word_len) - 1, 0), 1)
 
 
 def pad_inputs(rows: Sequence[EncodedSentence], steps: int, chars: int, gap: int = 1) -> dict[str, np.ndarray]:

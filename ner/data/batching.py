@@ -18,8 +18,10 @@ EXACT = (1,)
 """Buckets of one: every batch is padded only to its own longest sentence (or word)."""
 
 
-def backend_buckets(backend: str | None = None) -> dict:
-    """``buckets`` and ``char_buckets`` for a Keras backend (default: the current one).
+def batch_layout(model, backend: str | None = None) -> dict:
+    """:class:`TaggingBatches` keyword arguments for ``model`` (anything with a ``char_gap``, e.g. a
+    ``ner.model.SequenceTagger``) on a Keras backend (default: the current one): ``char_gap``, the zeros its
+    char CNN needs between packed words, and ``buckets`` and ``char_buckets``.
 
     TensorFlow runs one graph traced for unknown lengths, so any batch shape is free: pad each batch only to
     its own longest sentence and packed character row (measured on CoNLL-2003: 0.99 of the padded token slots
@@ -28,8 +30,8 @@ def backend_buckets(backend: str | None = None) -> dict:
     """
     backend = backend or keras.backend.backend()
     if backend == "tensorflow":
-        return {"buckets": EXACT, "char_buckets": EXACT}
-    return {"buckets": BUCKETS, "char_buckets": CHAR_BUCKETS}
+        return {"buckets": EXACT, "char_buckets": EXACT, "char_gap": model.char_gap}
+    return {"buckets": BUCKETS, "char_buckets": CHAR_BUCKETS, "char_gap": model.char_gap}
 
 
 def bucket_length(n: int, buckets: Sequence[int]) -> int:
@@ -97,7 +99,7 @@ class TaggingBatches(keras.utils.PyDataset):
             self._labels = [self._encode_tags(vocabs, i, s, t) for i, (s, t) in enumerate(zip(tokens, tags))]
         self.lengths = np.array([len(s) for s in tokens], dtype=np.int64)
         self._t = np.array([bucket_length(n, self.buckets) for n in self.lengths.tolist()], dtype=np.int64)
-        self._c = np.array([bucket_length(max(packed_length(e, self.char_gap), 1), self.char_buckets)
+        self._c = np.array([bucket_length(packed_length(e, self.char_gap), self.char_buckets)
                             for e in self._encoded], dtype=np.int64)
         self._droppable = self._dropout_mask(vocabs, dropout_ids) if self.word_dropout else None
         self._unk_id = words_v.unk_id
