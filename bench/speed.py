@@ -14,7 +14,10 @@ width 3, 200 units per direction, 10-d casing feature):
   * decoding: Viterbi / argmax tags of the whole test split at --decode-batch-size, run twice, the
     second timed (sentences/s);
   * peak resident memory of the process (ru_maxrss);
-  * with --f1-epochs N > 2, dev entity F1 after N epochs (so speed is never bought with accuracy).
+  * with --f1-epochs N > 2, dev entity F1 after epoch N (so speed is never bought with accuracy), scored
+    outside the timed span, so N can be smaller than the number of epochs run;
+  * --variant LABEL names a variant of the environment (e.g. XLA_FLAGS set by the caller, recorded too), so
+    variants of one configuration are separate rows.
 Results are appended as JSON lines to --json (a rerun skips configurations already there) and printed
 as a markdown table.
 """
@@ -55,7 +58,7 @@ def measure(args) -> dict:
     batches = TaggingBatches(train_tokens, vocabs, train_tags, batch_size=cfg.batch_size, shuffle=True,
                              seed=cfg.seed, word_dropout=cfg.word_dropout, **batch_layout(model))
     epochs = max(1 + args.timed_epochs, args.f1_epochs)
-    seconds = []
+    seconds, f1 = [], {}
 
     class Timer(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
@@ -63,6 +66,9 @@ def measure(args) -> dict:
 
         def on_epoch_end(self, epoch, logs=None):
             seconds.append(time.perf_counter() - self.t0)
+            if epoch + 1 == args.f1_epochs:  # outside the timed span
+                scores, _ = score_split(model, vocabs, *splits["dev"], data_scheme, cfg.scheme)
+                f1[f"dev_f1_after_{args.f1_epochs}_epochs"] = round(scores["f1"], 4)
 
     model.fit(batches, epochs=epochs, verbose=0, callbacks=[Timer()])
     n_sent, n_tok = len(train_tokens), sum(len(t) for t in train_tokens)
@@ -83,11 +89,10 @@ def measure(args) -> dict:
         "decode_batch_size": args.decode_batch_size,
         "decode_sentences_per_s": round(len(test_tokens) / decode_s, 1),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        **accelerator(),
+        **accelerator(), **f1,
     }
-    if args.f1_epochs > 2:
-        scores, _ = score_split(model, vocabs, *splits["dev"], data_scheme, cfg.scheme)
-        result[f"dev_f1_after_{epochs}_epochs"] = round(scores["f1"], 4)
+    if args.variant:
+        result.update(variant=args.variant, xla_flags=os.environ.get("XLA_FLAGS", ""))
     return result
 
 
@@ -110,7 +115,7 @@ def accelerator() -> dict:
 def table(rows: list[dict]) -> str:
     cols = ["backend", "encoder", "head", "batch_size", "parameters", "train_sentences_per_s",
             "train_tokens_per_s", "compile_s", "decode_sentences_per_s", "peak_rss_mib"]
-    cols += [c for c in ("device", "peak_device_mib") if any(c in r for r in rows)]
+    cols += [c for c in ("device", "peak_device_mib", "variant") if any(c in r for r in rows)]
     extra = sorted({k for r in rows for k in r if k.startswith("dev_f1")})
     cols += extra
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
@@ -134,6 +139,8 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--jit-compile", choices=("auto", "true", "false"), default="auto",
                    help="Keras compile(jit_compile=...): XLA on TF (auto = off on a CPU-only machine)")
+    p.add_argument("--variant", default="",
+                   help="label of this run's environment variant (recorded; part of the row key)")
     p.add_argument("--json", default="bench/speed.jsonl", help="JSON lines file (appended; reruns skip done rows)")
     p.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # child mode: one configuration
     p.add_argument("--encoder", help=argparse.SUPPRESS)
@@ -145,20 +152,21 @@ def main() -> int:
     out = Path(args.json)
     done = [json.loads(line) for line in out.read_text().splitlines() if line.strip()] if out.exists() else []
     key = lambda r: (r["backend"], r["encoder"], r["head"], r["batch_size"], r.get("f1_epochs", 0),  # noqa: E731
-                     r.get("jit_compile", "auto"), r.get("timed_epochs", 1))
+                     r.get("jit_compile", "auto"), r.get("timed_epochs", 1), r.get("variant", ""))
     seen = {key(r) for r in done}
     print(f"# machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}", file=sys.stderr)
     for backend in args.backends.split(","):
         for encoder in args.encoders.split(","):
             for head in args.heads.split(","):
-                k = (backend, encoder, head, args.batch_size, args.f1_epochs, args.jit_compile, args.timed_epochs)
+                k = (backend, encoder, head, args.batch_size, args.f1_epochs, args.jit_compile, args.timed_epochs,
+                     args.variant)
                 if k in seen:
                     continue
                 cmd = [sys.executable, __file__, "--one", "--data", args.data, "--encoder", encoder, "--head", head,
                        "--batch-size", str(args.batch_size), "--decode-batch-size", str(args.decode_batch_size),
                        "--f1-epochs", str(args.f1_epochs), "--seed", str(args.seed),
                        "--timed-epochs", str(args.timed_epochs),
-                       "--jit-compile", args.jit_compile]
+                       "--jit-compile", args.jit_compile, "--variant", args.variant]
                 print(f"# {backend} {encoder} {head} ...", file=sys.stderr, flush=True)
                 proc = subprocess.run(cmd, env={**os.environ, "KERAS_BACKEND": backend}, capture_output=True,
                                       text=True)
