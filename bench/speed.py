@@ -16,6 +16,8 @@ width 3, 200 units per direction, 10-d casing feature):
   * peak resident memory of the process (ru_maxrss);
   * with --f1-epochs N > 2, dev entity F1 after epoch N (so speed is never bought with accuracy), scored
     outside the timed span, so N can be smaller than the number of epochs run;
+  * --malloc default measures with glibc's allocator settings instead of ``ner.allocator.keep_freed_memory``
+    (which ``ner train`` applies); rows without a "malloc" field predate it and ran with glibc's defaults;
   * --variant LABEL names a variant of the environment (e.g. XLA_FLAGS set by the caller, recorded too), so
     variants of one configuration are separate rows.
 Results are appended as JSON lines to --json (a rerun skips configurations already there) and printed
@@ -38,6 +40,10 @@ from pathlib import Path
 
 def measure(args) -> dict:
     """Run one configuration in this process; returns its figures."""
+    from ner.allocator import keep_freed_memory
+
+    if args.malloc == "tuned":
+        keep_freed_memory()
     import keras
 
     from ner.data.batching import TaggingBatches, batch_layout
@@ -93,6 +99,7 @@ def measure(args) -> dict:
     }
     if args.variant:
         result.update(variant=args.variant, xla_flags=os.environ.get("XLA_FLAGS", ""))
+    result["malloc"] = args.malloc
     return result
 
 
@@ -115,7 +122,7 @@ def accelerator() -> dict:
 def table(rows: list[dict]) -> str:
     cols = ["backend", "encoder", "head", "batch_size", "parameters", "train_sentences_per_s",
             "train_tokens_per_s", "compile_s", "decode_sentences_per_s", "peak_rss_mib"]
-    cols += [c for c in ("device", "peak_device_mib", "variant") if any(c in r for r in rows)]
+    cols += [c for c in ("device", "peak_device_mib", "variant", "malloc") if any(c in r for r in rows)]
     extra = sorted({k for r in rows for k in r if k.startswith("dev_f1")})
     cols += extra
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
@@ -139,6 +146,8 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--jit-compile", choices=("auto", "true", "false"), default="auto",
                    help="Keras compile(jit_compile=...): XLA on TF (auto = off on a CPU-only machine)")
+    p.add_argument("--malloc", choices=("tuned", "default"), default="tuned",
+                   help="tuned: ner.allocator.keep_freed_memory() as `ner train` does; default: glibc's settings")
     p.add_argument("--variant", default="",
                    help="label of this run's environment variant (recorded; part of the row key)")
     p.add_argument("--json", default="bench/speed.jsonl", help="JSON lines file (appended; reruns skip done rows)")
@@ -152,21 +161,22 @@ def main() -> int:
     out = Path(args.json)
     done = [json.loads(line) for line in out.read_text().splitlines() if line.strip()] if out.exists() else []
     key = lambda r: (r["backend"], r["encoder"], r["head"], r["batch_size"], r.get("f1_epochs", 0),  # noqa: E731
-                     r.get("jit_compile", "auto"), r.get("timed_epochs", 1), r.get("variant", ""))
+                     r.get("jit_compile", "auto"), r.get("timed_epochs", 1), r.get("variant", ""),
+                     r.get("malloc", "default"))
     seen = {key(r) for r in done}
     print(f"# machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}", file=sys.stderr)
     for backend in args.backends.split(","):
         for encoder in args.encoders.split(","):
             for head in args.heads.split(","):
                 k = (backend, encoder, head, args.batch_size, args.f1_epochs, args.jit_compile, args.timed_epochs,
-                     args.variant)
+                     args.variant, args.malloc)
                 if k in seen:
                     continue
                 cmd = [sys.executable, __file__, "--one", "--data", args.data, "--encoder", encoder, "--head", head,
                        "--batch-size", str(args.batch_size), "--decode-batch-size", str(args.decode_batch_size),
                        "--f1-epochs", str(args.f1_epochs), "--seed", str(args.seed),
                        "--timed-epochs", str(args.timed_epochs),
-                       "--jit-compile", args.jit_compile, "--variant", args.variant]
+                       "--jit-compile", args.jit_compile, "--variant", args.variant, "--malloc", args.malloc]
                 print(f"# {backend} {encoder} {head} ...", file=sys.stderr, flush=True)
                 proc = subprocess.run(cmd, env={**os.environ, "KERAS_BACKEND": backend}, capture_output=True,
                                       text=True)

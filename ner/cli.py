@@ -10,6 +10,7 @@ import importlib
 import os
 import sys
 
+from ner.allocator import keep_freed_memory
 from ner.errors import NerError
 
 # Sub-command modules under ner/commands; each has ``register(subparsers)`` that sets ``func``.
@@ -53,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter quiet
     try:
         _select_backend(argv)
+        keep_freed_memory()
         parser = build_parser(next((a for a in argv if a in COMMANDS), None))
         args = parser.parse_args(argv)
         if not getattr(args, "func", None):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ner.allocator import keep_freed_memory
 from ner.errors import NerError
 
 OPTIMIZERS = ("adam", "sgd")
@@ -283,6 +284,7 @@ def train(config: TrainConfig | None = None, **settings) -> Path:
     if unknown:
         raise NerError(f"unknown training setting(s): {', '.join(unknown)}")
     cfg = dataclasses.replace(config or TrainConfig(), **settings).validate()
+    keep_freed_memory()
 
     import keras
 
