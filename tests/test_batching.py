@@ -1,9 +1,11 @@
 import random
+import types
 
 import numpy as np
 import pytest
 
-from ner.data.batching import TaggingBatches, bucket_length
+from ner.data.batching import (BUCKETS, CHAR_BUCKETS, CPU_BUCKETS, EXACT, TaggingBatches, batch_layout,
+                                bucket_length)
 from ner.data.vocab import build_vocabularies
 from ner.errors import NerError
 
@@ -282,3 +284,15 @@ def test_keras_fit_and_predict_with_varying_shapes():
     assert len(history.history["loss"]) == 2 and ds.epoch == 2
     out = model.predict_on_batch(ds[len(ds) - 1][0])
     assert out.shape[:2] == ds.batch_shape(len(ds) - 1)[:2]
+
+
+def test_batch_layout_per_backend():
+    model = types.SimpleNamespace(char_gap=2)
+    assert batch_layout(model, "tensorflow") == {"buckets": EXACT, "char_buckets": EXACT, "char_gap": 2}
+    assert batch_layout(model, "torch")["buckets"] == BUCKETS
+    pytest.importorskip("jax")
+    import jax
+
+    expected = CPU_BUCKETS if jax.default_backend() == "cpu" else BUCKETS
+    assert batch_layout(model, "jax") == {"buckets": expected, "char_buckets": CHAR_BUCKETS, "char_gap": 2}
+    assert set(BUCKETS) <= set(CPU_BUCKETS)   # finer on the CPU, same range

@@ -13,6 +13,7 @@ from ner.data.vocab import Vocabularies
 from ner.errors import NerError
 
 BUCKETS = (8, 16, 24, 32, 48, 64, 96, 128)
+CPU_BUCKETS = (8, 12, 16, 20, 24, 28, 32, 40, 48, 64, 96, 128)
 CHAR_BUCKETS = (32, 64, 96, 128, 192, 256, 384, 512)
 EXACT = (1,)
 """Buckets of one: every batch is padded only to its own longest sentence (or word)."""
@@ -26,12 +27,22 @@ def batch_layout(model, backend: str | None = None) -> dict:
     TensorFlow runs one graph traced for unknown lengths, so any batch shape is free: pad each batch only to
     its own longest sentence and packed character row (measured on CoNLL-2003: 0.99 of the padded token slots
     are real instead of 0.77, about 1.5x faster training). JAX and PyTorch build a program per shape: a few
-    buckets.
+    buckets. JAX on a CPU, where every padded time step costs arithmetic, takes the finer
+    :data:`CPU_BUCKETS` (CoNLL-2003, batch 32: 0.84 of the token slots real instead of 0.77, 18 shapes
+    instead of 10; bilstm-cnn + CRF 880 -> 1,036 training sentences/s, compilation 44 -> 64 s); on a GPU a
+    time step costs about the same whatever the padding while each shape costs seconds of compilation.
     """
     backend = backend or keras.backend.backend()
     if backend == "tensorflow":
         return {"buckets": EXACT, "char_buckets": EXACT, "char_gap": model.char_gap}
-    return {"buckets": BUCKETS, "char_buckets": CHAR_BUCKETS, "char_gap": model.char_gap}
+    buckets = CPU_BUCKETS if backend == "jax" and _jax_on_cpu() else BUCKETS
+    return {"buckets": buckets, "char_buckets": CHAR_BUCKETS, "char_gap": model.char_gap}
+
+
+def _jax_on_cpu() -> bool:
+    import jax
+
+    return jax.default_backend() == "cpu"
 
 
 def bucket_length(n: int, buckets: Sequence[int]) -> int:
