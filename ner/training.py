@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ner.allocator import keep_freed_memory
+from ner.compile_cache import enable_compile_cache
 from ner.errors import NerError
 
 OPTIMIZERS = ("adam", "sgd")
@@ -285,6 +286,7 @@ def train(config: TrainConfig | None = None, **settings) -> Path:
         raise NerError(f"unknown training setting(s): {', '.join(unknown)}")
     cfg = dataclasses.replace(config or TrainConfig(), **settings).validate()
     keep_freed_memory()
+    enable_compile_cache()
 
     import keras
 

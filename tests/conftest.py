@@ -9,6 +9,8 @@ import pytest
 
 # XLA's expensive optimisation passes cost more than they save on the tiny test models (JAX, TF jit).
 os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true")
+# No persistent JAX compilation cache in ~/.cache from tests (ner.compile_cache keeps a set value).
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", "")
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
