@@ -43,7 +43,9 @@ def register(sub) -> None:
 
     names = ", ".join(list_encoders())
     p = sub.add_parser("train", help=HELP,
-                       description=f"Train a tagger. Encoders: {names}.")
+                       description=f"Train a tagger. Encoders: {names}.",
+                       epilog="With --backend jax, compiled programs are cached in ~/.cache/ner/jax for later runs; "
+                              "JAX_COMPILATION_CACHE_DIR sets another folder (empty: no cache).")
     defaults = dataclasses.asdict(_defaults())
     for name, (metavar, kind, text) in _FLAGS.items():
         p.add_argument(f"--{name.replace('_', '-')}", dest=name, metavar=metavar, type=kind,
