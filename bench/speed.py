@@ -95,11 +95,10 @@ def measure(args) -> dict:
         "decode_batch_size": args.decode_batch_size,
         "decode_sentences_per_s": round(len(test_tokens) / decode_s, 1),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        **accelerator(), **f1,
+        **accelerator(), **f1, "malloc": args.malloc,
     }
     if args.variant:
         result.update(variant=args.variant, xla_flags=os.environ.get("XLA_FLAGS", ""))
-    result["malloc"] = args.malloc
     return result
 
 

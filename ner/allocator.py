@@ -13,16 +13,15 @@ those pages mapped. Measured on the 2-core CPU (bench/README.md): a bilstm-cnn +
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
+import functools
 import sys
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 MMAP_THRESHOLD = 1 << 30
 """Blocks up to 1 GiB come from the heap instead of their own mmap (bytes)."""
 
-_done: bool | None = None
 
-
+@functools.cache
 def keep_freed_memory() -> bool:
     """Serve blocks up to ``MMAP_THRESHOLD`` bytes from the heap and never return freed heap memory to the
     system (glibc ``mallopt``). Idempotent; True when applied, False where the C library is not glibc.
@@ -30,17 +29,13 @@ def keep_freed_memory() -> bool:
     Costs resident memory: the process keeps its peak heap until it exits, as long-running training
     processes do anyway.
     """
-    global _done
-    if _done is None:
-        _done = sys.platform.startswith("linux") and _mallopt()
-    return _done
+    return sys.platform.startswith("linux") and _mallopt()
 
 
 def _mallopt() -> bool:
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):   # not glibc (musl has no mallopt)
+        mallopt = ctypes.CDLL(None).mallopt   # the C library already loaded; no library search at start-up
+    except AttributeError:                    # not glibc (musl has no mallopt)
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))
