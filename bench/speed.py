@@ -18,6 +18,8 @@ width 3, 200 units per direction, 10-d casing feature):
     outside the timed span, so N can be smaller than the number of epochs run;
   * --malloc default measures with glibc's allocator settings instead of ``ner.allocator.keep_freed_memory``
     (which ``ner train`` applies); rows without a "malloc" field predate it and ran with glibc's defaults;
+  * --updates keras measures with keras.optimizers.Adam instead of ``ner.optimizers.Adam`` (which ``ner
+    train`` uses: one fused kernel per variable on TensorFlow); rows without an "updates" field used Keras';
   * --variant LABEL names a variant of the environment (e.g. XLA_FLAGS set by the caller, recorded too), so
     variants of one configuration are separate rows.
 Results are appended as JSON lines to --json (a rerun skips configurations already there) and printed
@@ -49,8 +51,8 @@ def measure(args) -> dict:
     from ner.data.batching import TaggingBatches, batch_layout
     from ner.data.corpus import load_corpus
     from ner.model import build_tagger, predict_tags
-    from ner.training import (TrainConfig, prepare_splits, score_split, set_seed, to_training_scheme,
-                              training_vocabularies)
+    from ner.training import (TrainConfig, make_optimizer, prepare_splits, score_split, set_seed,
+                              to_training_scheme, training_vocabularies)
 
     cfg = TrainConfig(data=args.data, encoder=args.encoder, crf=args.head == "crf", seed=args.seed,
                       batch_size=args.batch_size)
@@ -60,7 +62,9 @@ def measure(args) -> dict:
     vocabs = training_vocabularies(splits, data_scheme, cfg)
     model = build_tagger(cfg.model_config(), vocabs)
     jit = {"auto": "auto", "true": True, "false": False}[args.jit_compile]
-    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=cfg.clipnorm), jit_compile=jit)
+    optimizer = (make_optimizer(cfg) if args.updates == "fused"
+                 else keras.optimizers.Adam(cfg.learning_rate, clipnorm=cfg.clipnorm))
+    model.compile(optimizer=optimizer, jit_compile=jit)
     batches = TaggingBatches(train_tokens, vocabs, train_tags, batch_size=cfg.batch_size, shuffle=True,
                              seed=cfg.seed, word_dropout=cfg.word_dropout, **batch_layout(model))
     epochs = max(1 + args.timed_epochs, args.f1_epochs)
@@ -95,7 +99,7 @@ def measure(args) -> dict:
         "decode_batch_size": args.decode_batch_size,
         "decode_sentences_per_s": round(len(test_tokens) / decode_s, 1),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        **accelerator(), **f1, "malloc": args.malloc,
+        **accelerator(), **f1, "malloc": args.malloc, "updates": args.updates,
     }
     if args.variant:
         result.update(variant=args.variant, xla_flags=os.environ.get("XLA_FLAGS", ""))
@@ -121,7 +125,7 @@ def accelerator() -> dict:
 def table(rows: list[dict]) -> str:
     cols = ["backend", "encoder", "head", "batch_size", "parameters", "train_sentences_per_s",
             "train_tokens_per_s", "compile_s", "decode_sentences_per_s", "peak_rss_mib"]
-    cols += [c for c in ("device", "peak_device_mib", "variant", "malloc") if any(c in r for r in rows)]
+    cols += [c for c in ("device", "peak_device_mib", "variant", "malloc", "updates") if any(c in r for r in rows)]
     extra = sorted({k for r in rows for k in r if k.startswith("dev_f1")})
     cols += extra
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
@@ -147,6 +151,9 @@ def main() -> int:
                    help="Keras compile(jit_compile=...): XLA on TF (auto = off on a CPU-only machine)")
     p.add_argument("--malloc", choices=("tuned", "default"), default="tuned",
                    help="tuned: ner.allocator.keep_freed_memory() as `ner train` does; default: glibc's settings")
+    p.add_argument("--updates", choices=("fused", "keras"), default="fused",
+                   help="fused: ner.optimizers as `ner train` uses (one kernel per variable on TensorFlow); "
+                        "keras: keras.optimizers.Adam")
     p.add_argument("--variant", default="",
                    help="label of this run's environment variant (recorded; part of the row key)")
     p.add_argument("--json", default="bench/speed.jsonl", help="JSON lines file (appended; reruns skip done rows)")
@@ -161,21 +168,22 @@ def main() -> int:
     done = [json.loads(line) for line in out.read_text().splitlines() if line.strip()] if out.exists() else []
     key = lambda r: (r["backend"], r["encoder"], r["head"], r["batch_size"], r.get("f1_epochs", 0),  # noqa: E731
                      r.get("jit_compile", "auto"), r.get("timed_epochs", 1), r.get("variant", ""),
-                     r.get("malloc", "default"))
+                     r.get("malloc", "default"), r.get("updates", "keras"))
     seen = {key(r) for r in done}
     print(f"# machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}", file=sys.stderr)
     for backend in args.backends.split(","):
         for encoder in args.encoders.split(","):
             for head in args.heads.split(","):
                 k = (backend, encoder, head, args.batch_size, args.f1_epochs, args.jit_compile, args.timed_epochs,
-                     args.variant, args.malloc)
+                     args.variant, args.malloc, args.updates)
                 if k in seen:
                     continue
                 cmd = [sys.executable, __file__, "--one", "--data", args.data, "--encoder", encoder, "--head", head,
                        "--batch-size", str(args.batch_size), "--decode-batch-size", str(args.decode_batch_size),
                        "--f1-epochs", str(args.f1_epochs), "--seed", str(args.seed),
                        "--timed-epochs", str(args.timed_epochs),
-                       "--jit-compile", args.jit_compile, "--variant", args.variant, "--malloc", args.malloc]
+                       "--jit-compile", args.jit_compile, "--variant", args.variant, "--malloc", args.malloc,
+                       "--updates", args.updates]
                 print(f"# {backend} {encoder} {head} ...", file=sys.stderr, flush=True)
                 proc = subprocess.run(cmd, env={**os.environ, "KERAS_BACKEND": backend}, capture_output=True,
                                       text=True)
