@@ -131,6 +131,7 @@ def load_model(path):
     import keras
 
     import ner.model  # noqa: F401  (registers the serializable layers)
+    import ner.optimizers  # noqa: F401  (and the optimizers that compiled models are saved with)
 
     path = Path(path)
     try:
