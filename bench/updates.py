@@ -59,11 +59,10 @@ def main() -> int:
         variables = model.trainable_variables
         optimizer.build(variables)
         rng = np.random.default_rng(0)
-        sparse_ids = {id(model.word_embedding.embeddings): np.unique(batch["words"]),
-                      id(model.char_cnn.embedding.embeddings) if model.char_cnn else None: np.unique(batch["chars"])}
-        grads = [(ids, rng.normal(size=(len(ids), *v.shape[1:])).astype("float32") * 1e-3)
-                 if (ids := sparse_ids.get(id(v))) is not None else rng.normal(size=v.shape).astype("float32") * 1e-3
-                 for v in variables]
+        sparse_ids = {id(model.word_embedding.embeddings): np.unique(batch["words"])}
+        if model.char_cnn:
+            sparse_ids[id(model.char_cnn.embedding.embeddings)] = np.unique(batch["chars"])
+        grads = [_random_gradient(rng, v, sparse_ids.get(id(v))) for v in variables]
         step = _compiled_step(backend, optimizer, variables, grads)
         for _ in range(20):
             step()
@@ -84,6 +83,13 @@ def main() -> int:
     for r in rows:
         print(f"| {r['backend']} | {r['optimizer']} | {r['parameters']:,} | {r['ms_per_step']} |")
     return 0
+
+
+def _random_gradient(rng, variable, ids):
+    """Small random gradient for ``variable``: dense, or ``(ids, rows)`` for the rows ``ids`` only."""
+    if ids is None:
+        return rng.normal(size=variable.shape).astype("float32") * 1e-3
+    return ids, rng.normal(size=(len(ids), *variable.shape[1:])).astype("float32") * 1e-3
 
 
 def _compiled_step(backend, optimizer, variables, grads):

@@ -5,7 +5,9 @@ executes them one by one, each a full pass over the variable, which for a 20,000
 costs more than the rest of the update. One update of the CoNLL-2003 ``bilstm-cnn`` tagger on the 2-core
 CPU: 8.3 ms with Keras' Adam, 5.7 ms fused (``bench/updates.py``). JAX fuses the ops itself: there, on
 PyTorch and under XLA, these are Keras' classes unchanged. The formulas are Keras' own
-(``ner.tf_kernels``); ``tests/test_optimizers.py`` checks equal updates.
+(``ner.tf_kernels``); ``tests/test_optimizers.py`` checks equal updates. One difference on TensorFlow: for
+a sparse gradient with a repeated id (a word twice in a batch), Keras squares each occurrence's gradient
+before summing them, the fused Adam squares the sum, as JAX does and as Adam is defined.
 """
 
 import keras
@@ -25,7 +27,7 @@ def _tf_variable(v):
 
 @keras.saving.register_keras_serializable(package="ner")
 class Adam(keras.optimizers.Adam):
-    """``keras.optimizers.Adam`` (same arguments and results); fused update on TensorFlow without XLA."""
+    """``keras.optimizers.Adam`` (same arguments; results as noted above); fused update on TensorFlow without XLA."""
 
     def update_step(self, gradient, variable, learning_rate):
         if self.amsgrad or not _fused():

@@ -17,7 +17,8 @@ def in_xla() -> bool:
 def apply_adam(variable, m, v, gradient, lr, beta_1, beta_2, epsilon, step):
     """Keras' Adam update of ``variable`` in one pass (``ResourceApplyAdam``: the same formula, epsilon
     outside the square root); ``step`` counts from 1. ``variable``, ``m``, ``v`` are ``tf.Variable``; a
-    sparse gradient (``tf.IndexedSlices``) is densified, as Keras' update does.
+    sparse gradient (``tf.IndexedSlices``) is densified first (repeated ids summed), so its square is
+    the square of the summed gradient.
     """
     dtype = variable.dtype
     beta_1, beta_2 = tf.cast(beta_1, dtype), tf.cast(beta_2, dtype)
