@@ -20,6 +20,8 @@ width 3, 200 units per direction, 10-d casing feature):
     (which ``ner train`` applies); rows without a "malloc" field predate it and ran with glibc's defaults;
   * --updates keras measures with keras.optimizers.Adam instead of ``ner.optimizers.Adam`` (which ``ner
     train`` uses: one fused kernel per variable on TensorFlow); rows without an "updates" field used Keras';
+  * --crf-scan parallel computes the CRF's log Z and Viterbi without a loop over time
+    (``ner.layers.crf.set_time_scan``; JAX only, for GPUs); rows without a "crf_scan" field looped;
   * --variant LABEL names a variant of the environment (e.g. XLA_FLAGS set by the caller, recorded too), so
     variants of one configuration are separate rows.
 Results are appended as JSON lines to --json (a rerun skips configurations already there) and printed
@@ -47,6 +49,10 @@ def measure(args) -> dict:
     if args.malloc == "tuned":
         keep_freed_memory()
     import keras
+
+    from ner.layers.crf import set_time_scan
+
+    set_time_scan(args.crf_scan)
 
     from ner.data.batching import TaggingBatches, batch_layout
     from ner.data.corpus import load_corpus
@@ -100,6 +106,7 @@ def measure(args) -> dict:
         "decode_sentences_per_s": round(len(test_tokens) / decode_s, 1),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         **accelerator(), **f1, "malloc": args.malloc, "updates": args.updates,
+        "crf_scan": args.crf_scan,
     }
     if args.variant:
         result.update(variant=args.variant, xla_flags=os.environ.get("XLA_FLAGS", ""))
@@ -125,7 +132,8 @@ def accelerator() -> dict:
 def table(rows: list[dict]) -> str:
     cols = ["backend", "encoder", "head", "batch_size", "parameters", "train_sentences_per_s",
             "train_tokens_per_s", "compile_s", "decode_sentences_per_s", "peak_rss_mib"]
-    cols += [c for c in ("device", "peak_device_mib", "variant", "malloc", "updates") if any(c in r for r in rows)]
+    cols += [c for c in ("device", "peak_device_mib", "variant", "malloc", "updates", "crf_scan")
+             if any(c in r for r in rows)]
     extra = sorted({k for r in rows for k in r if k.startswith("dev_f1")})
     cols += extra
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
@@ -154,6 +162,8 @@ def main() -> int:
     p.add_argument("--updates", choices=("fused", "keras"), default="fused",
                    help="fused: ner.optimizers as `ner train` uses (one kernel per variable on TensorFlow); "
                         "keras: keras.optimizers.Adam")
+    p.add_argument("--crf-scan", choices=("sequential", "parallel"), default="sequential",
+                   help="CRF log Z and Viterbi: loop over time, or parallel tree / scan products (JAX only)")
     p.add_argument("--variant", default="",
                    help="label of this run's environment variant (recorded; part of the row key)")
     p.add_argument("--json", default="bench/speed.jsonl", help="JSON lines file (appended; reruns skip done rows)")
@@ -168,14 +178,14 @@ def main() -> int:
     done = [json.loads(line) for line in out.read_text().splitlines() if line.strip()] if out.exists() else []
     key = lambda r: (r["backend"], r["encoder"], r["head"], r["batch_size"], r.get("f1_epochs", 0),  # noqa: E731
                      r.get("jit_compile", "auto"), r.get("timed_epochs", 1), r.get("variant", ""),
-                     r.get("malloc", "default"), r.get("updates", "keras"))
+                     r.get("malloc", "default"), r.get("updates", "keras"), r.get("crf_scan", "sequential"))
     seen = {key(r) for r in done}
     print(f"# machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}", file=sys.stderr)
     for backend in args.backends.split(","):
         for encoder in args.encoders.split(","):
             for head in args.heads.split(","):
                 k = (backend, encoder, head, args.batch_size, args.f1_epochs, args.jit_compile, args.timed_epochs,
-                     args.variant, args.malloc, args.updates)
+                     args.variant, args.malloc, args.updates, args.crf_scan)
                 if k in seen:
                     continue
                 cmd = [sys.executable, __file__, "--one", "--data", args.data, "--encoder", encoder, "--head", head,
@@ -183,7 +193,7 @@ def main() -> int:
                        "--f1-epochs", str(args.f1_epochs), "--seed", str(args.seed),
                        "--timed-epochs", str(args.timed_epochs),
                        "--jit-compile", args.jit_compile, "--variant", args.variant, "--malloc", args.malloc,
-                       "--updates", args.updates]
+                       "--updates", args.updates, "--crf-scan", args.crf_scan]
                 print(f"# {backend} {encoder} {head} ...", file=sys.stderr, flush=True)
                 proc = subprocess.run(cmd, env={**os.environ, "KERAS_BACKEND": backend}, capture_output=True,
                                       text=True)

@@ -13,7 +13,9 @@ from ner.errors import NerError
 from ner.layers.char_cnn import CharCNN
 from ner.layers.encoders import (_REGISTRY, EncoderSpec, MaskedConv1D, SequenceStack, get_encoder, list_encoders,
                                  register_encoder)
+from ner.layers.lstm import FusedLSTM
 from ner.model import build_tagger, predict_tags
+from test_crf import grads
 
 # Tiny models: XLA's optimisation passes cost more than they save (JAX compiles every step and every weight
 # initialiser; so does TF with jit_compile=True). Read at the first XLA compilation, after collection.
@@ -115,7 +117,7 @@ def test_register_new_encoder():
 def test_output_widths():
     x, mask = keras.KerasTensor((2, 5, 16)), keras.KerasTensor((2, 5), "bool")   # symbolic: shapes only
     widths = {"rnn": 8, "lstm": 8, "gru": 8, "birnn": 16, "bilstm": 16, "bigru": 16, "bilstm-cnn": 16,
-              "bilstm-conv": 16, "cnn": 16}
+              "bilstm-conv": 16, "cnn": 16, "bilstm-fused": 16}
     for name, width in widths.items():
         assert tuple(get_encoder(name).build(8, 2, 0.1)(x, mask=mask).shape) == (2, 5, width), name
 
@@ -168,3 +170,55 @@ def test_char_cnn_on_packed_rows_equals_each_word_on_its_own(kernel):
         np.testing.assert_array_equal(out[row, len(words):], 0.0)
     config = layer.get_config()
     assert (config["char_dim"], config["filters"], config["kernel"]) == (5, 4, kernel)
+
+
+@pytest.mark.parametrize("bidirectional", [True, False])
+def test_fused_lstm_matches_keras_lstm(bidirectional):
+    """FusedLSTM with a Keras (Bi)LSTM's weights: same outputs at real positions and same gradients with
+    respect to the inputs and every weight, eagerly and compiled (jax.jit / XLA on TensorFlow)."""
+    b, t, d, h = 5, 7, 6, 4
+    rng = np.random.default_rng(0)
+    x = (2 * rng.normal(size=(b, t, d))).astype("float32")
+    mask = np.arange(t)[None] < np.array([7, 3, 1, 5, 7])[:, None]
+    ref = keras.layers.LSTM(h, return_sequences=True)
+    ref = keras.layers.Bidirectional(ref) if bidirectional else ref
+    ref.build((None, None, d))
+    cells = [ref.forward_layer.cell, ref.backward_layer.cell] if bidirectional else [ref.cell]
+    for cell in cells:   # random biases: the forget-gate 1 and zeros would hide a gate-order mix-up
+        cell.bias.assign(rng.normal(size=4 * h).astype("float32"))
+    fused = FusedLSTM(h, bidirectional)
+    fused.build((None, None, d))
+    fused_weights = [fused.kernel, fused.recurrent_kernel, fused.bias]
+    cell_weights = [[c.kernel, c.recurrent_kernel, c.bias] for c in cells]
+    for w, per_cell in zip(fused_weights, zip(*cell_weights)):
+        w.assign(np.stack([keras.ops.convert_to_numpy(v) for v in per_cell]))
+    keep = mask[..., None].astype("float32")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(fused(x, mask=mask)),
+                               keras.ops.convert_to_numpy(ref(x, mask=mask)) * keep, atol=1e-5)
+
+    def loss(layer, variables):
+        def f(x, *values):
+            with keras.StatelessScope(state_mapping=list(zip(variables, values))):
+                return keras.ops.sum(keras.ops.sin(layer(x, mask=mask)) * keep)
+        return f
+
+    flat = [v for vs in cell_weights for v in vs]
+    for compiled in (False, True):
+        want = grads(loss(ref, flat), x, *[keras.ops.convert_to_numpy(v) for v in flat], compiled=compiled)
+        got = grads(loss(fused, fused_weights), x, *[keras.ops.convert_to_numpy(v) for v in fused_weights],
+                    compiled=compiled)
+        np.testing.assert_allclose(got[0], want[0], atol=1e-5)
+        for i, g in enumerate(got[1:]):   # kernel, recurrent kernel, bias: one slice per direction
+            np.testing.assert_allclose(g, np.stack(want[1 + i::3]), atol=1e-5)
+
+
+def test_fused_lstm_initialises_like_keras():
+    layer = FusedLSTM(4)
+    layer.build((None, None, 3))
+    bias = keras.ops.convert_to_numpy(layer.bias)
+    np.testing.assert_array_equal(bias, np.tile(np.repeat([0.0, 1.0, 0.0, 0.0], 4), (2, 1)))
+    rec = keras.ops.convert_to_numpy(layer.recurrent_kernel)          # (2, 4, 16): orthogonal rows per direction
+    for r in rec:
+        np.testing.assert_allclose(r @ r.T, np.eye(4), atol=1e-5)
+    assert not np.allclose(rec[0], rec[1])
+    assert FusedLSTM.from_config(layer.get_config()).get_config() == layer.get_config()

@@ -11,7 +11,10 @@ Padding never changes a result.
 Written with ``keras.ops`` only. The loops over time run through :func:`scan`, the one place that picks a
 loop per backend (see its docstring and DESIGN.md). Eager TensorFlow runs those loops step by step in
 Python (slow for long inputs); inside ``model.fit`` / ``predict`` / ``tf.function`` / ``jax.jit`` they
-are compiled.
+are compiled. ``set_time_scan("parallel")`` computes log Z and Viterbi without a loop over time instead:
+products of (K, K) score matrices in the log and max-plus semirings combined as a tree (depth log T, K
+times the arithmetic), for accelerators where each loop step costs a kernel launch (see
+:func:`set_time_scan`).
 """
 
 from __future__ import annotations
@@ -29,6 +32,36 @@ give NaN gradients through logsumexp)."""
 
 NBEST_PAD_SCORE = -1e30
 """Score that :meth:`CRF.nbest` reports for the missing paths when k exceeds the number of paths."""
+
+SEMIRING_ZERO = -1e30
+"""The "log 0" off the diagonal of the identity matrix that stands for a padded step in the parallel
+forms (finite, so that gradients stay finite; far below any path score)."""
+
+TIME_SCANS = ("sequential", "parallel")
+_time_scan = ["sequential"]
+
+
+def set_time_scan(mode: str) -> None:
+    """How every CRF computes log Z (training) and Viterbi (decoding) from now on, in this process.
+
+    ``"sequential"`` (default): a loop over the T time steps (K^2 work per step). ``"parallel"``: the
+    chain's (K, K) step matrices multiplied as a balanced tree in the log semiring (log Z) and scanned in
+    the max-plus semiring (Viterbi scores; the backpointers are then composed by a second scan): no loop,
+    depth O(log T), K^3 work per step. Same results up to float rounding; meant for GPUs, where a loop step
+    costs a kernel launch whatever its size. Needs a static T (JAX compiles one program per shape); on
+    TensorFlow, whose associative scan fails under XLA and loses static shapes in graphs, and during shape
+    inference the sequential loop runs. ``forward_backward``, ``marginals`` and ``nbest`` always
+    loop.
+    """
+    if mode not in TIME_SCANS:
+        raise ValueError(f"CRF time scan must be one of {', '.join(TIME_SCANS)}, not {mode!r}")
+    _time_scan[0] = mode
+
+
+def _parallel(e) -> bool:
+    """Whether to use the parallel forms for time-major emissions ``e`` (T, B, K)."""
+    return (_time_scan[0] == "parallel" and keras.backend.backend() != "tensorflow"
+            and isinstance(e.shape[0], int))   # T known: not None, not a symbolic dim
 
 
 def scan(step: Callable, consts: tuple, init, xs: tuple, ys_like: tuple = (), reverse: bool = False):
@@ -104,14 +137,10 @@ def _viterbi_step(consts, score, x):
     """Viterbi: best scores (B, K) at t-1 -> at t, and backpointers (B, K) int32 (identity at padding)."""
     start, trans = consts
     e_t, m_t, first_t = x
-    k = score.shape[1]
     cand = score[:, :, None] + trans
     top = ops.max(cand, axis=1)
-    tags = ops.arange(k, dtype="int32")
-    # argmax as "smallest index reaching the max" (10x faster than ops.argmax under XLA on CPU with JAX;
-    # k - 1 when nothing does, i.e. NaN scores, so indices stay in range)
-    arg = ops.min(ops.where(cand == top[:, None, :], tags[:, None], k - 1), axis=1)
-    back = ops.where(m_t[:, None] & ~first_t, arg, ops.zeros_like(arg) + tags)
+    arg = _argmax_first(cand, axis=1)
+    back = ops.where(m_t[:, None] & ~first_t, arg, ops.zeros_like(arg) + ops.arange(score.shape[1], dtype="int32"))
     best = ops.where(first_t, start + e_t, top + e_t)
     return ops.where((m_t | first_t)[:, None], best, score), (back,)
 
@@ -137,6 +166,51 @@ def _backtrack_step(consts, index, x):
     ``index // n`` with n = consts[0] (the tag: n = 1 for Viterbi, k for k-best)."""
     (back_t,) = x
     return ops.take_along_axis(back_t, index, axis=1), (index // consts[0],)
+
+
+# ---- parallel forms over time (static T): products of (B, K, K) step matrices ---------------------------
+
+
+def _step_matrices(trans, e, m):
+    """(T-1, B, K, K): ``trans[i, j] + e[t, :, j]`` for t = 1..T-1 at real steps, the identity at padding."""
+    k = e.shape[-1]
+    identity = ops.where(ops.eye(k, dtype="bool"), 0.0, SEMIRING_ZERO)
+    return ops.where(m[1:, :, None, None], trans + e[1:, :, None, :], identity)
+
+
+def _log_matmul(a, b):
+    """Log-semiring product of (..., K, K) matrices: ``logsumexp_k a[i, k] + b[k, j]``."""
+    return ops.logsumexp(a[..., :, :, None] + b[..., None, :, :], axis=-2)
+
+
+def _max_matmul(a, b):
+    """Max-plus product of (..., K, K) matrices: ``max_k a[i, k] + b[k, j]``."""
+    return ops.max(a[..., :, :, None] + b[..., None, :, :], axis=-2)
+
+
+def _compose(later, earlier):
+    """Backpointer maps (..., K) int32 composed: ``earlier[later[k]]`` (``later`` is applied first)."""
+    return ops.take_along_axis(earlier, later, axis=-1)
+
+
+def _tree_product(multiply, mats):
+    """``mats[0] @ mats[1] @ ... @ mats[n-1]`` (n, B, K, K) -> (B, K, K) for an associative ``multiply``,
+    as a balanced tree: ceil(log2 n) levels, n - 1 products in all (n static)."""
+    while mats.shape[0] > 1:
+        n = mats.shape[0]
+        paired = multiply(mats[0:n - 1:2], mats[1:n:2])
+        mats = ops.concatenate([paired, mats[n - 1:]], axis=0) if n % 2 else paired
+    return mats[0]
+
+
+def _argmax_first(cand, axis):
+    """Smallest index reaching the max of ``cand`` along ``axis`` (int32); 10x faster than ``ops.argmax``
+    under XLA on CPU with JAX, and K - 1 when nothing does (NaN scores), so indices stay in range."""
+    k = cand.shape[axis]
+    top = ops.max(cand, axis=axis, keepdims=True)
+    tags = ops.reshape(ops.arange(k, dtype="int32"), [k if a == axis % len(cand.shape) else 1
+                                                      for a in range(len(cand.shape))])
+    return ops.min(ops.where(cand == top, tags, k - 1), axis=axis)
 
 
 def _values(x) -> np.ndarray | None:
@@ -293,6 +367,8 @@ class CRF(keras.layers.Layer):
     def decode(self, emissions, mask=None):
         """Viterbi best path: (B, T, K), (B, T) -> (B, T) int32 tag ids, 0 at padding."""
         e, _, m = self._prepare(emissions, None, mask)
+        if _parallel(e):
+            return ops.transpose(ops.where(m, self._viterbi_parallel(e, m), 0), (1, 0))
         start, trans, end = self._scores()
         xs, like = (e, m, _first(e)), ops.zeros_like(e[0], "int32")
         score, (back,) = scan(_viterbi_step, (start, trans), ops.zeros_like(e[0]), xs, (like,))
@@ -338,8 +414,35 @@ class CRF(keras.layers.Layer):
 
     def _log_partition(self, e, m):
         start, trans, end = self._scores()
+        if _parallel(e):
+            alpha = start + e[0]                                                        # (B, K)
+            if e.shape[0] > 1:   # alpha_{T-1}[j] = logsumexp_i alpha_0[i] + (M_1 ... M_{T-1})[i, j]
+                alpha = ops.logsumexp(alpha[:, :, None] + _tree_product(_log_matmul, _step_matrices(trans, e, m)),
+                                      axis=1)
+            return self._finish(ops.logsumexp(alpha + end, axis=-1), m)
         alpha, _ = scan(_alpha_step, (start, trans), ops.zeros_like(e[0]), (e, m, _first(e)))
         return self._finish(ops.logsumexp(alpha + end, axis=-1), m)
+
+    def _viterbi_parallel(self, e, m):
+        """Viterbi without a loop over time: e (T, B, K), m (T, B) -> path (T, B) int32 (garbage at padding).
+
+        Best prefix scores ``score_t = score_0 (x) M_1 (x) ... (x) M_t`` (max-plus) by an associative scan;
+        backpointers ``back_t[k] = argmax_j score_{t-1}[j] + trans[j, k]`` at every step at once (identity at
+        padding); then ``y_{t-1} = back_t[y_t]`` for all t at once by scanning the backpointer maps'
+        compositions from the end."""
+        start, trans, end = self._scores()
+        score = (start + e[0])[None]                                                   # (1, B, K)
+        if e.shape[0] > 1:
+            prefix = ops.associative_scan(_max_matmul, _step_matrices(trans, e, m))     # (T-1, B, K, K)
+            score = ops.concatenate([score, ops.max(score[0][None, :, :, None] + prefix, axis=2)], axis=0)
+        last = _argmax_first(score[-1] + end, axis=-1)                                 # (B,)
+        if e.shape[0] == 1:
+            return last[None]
+        tags = ops.arange(self.num_tags, dtype="int32")
+        back = ops.where(m[1:, :, None], _argmax_first(score[:-1, :, :, None] + trans, axis=2), tags)
+        maps = ops.associative_scan(_compose, back, reverse=True)   # maps[t-1] = back_t o ... o back_{T-1}
+        earlier = ops.take_along_axis(maps, ops.zeros_like(maps[:, :, :1]) + last[None, :, None], axis=2)
+        return ops.concatenate([earlier[:, :, 0], last[None]], axis=0)
 
     def _gold_score(self, e, tags, m):
         """score(tags) (B,) without loops; tags (T, B) int32 already 0 at padding."""

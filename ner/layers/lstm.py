@@ -1,0 +1,109 @@
+"""BiLSTM with both directions stepped in one loop over time: what ``Bidirectional(LSTM)`` computes, in T
+loop iterations instead of 2T (for accelerators, where each iteration costs kernel launches).
+
+Shapes: B batch, T time steps, D input features, H units per direction, R directions (1 or 2).
+"""
+
+import keras
+from keras import ops
+
+from ner.layers.crf import scan
+
+
+def _cell(z, c):
+    """LSTM cell from pre-activations z (B, 4H), gates (i, f, c, o) as in Keras, and cell state c (B, H)
+    -> (h, c), each (B, H)."""
+    i, f, g, o = ops.split(z, 4, axis=-1)
+    c = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(g)
+    return ops.sigmoid(o) * ops.tanh(c), c
+
+
+def _forward_step(consts, carry, x):
+    """One direction: carry (h, c) (B, H); x = (x_t (B, D),); consts (kernel (D, 4H), recurrent (H, 4H),
+    bias (4H,))."""
+    kernel, recurrent, bias = consts
+    h, c = _cell(ops.matmul(x[0], kernel) + ops.matmul(carry[0], recurrent) + bias, carry[1])
+    return (h, c), (h,)
+
+
+def _both_step(consts, carry, x):
+    """Both directions: carry (hf, cf, hb, cb) (B, H); x = (x_t, x_{T-1-t} (B, D), live_{T-1-t} (B, 1) bool).
+
+    The backward LSTM walks the padded rows from the end and keeps its zero state until a row's last real
+    word, so it starts at each sentence's end exactly as if the row were unpadded.
+    """
+    kf, uf, bf, kb, ub, bb = consts
+    hf, cf, hb, cb = carry
+    x_f, x_b, live = x
+    hf, cf = _cell(ops.matmul(x_f, kf) + ops.matmul(hf, uf) + bf, cf)
+    h, c = _cell(ops.matmul(x_b, kb) + ops.matmul(hb, ub) + bb, cb)
+    hb, cb = ops.where(live, h, hb), ops.where(live, c, cb)
+    return (hf, cf, hb, cb), (hf, hb)
+
+
+@keras.saving.register_keras_serializable(package="ner")
+class FusedLSTM(keras.layers.Layer):
+    """LSTM over x (B, T, D) with a right-padded mask (B, T) -> (B, T, R*H) float, 0 at padding.
+
+    Computes what ``keras.layers.Bidirectional(keras.layers.LSTM(units, return_sequences=True))`` (or the
+    LSTM alone, ``bidirectional=False``) computes at the real positions, with the same gates (i, f, c, o),
+    activations and initialisers (glorot-uniform kernel, orthogonal recurrent kernel, forget-gate bias 1),
+    but steps both directions in one loop (``ner.layers.crf.scan``): T iterations instead of 2T. Weights:
+    ``kernel`` (R, D, 4H), ``recurrent_kernel`` (R, H, 4H), ``bias`` (R, 4H); direction 0 reads forwards,
+    1 backwards. Keras' own LSTM is as fast or faster on a CPU (bench/README.md); this layer is for GPUs.
+    """
+
+    def __init__(self, units: int, bidirectional: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        self.units, self.bidirectional = units, bidirectional
+        self.directions = 2 if bidirectional else 1
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        r, h = self.directions, self.units
+        glorot, orthogonal = keras.initializers.GlorotUniform, keras.initializers.Orthogonal
+        self.kernel = self.add_weight(name="kernel", shape=(r, input_shape[-1], 4 * h),
+                                      initializer=lambda shape, dtype=None: _per_direction(glorot, shape, dtype))
+        self.recurrent_kernel = self.add_weight(
+            name="recurrent_kernel", shape=(r, h, 4 * h),
+            initializer=lambda shape, dtype=None: _per_direction(orthogonal, shape, dtype))
+        self.bias = self.add_weight(name="bias", shape=(r, 4 * h), initializer=_forget_bias_one)
+
+    def call(self, x, mask=None):
+        x = ops.convert_to_tensor(x)
+        mask = ops.ones(ops.shape(x)[:2], dtype="bool") if mask is None else ops.cast(mask, "bool")
+        weights = [ops.convert_to_tensor(w) for w in (self.kernel, self.recurrent_kernel, self.bias)]
+        per_direction = [tuple(w[d] for w in weights) for d in range(self.directions)]
+        xt = ops.transpose(x, (1, 0, 2))                                            # (T, B, D)
+        zeros = ops.zeros((ops.shape(x)[0], self.units), dtype=x.dtype)
+        if self.directions == 1:
+            _, (out,) = scan(_forward_step, per_direction[0], (zeros, zeros), (xt,), ys_like=(zeros,))
+        else:
+            live = ops.flip(ops.expand_dims(ops.transpose(mask), -1), axis=0)      # (T, B, 1), reversed
+            _, (fwd, bwd) = scan(_both_step, per_direction[0] + per_direction[1], (zeros,) * 4,
+                                 (xt, ops.flip(xt, axis=0), live), ys_like=(zeros, zeros))
+            out = ops.concatenate([fwd, ops.flip(bwd, axis=0)], axis=-1)
+        out = ops.transpose(out, (1, 0, 2))                                         # (B, T, R*H)
+        return out * ops.expand_dims(ops.cast(mask, out.dtype), -1)
+
+    def compute_mask(self, inputs, mask=None):
+        return mask
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.directions * self.units)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "bidirectional": self.bidirectional}
+
+
+def _per_direction(initializer: type, shape, dtype=None):
+    """Each direction's (shape[1:]) matrix from its own ``initializer()``, as separate Keras LSTMs would (one
+    unseeded Keras initializer returns the same values at every call)."""
+    return ops.stack([initializer()(shape[1:], dtype) for _ in range(shape[0])])
+
+
+def _forget_bias_one(shape, dtype=None):
+    """Bias (R, 4H): 1 for the forget gate, 0 elsewhere (Keras' ``unit_forget_bias``)."""
+    h = shape[1] // 4
+    one = ops.concatenate([ops.zeros((1, h), dtype), ops.ones((1, h), dtype), ops.zeros((1, 2 * h), dtype)], axis=1)
+    return ops.tile(one, (shape[0], 1))
