@@ -11,14 +11,18 @@
 # $OUT/gpu-util.csv (nvidia-smi samples every 200 ms) and $OUT/gpu.log.
 #
 # Rows (bench/speed.py, each in its own process, most important first so that a run cut short still
-# answers the targets): bilstm-cnn + CRF, dev F1 after epoch 3 (scored outside the timed span), training
-# speed from the median of 4 steady-state epochs (at batch 256 an epoch can still compile a shape first
-# met there), decoded sentences/s on the test split at batch 256, peak host and GPU memory:
-#   base           batch 32 and 256, XLA's defaults
-#   cb-while       batch 32, XLA_FLAGS=--xla_gpu_enable_command_buffer=+WHILE,+CONDITIONAL: scan loops run
-#                  as CUDA graphs with conditional nodes instead of one host round trip per time step
-#   cb-while-unroll  the same plus --xla_gpu_command_buffer_unroll_loops=true (loops unrolled in the graph)
-#   then the faster variant (if > 5% over base at batch 32) at batch 256.
+# answers the targets): CRF head, dev F1 after epoch 3 (scored outside the timed span), training speed
+# from the median of 4 steady-state epochs (at batch 256 an epoch can still compile a shape first met
+# there), decoded sentences/s on the test split at batch 256, peak host and GPU memory. Variants:
+#   base           bilstm-cnn, the CRF looping over time (XLA's defaults; session 4 measured 10,000-11,700
+#                  training sentences/s at batch 32 and 48,000-55,000 decoded)
+#   parallel-crf   bilstm-cnn, --crf-scan parallel: log Z and Viterbi as log T-deep matrix-product trees /
+#                  scans, no loop over time (ner.layers.crf.set_time_scan)
+#   fused          bilstm-cnn-fused: both BiLSTM directions in one loop (T iterations instead of 2T)
+#   fused-parallel both
+#   then base and the fastest variant at batch 256.
+# Command buffers for loops (XLA_FLAGS=--xla_gpu_enable_command_buffer=+WHILE,+CONDITIONAL) were measured
+# in session 4 and did not pay (bench/README.md "GPU"); set XLA_FLAGS yourself to add them to a row.
 set -uo pipefail
 OUT=${OUT:-bench/results}
 mkdir -p "$OUT"
@@ -35,30 +39,25 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader ||
 python3 -c "import jax, keras; print('jax', jax.__version__, jax.devices(), 'keras', keras.__version__)" || exit 1
 nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -lms 200 > "$OUT/gpu-util.csv" 2>/dev/null &
 SMI=$!
-declare -A FLAGS=(
-  [base]=""
-  [cb-while]="--xla_gpu_enable_command_buffer=+WHILE,+CONDITIONAL"
-  [cb-while-unroll]="--xla_gpu_enable_command_buffer=+WHILE,+CONDITIONAL --xla_gpu_command_buffer_unroll_loops=true"
-)
-bench() {  # bench VARIANT BATCH
-  echo "# $(date +%T) $1 batch $2"
-  XLA_FLAGS="${FLAGS[$1]}" timeout 150 python3 bench/speed.py --data "$DATA" --backends jax --encoders bilstm-cnn \
-    --heads crf --batch-size "$2" --f1-epochs 3 --timed-epochs 4 --variant "$1" --json "$JSON" > "$OUT/speed-gpu.md"
+bench() {  # bench VARIANT ENCODER CRF_SCAN BATCH
+  echo "# $(date +%T) $1 batch $4"
+  timeout 150 python3 bench/speed.py --data "$DATA" --backends jax --encoders "$2" --heads crf --crf-scan "$3" \
+    --batch-size "$4" --f1-epochs 3 --timed-epochs 4 --variant "$1" --json "$JSON" > "$OUT/speed-gpu.md"
 }
-best() {  # the variant fastest at batch 32 if it beats base by > 5%, else nothing
+declare -A ROW=([base]="bilstm-cnn sequential" [parallel-crf]="bilstm-cnn parallel"
+                [fused]="bilstm-cnn-fused sequential" [fused-parallel]="bilstm-cnn-fused parallel")
+best() {  # the variant fastest at batch 32
   python3 - "$JSON" <<'PY'
 import json, sys
 rows = {r["variant"]: r["train_sentences_per_s"] for r in map(json.loads, open(sys.argv[1])) if r["batch_size"] == 32}
-name = max((v for v in rows if v != "base"), key=rows.get, default=None)
-print(name if name and "base" in rows and rows[name] > 1.05 * rows["base"] else "")
+print(max(rows, key=rows.get) if rows else "base")
 PY
 }
 {
-  bench base 32
-  bench cb-while 32
-  bench base 256
-  bench cb-while-unroll 32
-  b=$(best); [ -n "$b" ] && bench "$b" 256
+  for v in base parallel-crf fused-parallel fused; do bench "$v" ${ROW[$v]} 32; done
+  b=$(best)
+  bench base ${ROW[base]} 256
+  [ "$b" != base ] && bench "$b" ${ROW[$b]} 256
 } 2>&1 | tee "$OUT/gpu.log"
 kill $SMI 2>/dev/null
 cat "$OUT/speed-gpu.md"

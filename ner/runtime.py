@@ -3,8 +3,8 @@
 Importing TensorFlow alone takes about 4 s on the project's 2-core CPU; a bundle's ``weights.npz`` (written
 by :func:`export_arrays` next to ``model.keras``) lets :class:`NumpyModel` compute the same emissions,
 Viterbi paths and forward-backward scores with numpy, so ``ner tag`` starts in about a second. Covered:
-every encoder the registry builds from Keras' SimpleRNN / LSTM / GRU (one or both directions) and
-``MaskedConv1D`` layers, the char CNN, casing and word embeddings, both heads. Bundles with anything else
+every encoder the registry builds from Keras' SimpleRNN / LSTM / GRU (one or both directions),
+``ner.layers.lstm.FusedLSTM`` and ``MaskedConv1D`` layers, the char CNN, casing and word embeddings, both heads. Bundles with anything else
 have no ``weights.npz`` and are run by Keras.
 
 Shapes: B sentences, T steps, L packed characters per sentence, K tags; inputs as built by
@@ -30,6 +30,7 @@ def export_arrays(model) -> dict[str, np.ndarray] | None:
     import keras
 
     from ner.layers.encoders import MaskedConv1D
+    from ner.layers.lstm import FusedLSTM
 
     arrays: dict[str, np.ndarray] = {}
     layout: dict = {"casing": model.casing_embedding is not None, "char_cnn": model.char_cnn is not None,
@@ -61,6 +62,13 @@ def export_arrays(model) -> dict[str, np.ndarray] | None:
             layout["encoder"].append({"kind": "conv"})
             put(f"encoder{i}_kernel", layer.kernel)
             put(f"encoder{i}_bias", layer.bias)
+            continue
+        if isinstance(layer, FusedLSTM):   # weights (R, ...): direction d is a Keras LSTM cell's weights
+            for d in range(layer.directions):
+                for name, value in (("kernel", layer.kernel), ("recurrent", layer.recurrent_kernel),
+                                    ("bias", layer.bias)):
+                    put(f"encoder{i}_{d}_{name}", keras.ops.convert_to_numpy(value)[d])
+            layout["encoder"].append({"kind": "lstm", "directions": layer.directions})
             continue
         kind = kinds.get(type(directions[0]))
         if kind is None:
