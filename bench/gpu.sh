@@ -6,7 +6,8 @@
 # .whl/ and stages a git-ignored copy of CoNLL-2003 in .gpu-data/; never commit either; seqeval has no
 # wheel on PyPI, so build one):
 #     bash ../shared/tools/gpu-wheels.sh --with-data && pip wheel --no-deps seqeval==1.2.2 -w .whl
-# Run on the device machine: carry [".whl", ".gpu-data"], command `bash bench/gpu.sh`, timeout_s 450.
+# Run on the device machine: carry [".whl", ".gpu-data"], command `bash bench/gpu.sh`, timeout_s 540
+# (about 7 minutes: five rows of about 70 s and the CRF micro-benchmark).
 # Results come back as $OUT/speed-gpu.jsonl (JSON lines, one per row), $OUT/speed-gpu.md (the table),
 # $OUT/gpu-util.csv (nvidia-smi samples every 200 ms) and $OUT/gpu.log.
 #
@@ -20,7 +21,8 @@
 #                  scans, no loop over time (ner.layers.crf.set_time_scan)
 #   fused          bilstm-cnn-fused: both BiLSTM directions in one loop (T iterations instead of 2T)
 #   fused-parallel both
-#   then base and the fastest variant at batch 256.
+#   then the fastest of them at batch 256 (session 4: base 37,600-43,100 in steady epochs), and
+#   bench/crf_scan.py: the CRF alone, loop against parallel forms ($OUT/crf-scan-gpu.jsonl / .md).
 # Command buffers for loops (XLA_FLAGS=--xla_gpu_enable_command_buffer=+WHILE,+CONDITIONAL) were measured
 # in session 4 and did not pay (bench/README.md "GPU"); set XLA_FLAGS yourself to add them to a row.
 set -uo pipefail
@@ -49,15 +51,17 @@ declare -A ROW=([base]="bilstm-cnn sequential" [parallel-crf]="bilstm-cnn parall
 best() {  # the variant fastest at batch 32
   python3 - "$JSON" <<'PY'
 import json, sys
-rows = {r["variant"]: r["train_sentences_per_s"] for r in map(json.loads, open(sys.argv[1])) if r["batch_size"] == 32}
+rows = {r["variant"]: r["train_sentences_per_s"] for r in map(json.loads, open(sys.argv[1]))
+        if r["batch_size"] == 32 and r.get("variant")}
 print(max(rows, key=rows.get) if rows else "base")
 PY
 }
 {
   for v in base parallel-crf fused-parallel fused; do bench "$v" ${ROW[$v]} 32; done
   b=$(best)
-  bench base ${ROW[base]} 256
-  [ "$b" != base ] && bench "$b" ${ROW[$b]} 256
+  bench "$b" ${ROW[$b]} 256
+  echo "# $(date +%T) CRF alone: loop vs parallel"
+  timeout 90 python3 bench/crf_scan.py --json "$OUT/crf-scan-gpu.jsonl" > "$OUT/crf-scan-gpu.md"
 } 2>&1 | tee "$OUT/gpu.log"
 kill $SMI 2>/dev/null
 cat "$OUT/speed-gpu.md"

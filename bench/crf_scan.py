@@ -1,0 +1,83 @@
+"""CRF alone: the loop over time against the parallel forms (``ner.layers.crf.set_time_scan``), with JAX.
+
+    KERAS_BACKEND=jax python bench/crf_scan.py [--shapes 32x24,256x24,256x48] [--tags 17] [--json FILE]
+
+Times, per (batch B, length T) shape and mode, the compiled (``jax.jit``) gradient of the summed CRF
+log-likelihood with respect to the emissions (the training cost of the CRF head) and compiled Viterbi
+decoding, on random emissions (B, T, K) with lengths drawn from T/2..T; prints the median of --repeats
+calls after a warm-up and appends JSON lines to --json. K = 17 is BIOES over CoNLL-2003's 4 types. Runs on
+whatever device JAX uses (CPU or GPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--shapes", default="32x24,256x24,256x48", help="comma-separated BxT batch shapes")
+    p.add_argument("--tags", type=int, default=17)
+    p.add_argument("--repeats", type=int, default=50)
+    p.add_argument("--json", default="", help="append one JSON line per shape and mode to this file")
+    args = p.parse_args()
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    import jax
+    import keras
+    import numpy as np
+    from keras import ops
+
+    from ner.layers import crf as crf_module
+
+    if keras.backend.backend() != "jax":
+        raise SystemExit("bench/crf_scan.py: needs KERAS_BACKEND=jax (TensorFlow always loops over time)")
+    k = args.tags
+    rng = np.random.default_rng(0)
+    crf = crf_module.CRF(num_tags=k)
+    crf.build((None, None, k))
+    device = jax.devices()[0].device_kind
+    rows = []
+    for shape in args.shapes.split(","):
+        b, t = (int(v) for v in shape.split("x"))
+        e = jax.device_put(rng.normal(size=(b, t, k)).astype("float32"))   # on the device once, not per call
+        tags = rng.integers(0, k, size=(b, t)).astype("int32")
+        mask = np.arange(t)[None] < rng.integers(t // 2, t + 1, size=b)[:, None]
+        for mode in crf_module.TIME_SCANS:
+            crf_module.set_time_scan(mode)   # read while tracing: a new jit per mode
+            grad = jax.jit(jax.grad(lambda e: -ops.sum(crf.log_likelihood(e, tags, mask))))
+            decode = jax.jit(lambda e: crf.decode(e, mask))
+            row = {"device": device, "batch": b, "steps": t, "tags": k, "mode": mode,
+                   "grad_ms": _median_ms(grad, e, args.repeats), "viterbi_ms": _median_ms(decode, e, args.repeats)}
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    crf_module.set_time_scan("sequential")
+    if args.json:
+        with open(args.json, "a") as f:
+            f.writelines(json.dumps(r) + "\n" for r in rows)
+    print("\n| device | B x T | K | mode | log-likelihood gradient ms | Viterbi ms |\n|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['device']} | {r['batch']} x {r['steps']} | {r['tags']} | {r['mode']} | {r['grad_ms']} | "
+              f"{r['viterbi_ms']} |")
+    return 0
+
+
+def _median_ms(f, x, repeats: int) -> float:
+    """Median milliseconds of ``f(x)`` (waited for) over ``repeats`` calls, after two warm-up calls."""
+    import jax
+
+    for _ in range(2):
+        jax.block_until_ready(f(x))
+    seconds = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        jax.block_until_ready(f(x))
+        seconds.append(time.perf_counter() - t0)
+    return round(1e3 * statistics.median(seconds), 3)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
