@@ -58,16 +58,30 @@ class FusedLSTM(keras.layers.Layer):
         self.units, self.bidirectional = units, bidirectional
         self.directions = 2 if bidirectional else 1
         self.supports_masking = True
+        # The initial weights are those of the Keras layer this one replaces, under the same random seed:
+        # build that layer's cells here (drawing their seeds as it would) and keep each cell's seeds.
+        keras_lstm = keras.layers.LSTM(units, return_sequences=True)
+        if bidirectional:
+            both = keras.layers.Bidirectional(keras_lstm)
+            cells = [both.forward_layer.cell, both.backward_layer.cell]
+        else:
+            cells = [keras_lstm.cell]
+        self._seeds = [(c.kernel_initializer.seed, c.recurrent_initializer.seed) for c in cells]
 
     def build(self, input_shape):
         r, h = self.directions, self.units
-        glorot, orthogonal = keras.initializers.GlorotUniform, keras.initializers.Orthogonal
         self.kernel = self.add_weight(name="kernel", shape=(r, input_shape[-1], 4 * h),
-                                      initializer=lambda shape, dtype=None: _per_direction(glorot, shape, dtype))
-        self.recurrent_kernel = self.add_weight(
-            name="recurrent_kernel", shape=(r, h, 4 * h),
-            initializer=lambda shape, dtype=None: _per_direction(orthogonal, shape, dtype))
+                                      initializer=self._per_direction(keras.initializers.GlorotUniform, 0))
+        self.recurrent_kernel = self.add_weight(name="recurrent_kernel", shape=(r, h, 4 * h),
+                                                initializer=self._per_direction(keras.initializers.Orthogonal, 1))
         self.bias = self.add_weight(name="bias", shape=(r, 4 * h), initializer=_forget_bias_one)
+
+    def _per_direction(self, initializer: type, which: int):
+        """Initializer of an (R, ...) weight: direction d's matrix from ``initializer(seed)`` with the seed of
+        the d-th Keras cell's kernel (``which`` = 0) or recurrent kernel (1)."""
+        def init(shape, dtype=None):
+            return ops.stack([initializer(seed=seeds[which])(shape[1:], dtype) for seeds in self._seeds])
+        return init
 
     def call(self, x, mask=None):
         x = ops.convert_to_tensor(x)
@@ -94,12 +108,6 @@ class FusedLSTM(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "bidirectional": self.bidirectional}
-
-
-def _per_direction(initializer: type, shape, dtype=None):
-    """Each direction's (shape[1:]) matrix from its own ``initializer()``, as separate Keras LSTMs would (one
-    unseeded Keras initializer returns the same values at every call)."""
-    return ops.stack([initializer()(shape[1:], dtype) for _ in range(shape[0])])
 
 
 def _forget_bias_one(shape, dtype=None):
