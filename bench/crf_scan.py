@@ -14,8 +14,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
-import time
+
+from jax_timing import median_ms
 
 
 def main() -> int:
@@ -51,7 +51,7 @@ def main() -> int:
             grad = jax.jit(jax.grad(lambda e: -ops.sum(crf.log_likelihood(e, tags, mask))))
             decode = jax.jit(lambda e: crf.decode(e, mask))
             row = {"device": device, "batch": b, "steps": t, "tags": k, "mode": mode,
-                   "grad_ms": _median_ms(grad, e, args.repeats), "viterbi_ms": _median_ms(decode, e, args.repeats)}
+                   "grad_ms": median_ms(grad, e, args.repeats), "viterbi_ms": median_ms(decode, e, args.repeats)}
             rows.append(row)
             print(json.dumps(row), flush=True)
     crf_module.set_time_scan("sequential")
@@ -63,20 +63,6 @@ def main() -> int:
         print(f"| {r['device']} | {r['batch']} x {r['steps']} | {r['tags']} | {r['mode']} | {r['grad_ms']} | "
               f"{r['viterbi_ms']} |")
     return 0
-
-
-def _median_ms(f, x, repeats: int) -> float:
-    """Median milliseconds of ``f(x)`` (waited for) over ``repeats`` calls, after two warm-up calls."""
-    import jax
-
-    for _ in range(2):
-        jax.block_until_ready(f(x))
-    seconds = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        jax.block_until_ready(f(x))
-        seconds.append(time.perf_counter() - t0)
-    return round(1e3 * statistics.median(seconds), 3)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@
 # wheel on PyPI, so build one):
 #     bash ../shared/tools/gpu-wheels.sh --with-data && pip wheel --no-deps seqeval==1.2.2 -w .whl
 # Run on the device machine: carry [".whl", ".gpu-data"], command `bash bench/gpu.sh`, timeout_s 540
-# (about 7 minutes: five rows of about 70 s and the CRF micro-benchmark).
+# (about 8 minutes: five rows of about 70 s and two micro-benchmarks).
 # Results come back as $OUT/speed-gpu.jsonl (JSON lines, one per row), $OUT/speed-gpu.md (the table),
 # $OUT/gpu-util.csv (nvidia-smi samples every 200 ms) and $OUT/gpu.log.
 #
@@ -19,10 +19,14 @@
 #                  training sentences/s at batch 32 and 48,000-55,000 decoded)
 #   parallel-crf   bilstm-cnn, --crf-scan parallel: log Z and Viterbi as log T-deep matrix-product trees /
 #                  scans, no loop over time (ner.layers.crf.set_time_scan)
-#   fused          bilstm-cnn-fused: both BiLSTM directions in one loop (T iterations instead of 2T)
-#   fused-parallel both
-#   then the fastest of them at batch 256 (session 4: base 37,600-43,100 in steady epochs), and
-#   bench/crf_scan.py: the CRF alone, loop against parallel forms ($OUT/crf-scan-gpu.jsonl / .md).
+#   fused-parallel bilstm-cnn-fused (both BiLSTM directions in one loop: T iterations instead of 2T) and
+#                  the parallel CRF
+#   cudnn-parallel bilstm-cnn-fused with --lstm-path cudnn (the BiLSTM as one cuDNN call per pass, each
+#                  sentence over its own length: no loop in the program) and the parallel CRF
+#   then the fastest of them at batch 256 (session 4: base 37,600-43,100 in steady epochs), and the
+#   micro-benchmarks bench/crf_scan.py (CRF alone, loop against parallel forms) and bench/lstm_paths.py
+#   (BiLSTM alone: Keras, fused loop, cuDNN, with each one's largest difference from Keras' outputs):
+#   $OUT/crf-scan-gpu.* and $OUT/lstm-paths-gpu.*.
 # Command buffers for loops (XLA_FLAGS=--xla_gpu_enable_command_buffer=+WHILE,+CONDITIONAL) were measured
 # in session 4 and did not pay (bench/README.md "GPU"); set XLA_FLAGS yourself to add them to a row.
 set -uo pipefail
@@ -41,13 +45,14 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader ||
 python3 -c "import jax, keras; print('jax', jax.__version__, jax.devices(), 'keras', keras.__version__)" || exit 1
 nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -lms 200 > "$OUT/gpu-util.csv" 2>/dev/null &
 SMI=$!
-bench() {  # bench VARIANT ENCODER CRF_SCAN BATCH
-  echo "# $(date +%T) $1 batch $4"
+bench() {  # bench VARIANT ENCODER CRF_SCAN LSTM_PATH BATCH
+  echo "# $(date +%T) $1 batch $5"
   timeout 150 python3 bench/speed.py --data "$DATA" --backends jax --encoders "$2" --heads crf --crf-scan "$3" \
-    --batch-size "$4" --f1-epochs 3 --timed-epochs 4 --variant "$1" --json "$JSON" > "$OUT/speed-gpu.md"
+    --lstm-path "$4" --batch-size "$5" --f1-epochs 3 --timed-epochs 4 --variant "$1" --json "$JSON" \
+    > "$OUT/speed-gpu.md"
 }
-declare -A ROW=([base]="bilstm-cnn sequential" [parallel-crf]="bilstm-cnn parallel"
-                [fused]="bilstm-cnn-fused sequential" [fused-parallel]="bilstm-cnn-fused parallel")
+declare -A ROW=([base]="bilstm-cnn sequential loop" [parallel-crf]="bilstm-cnn parallel loop"
+                [fused-parallel]="bilstm-cnn-fused parallel loop" [cudnn-parallel]="bilstm-cnn-fused parallel cudnn")
 best() {  # the variant fastest at batch 32
   python3 - "$JSON" <<'PY'
 import json, sys
@@ -57,11 +62,13 @@ print(max(rows, key=rows.get) if rows else "base")
 PY
 }
 {
-  for v in base parallel-crf fused-parallel fused; do bench "$v" ${ROW[$v]} 32; done
+  for v in base parallel-crf fused-parallel cudnn-parallel; do bench "$v" ${ROW[$v]} 32; done
   b=$(best)
   bench "$b" ${ROW[$b]} 256
   echo "# $(date +%T) CRF alone: loop vs parallel"
   timeout 90 python3 bench/crf_scan.py --json "$OUT/crf-scan-gpu.jsonl" > "$OUT/crf-scan-gpu.md"
+  echo "# $(date +%T) BiLSTM alone: Keras, fused loop, cuDNN"
+  timeout 90 python3 bench/lstm_paths.py --json "$OUT/lstm-paths-gpu.jsonl" > "$OUT/lstm-paths-gpu.md"
 } 2>&1 | tee "$OUT/gpu.log"
 kill $SMI 2>/dev/null
-cat "$OUT/speed-gpu.md"
+cat "$OUT/speed-gpu.md" "$OUT/crf-scan-gpu.md" "$OUT/lstm-paths-gpu.md"

@@ -22,6 +22,8 @@ width 3, 200 units per direction, 10-d casing feature):
     train`` uses: one fused kernel per variable on TensorFlow); rows without an "updates" field used Keras';
   * --crf-scan parallel computes the CRF's log Z and Viterbi without a loop over time
     (``ner.layers.crf.set_time_scan``; JAX only, for GPUs); rows without a "crf_scan" field looped;
+  * --lstm-path cudnn runs the fused encoders' BiLSTM as one cuDNN call on JAX (``ner.layers.lstm.
+    set_lstm_path``); rows without an "lstm_path" field used the loop;
   * --variant LABEL names a variant of the environment (e.g. XLA_FLAGS set by the caller, recorded too), so
     variants of one configuration are separate rows.
 Results are appended as JSON lines to --json (a rerun skips configurations already there) and printed
@@ -51,8 +53,10 @@ def measure(args) -> dict:
     import keras
 
     from ner.layers.crf import set_time_scan
+    from ner.layers.lstm import set_lstm_path
 
     set_time_scan(args.crf_scan)
+    set_lstm_path(args.lstm_path)
 
     from ner.data.batching import TaggingBatches, batch_layout
     from ner.data.corpus import load_corpus
@@ -106,7 +110,7 @@ def measure(args) -> dict:
         "decode_sentences_per_s": round(len(test_tokens) / decode_s, 1),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         **accelerator(), **f1, "malloc": args.malloc, "updates": args.updates,
-        "crf_scan": args.crf_scan,
+        "crf_scan": args.crf_scan, "lstm_path": args.lstm_path,
     }
     if args.variant:
         result.update(variant=args.variant, xla_flags=os.environ.get("XLA_FLAGS", ""))
@@ -132,7 +136,7 @@ def accelerator() -> dict:
 def table(rows: list[dict]) -> str:
     cols = ["backend", "encoder", "head", "batch_size", "parameters", "train_sentences_per_s",
             "train_tokens_per_s", "compile_s", "decode_sentences_per_s", "peak_rss_mib"]
-    cols += [c for c in ("device", "peak_device_mib", "variant", "malloc", "updates", "crf_scan")
+    cols += [c for c in ("device", "peak_device_mib", "variant", "malloc", "updates", "crf_scan", "lstm_path")
              if any(c in r for r in rows)]
     extra = sorted({k for r in rows for k in r if k.startswith("dev_f1")})
     cols += extra
@@ -164,6 +168,8 @@ def main() -> int:
                         "keras: keras.optimizers.Adam")
     p.add_argument("--crf-scan", choices=("sequential", "parallel"), default="sequential",
                    help="CRF log Z and Viterbi: loop over time, or parallel tree / scan products (JAX only)")
+    p.add_argument("--lstm-path", choices=("loop", "cudnn"), default="loop",
+                   help="fused encoders (bilstm-fused, bilstm-cnn-fused): keras.ops loop, or one cuDNN call (JAX)")
     p.add_argument("--variant", default="",
                    help="label of this run's environment variant (recorded; part of the row key)")
     p.add_argument("--json", default="bench/speed.jsonl", help="JSON lines file (appended; reruns skip done rows)")
@@ -178,14 +184,15 @@ def main() -> int:
     done = [json.loads(line) for line in out.read_text().splitlines() if line.strip()] if out.exists() else []
     key = lambda r: (r["backend"], r["encoder"], r["head"], r["batch_size"], r.get("f1_epochs", 0),  # noqa: E731
                      r.get("jit_compile", "auto"), r.get("timed_epochs", 1), r.get("variant", ""),
-                     r.get("malloc", "default"), r.get("updates", "keras"), r.get("crf_scan", "sequential"))
+                     r.get("malloc", "default"), r.get("updates", "keras"), r.get("crf_scan", "sequential"),
+                     r.get("lstm_path", "loop"))
     seen = {key(r) for r in done}
     print(f"# machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}", file=sys.stderr)
     for backend in args.backends.split(","):
         for encoder in args.encoders.split(","):
             for head in args.heads.split(","):
                 k = (backend, encoder, head, args.batch_size, args.f1_epochs, args.jit_compile, args.timed_epochs,
-                     args.variant, args.malloc, args.updates, args.crf_scan)
+                     args.variant, args.malloc, args.updates, args.crf_scan, args.lstm_path)
                 if k in seen:
                     continue
                 cmd = [sys.executable, __file__, "--one", "--data", args.data, "--encoder", encoder, "--head", head,
@@ -193,7 +200,8 @@ def main() -> int:
                        "--f1-epochs", str(args.f1_epochs), "--seed", str(args.seed),
                        "--timed-epochs", str(args.timed_epochs),
                        "--jit-compile", args.jit_compile, "--variant", args.variant, "--malloc", args.malloc,
-                       "--updates", args.updates, "--crf-scan", args.crf_scan]
+                       "--updates", args.updates, "--crf-scan", args.crf_scan,
+                       "--lstm-path", args.lstm_path]
                 print(f"# {backend} {encoder} {head} ...", file=sys.stderr, flush=True)
                 proc = subprocess.run(cmd, env={**os.environ, "KERAS_BACKEND": backend}, capture_output=True,
                                       text=True)

@@ -9,6 +9,22 @@ from keras import ops
 
 from ner.layers.crf import scan
 
+LSTM_PATHS = ("loop", "cudnn")
+_lstm_path = ["loop"]
+
+
+def set_lstm_path(path: str) -> None:
+    """How every FusedLSTM runs from now on, in this process.
+
+    ``"loop"`` (default): the ``keras.ops`` loop over time, on every backend. ``"cudnn"``: on JAX, one
+    call of JAX's cuDNN LSTM over the whole batch with each row's length (``ner.jax_kernels.lstm``; on a
+    machine without a GPU, JAX's reference of that call); other backends keep the loop. Same results up
+    to float rounding (cuDNN may use TF32 products on the GPU, as XLA's float32 products there do).
+    """
+    if path not in LSTM_PATHS:
+        raise ValueError(f"FusedLSTM path must be one of {', '.join(LSTM_PATHS)}, not {path!r}")
+    _lstm_path[0] = path
+
 
 def _cell(z, c):
     """LSTM cell from pre-activations z (B, 4H), gates (i, f, c, o) as in Keras, and cell state c (B, H)
@@ -50,7 +66,8 @@ class FusedLSTM(keras.layers.Layer):
     activations and initialisers (glorot-uniform kernel, orthogonal recurrent kernel, forget-gate bias 1),
     but steps both directions in one loop (``ner.layers.crf.scan``): T iterations instead of 2T. Weights:
     ``kernel`` (R, D, 4H), ``recurrent_kernel`` (R, H, 4H), ``bias`` (R, 4H); direction 0 reads forwards,
-    1 backwards. Keras' own LSTM is as fast or faster on a CPU (bench/README.md); this layer is for GPUs.
+    1 backwards. Keras' own LSTM is as fast or faster on a CPU (bench/README.md); this layer is for GPUs,
+    where :func:`set_lstm_path` can also hand it to cuDNN.
     """
 
     def __init__(self, units: int, bidirectional: bool = True, **kwargs):
@@ -88,6 +105,11 @@ class FusedLSTM(keras.layers.Layer):
         mask = ops.ones(ops.shape(x)[:2], dtype="bool") if mask is None else ops.cast(mask, "bool")
         weights = [ops.convert_to_tensor(w) for w in (self.kernel, self.recurrent_kernel, self.bias)]
         per_direction = [tuple(w[d] for w in weights) for d in range(self.directions)]
+        if _lstm_path[0] == "cudnn" and keras.backend.backend() == "jax":
+            from ner import jax_kernels
+
+            out = jax_kernels.lstm(x, ops.sum(ops.cast(mask, "int32"), axis=1), *weights)
+            return out * ops.expand_dims(ops.cast(mask, out.dtype), -1)
         xt = ops.transpose(x, (1, 0, 2))                                            # (T, B, D)
         zeros = ops.zeros((ops.shape(x)[0], self.units), dtype=x.dtype)
         if self.directions == 1:

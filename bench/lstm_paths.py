@@ -1,0 +1,84 @@
+"""BiLSTM alone: Keras' ``Bidirectional(LSTM)`` against ``FusedLSTM`` (loop, and cuDNN), with JAX.
+
+    KERAS_BACKEND=jax python bench/lstm_paths.py [--shapes 32x24,256x24] [--json FILE]
+
+Per (batch B, length T) shape, at the default sizes (160 input features = 100 word + 10 casing + 50 char,
+200 units per direction), on random inputs with lengths drawn from T/2..T: the compiled forward pass and
+the compiled gradient of a loss over the outputs, median of --repeats calls after a warm-up, and the
+largest difference of each path's outputs and input gradients from Keras' (every path starts from the
+same weights). On a CPU the cuDNN path runs JAX's reference of the cuDNN call. Appends JSON lines to --json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+from jax_timing import median_ms
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--shapes", default="32x24,256x24", help="comma-separated BxT batch shapes")
+    p.add_argument("--features", type=int, default=160)
+    p.add_argument("--units", type=int, default=200)
+    p.add_argument("--repeats", type=int, default=30)
+    p.add_argument("--json", default="", help="append one JSON line per shape and path to this file")
+    args = p.parse_args()
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    import jax
+    import keras
+    import numpy as np
+
+    from ner.layers import lstm as lstm_module
+
+    if keras.backend.backend() != "jax":
+        raise SystemExit("bench/lstm_paths.py: needs KERAS_BACKEND=jax")
+    keras.utils.set_random_seed(0)
+    reference = keras.layers.Bidirectional(keras.layers.LSTM(args.units, return_sequences=True))
+    reference.build((None, None, args.features))
+    fused = lstm_module.FusedLSTM(args.units)
+    fused.build((None, None, args.features))
+    cells = [reference.forward_layer.cell, reference.backward_layer.cell]
+    for weight, name in ((fused.kernel, "kernel"), (fused.recurrent_kernel, "recurrent_kernel"), (fused.bias, "bias")):
+        weight.assign(np.stack([keras.ops.convert_to_numpy(getattr(c, name)) for c in cells]))
+    rng = np.random.default_rng(0)
+    device = jax.devices()[0].device_kind
+    rows = []
+    for shape in args.shapes.split(","):
+        b, t = (int(v) for v in shape.split("x"))
+        x = jax.device_put(rng.normal(size=(b, t, args.features)).astype("float32"))
+        mask = jax.device_put(np.arange(t)[None] < rng.integers(t // 2, t + 1, size=b)[:, None])
+        results = {}
+        for name, layer, path in (("keras", reference, "loop"), ("fused-loop", fused, "loop"),
+                                  ("fused-cudnn", fused, "cudnn")):
+            lstm_module.set_lstm_path(path)   # read while tracing: a new jit per path
+
+            def forward(x, layer=layer):
+                return layer(x, mask=mask) * mask[..., None]
+
+            forward_jit = jax.jit(forward)
+            grad_jit = jax.jit(jax.grad(lambda x, f=forward: (f(x) ** 2).sum()))
+            results[name] = (np.asarray(forward_jit(x)), np.asarray(grad_jit(x)))
+            row = {"device": device, "batch": b, "steps": t, "path": name,
+                   "forward_ms": median_ms(forward_jit, x, args.repeats),
+                   "grad_ms": median_ms(grad_jit, x, args.repeats),
+                   "max_output_diff": float(np.abs(results[name][0] - results["keras"][0]).max()),
+                   "max_grad_diff": float(np.abs(results[name][1] - results["keras"][1]).max())}
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    lstm_module.set_lstm_path("loop")
+    if args.json:
+        with open(args.json, "a") as f:
+            f.writelines(json.dumps(r) + "\n" for r in rows)
+    print("\n| device | B x T | path | forward ms | gradient ms | max output diff | max input-gradient diff |\n"
+          "|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['device']} | {r['batch']} x {r['steps']} | {r['path']} | {r['forward_ms']} | {r['grad_ms']} | "
+              f"{r['max_output_diff']:.1e} | {r['max_grad_diff']:.1e} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
