@@ -57,12 +57,19 @@ class TrainConfig:
     token_col: int = 0
     tag_col: int = -1
     verbose: int = 1                   # 0 silent, 1 progress bar and epoch lines, 2 epoch lines only
+    crf_scan: str = "sequential"       # CRF log Z / Viterbi: "parallel" = no loop over time (JAX; for GPUs)
+    lstm_path: str = "loop"            # fused encoders' BiLSTM: "cudnn" = one cuDNN call (JAX; for GPUs)
 
     def validate(self) -> "TrainConfig":
         def bad(name, why):
             raise NerError(f"--{name.replace('_', '-')}: {why}")
         if self.optimizer not in OPTIMIZERS:
             bad("optimizer", f"unknown optimizer {self.optimizer!r} (choose from {', '.join(OPTIMIZERS)})")
+        from ner.layers.crf import TIME_SCANS
+        from ner.layers.lstm import LSTM_PATHS
+        for name, choices in (("crf_scan", TIME_SCANS), ("lstm_path", LSTM_PATHS)):
+            if getattr(self, name) not in choices:
+                bad(name, f"unknown choice {getattr(self, name)!r} (choose from {', '.join(choices)})")
         if self.scheme not in TRAIN_SCHEMES:
             bad("scheme", f"unknown training scheme {self.scheme!r} (choose from {', '.join(TRAIN_SCHEMES)})")
         for name in ("epochs", "batch_size", "hidden", "layers", "word_dim"):
@@ -294,9 +301,13 @@ def train(config: TrainConfig | None = None, **settings) -> Path:
     from ner.bundle import load_bundle, write_bundle
     from ner.data.batching import TaggingBatches, batch_layout
     from ner.data.corpus import load_corpus
+    from ner.layers.crf import set_time_scan
+    from ner.layers.lstm import set_lstm_path
     from ner.model import build_tagger
 
     set_seed(cfg.seed)
+    set_time_scan(cfg.crf_scan)   # process-wide, like the backend: same results, another schedule
+    set_lstm_path(cfg.lstm_path)
     dataset = load_corpus(cfg.data, token_col=cfg.token_col, tag_col=cfg.tag_col)
     splits, data_scheme, dev_note = prepare_splits(dataset, cfg)
     _log(cfg, f"data {cfg.data}: scheme {data_scheme}; "

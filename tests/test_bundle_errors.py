@@ -53,6 +53,8 @@ def test_bad_training_input(small_sample, tmp_path, capsys):
     bad.write_text('{"encoder": "lstm", "colour": "red"}')
     assert "unknown setting(s) colour" in _error(capsys, ["train", "--config", str(bad)])
     assert "--dropout" in _error(capsys, ["train", "--data", str(small_sample), "--dropout", "1.5"])
+    assert "--crf-scan: unknown choice 'fast'" in _error(capsys, ["train", "--crf-scan", "fast"])
+    assert "--lstm-path: unknown choice 'gpu'" in _error(capsys, ["train", "--lstm-path", "gpu"])
     assert not (tmp_path / "m").exists()
 
 
