@@ -22,7 +22,7 @@ width 3, 200 units per direction, 10-d casing feature):
     train`` uses: one fused kernel per variable on TensorFlow); rows without an "updates" field used Keras';
   * --crf-scan parallel computes the CRF's log Z and Viterbi without a loop over time
     (``ner.layers.crf.set_time_scan``; JAX only, for GPUs); rows without a "crf_scan" field looped;
-  * --lstm-path cudnn runs the fused encoders' BiLSTM as one cuDNN call on JAX (``ner.layers.lstm.
+  * --lstm-path cudnn runs bilstm-cnn-fused's BiLSTM as one cuDNN call on JAX (``ner.layers.lstm.
     set_lstm_path``); rows without an "lstm_path" field used the loop;
   * --variant LABEL names a variant of the environment (e.g. XLA_FLAGS set by the caller, recorded too), so
     variants of one configuration are separate rows.
@@ -169,7 +169,7 @@ def main() -> int:
     p.add_argument("--crf-scan", choices=("sequential", "parallel"), default="sequential",
                    help="CRF log Z and Viterbi: loop over time, or parallel tree / scan products (JAX only)")
     p.add_argument("--lstm-path", choices=("loop", "cudnn"), default="loop",
-                   help="fused encoders (bilstm-fused, bilstm-cnn-fused): keras.ops loop, or one cuDNN call (JAX)")
+                   help="bilstm-cnn-fused's BiLSTM: keras.ops loop, or one cuDNN call (JAX)")
     p.add_argument("--variant", default="",
                    help="label of this run's environment variant (recorded; part of the row key)")
     p.add_argument("--json", default="bench/speed.jsonl", help="JSON lines file (appended; reruns skip done rows)")

@@ -4,8 +4,8 @@ Importing TensorFlow alone takes about 4 s on the project's 2-core CPU; a bundle
 by :func:`export_arrays` next to ``model.keras``) lets :class:`NumpyModel` compute the same emissions,
 Viterbi paths and forward-backward scores with numpy, so ``ner tag`` starts in about a second. Covered:
 every encoder the registry builds from Keras' SimpleRNN / LSTM / GRU (one or both directions),
-``ner.layers.lstm.FusedLSTM`` and ``MaskedConv1D`` layers, the char CNN, casing and word embeddings, both heads. Bundles with anything else
-have no ``weights.npz`` and are run by Keras.
+``FusedLSTM`` and ``MaskedConv1D`` layers, the char CNN, casing and word embeddings, both heads.
+Bundles with anything else have no ``weights.npz`` and are run by Keras.
 
 Shapes: B sentences, T steps, L packed characters per sentence, K tags; inputs as built by
 ``ner.data.arrays.pad_inputs`` (0 = padding). Encoder maths in float32 like the Keras model, CRF
@@ -63,12 +63,12 @@ def export_arrays(model) -> dict[str, np.ndarray] | None:
             put(f"encoder{i}_kernel", layer.kernel)
             put(f"encoder{i}_bias", layer.bias)
             continue
-        if isinstance(layer, FusedLSTM):   # weights (R, ...): direction d is a Keras LSTM cell's weights
-            for d in range(layer.directions):
+        if isinstance(layer, FusedLSTM):   # weights (2, ...): direction d is a Keras LSTM cell's weights
+            for d in range(2):
                 for name, value in (("kernel", layer.kernel), ("recurrent", layer.recurrent_kernel),
                                     ("bias", layer.bias)):
                     put(f"encoder{i}_{d}_{name}", keras.ops.convert_to_numpy(value)[d])
-            layout["encoder"].append({"kind": "lstm", "directions": layer.directions})
+            layout["encoder"].append({"kind": "lstm", "directions": 2})
             continue
         kind = kinds.get(type(directions[0]))
         if kind is None:

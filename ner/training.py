@@ -58,7 +58,7 @@ class TrainConfig:
     tag_col: int = -1
     verbose: int = 1                   # 0 silent, 1 progress bar and epoch lines, 2 epoch lines only
     crf_scan: str = "sequential"       # CRF log Z / Viterbi: "parallel" = no loop over time (JAX; for GPUs)
-    lstm_path: str = "loop"            # fused encoders' BiLSTM: "cudnn" = one cuDNN call (JAX; for GPUs)
+    lstm_path: str = "loop"            # bilstm-cnn-fused's BiLSTM: "cudnn" = one cuDNN call (JAX; GPUs)
 
     def validate(self) -> "TrainConfig":
         def bad(name, why):

@@ -117,7 +117,7 @@ def test_register_new_encoder():
 def test_output_widths():
     x, mask = keras.KerasTensor((2, 5, 16)), keras.KerasTensor((2, 5), "bool")   # symbolic: shapes only
     widths = {"rnn": 8, "lstm": 8, "gru": 8, "birnn": 16, "bilstm": 16, "bigru": 16, "bilstm-cnn": 16,
-              "bilstm-conv": 16, "cnn": 16, "bilstm-fused": 16}
+              "bilstm-conv": 16, "cnn": 16, "bilstm-cnn-fused": 16}
     for name, width in widths.items():
         assert tuple(get_encoder(name).build(8, 2, 0.1)(x, mask=mask).shape) == (2, 5, width), name
 
@@ -183,21 +183,19 @@ def lstm_path(request):
     set_lstm_path("loop")
 
 
-@pytest.mark.parametrize("bidirectional", [True, False])
-def test_fused_lstm_matches_keras_lstm(bidirectional, lstm_path):
-    """FusedLSTM with a Keras (Bi)LSTM's weights: same outputs at real positions and same gradients with
+def test_fused_lstm_matches_keras_lstm(lstm_path):
+    """FusedLSTM with a Keras BiLSTM's weights: same outputs at real positions and same gradients with
     respect to the inputs and every weight, eagerly and compiled (jax.jit / XLA on TensorFlow)."""
     b, t, d, h = 5, 7, 6, 4
     rng = np.random.default_rng(0)
     x = (2 * rng.normal(size=(b, t, d))).astype("float32")
     mask = np.arange(t)[None] < np.array([7, 3, 1, 5, 7])[:, None]
-    ref = keras.layers.LSTM(h, return_sequences=True)
-    ref = keras.layers.Bidirectional(ref) if bidirectional else ref
+    ref = keras.layers.Bidirectional(keras.layers.LSTM(h, return_sequences=True))
     ref.build((None, None, d))
-    cells = [ref.forward_layer.cell, ref.backward_layer.cell] if bidirectional else [ref.cell]
+    cells = [ref.forward_layer.cell, ref.backward_layer.cell]
     for cell in cells:   # random biases: the forget-gate 1 and zeros would hide a gate-order mix-up
         cell.bias.assign(rng.normal(size=4 * h).astype("float32"))
-    fused = FusedLSTM(h, bidirectional)
+    fused = FusedLSTM(h)
     fused.build((None, None, d))
     fused_weights = [fused.kernel, fused.recurrent_kernel, fused.bias]
     cell_weights = [[c.kernel, c.recurrent_kernel, c.bias] for c in cells]
@@ -214,7 +212,8 @@ def test_fused_lstm_matches_keras_lstm(bidirectional, lstm_path):
         return f
 
     flat = [v for vs in cell_weights for v in vs]
-    for compiled in (False, True):
+    # JAX's eager gradient is the compiled one op by op; TensorFlow's eager and XLA paths differ
+    for compiled in (False, True) if keras.backend.backend() == "tensorflow" else (True,):
         want = grads(loss(ref, flat), x, *[keras.ops.convert_to_numpy(v) for v in flat], compiled=compiled)
         got = grads(loss(fused, fused_weights), x, *[keras.ops.convert_to_numpy(v) for v in fused_weights],
                     compiled=compiled)
@@ -223,17 +222,16 @@ def test_fused_lstm_matches_keras_lstm(bidirectional, lstm_path):
             np.testing.assert_allclose(g, np.stack(want[1 + i::3]), atol=1e-5)
 
 
-@pytest.mark.parametrize("bidirectional", [True, False])
-def test_fused_lstm_initialises_like_keras(bidirectional):
-    """Same seed, same initial weights as the Keras layer it replaces (so bilstm-fused trains like bilstm)."""
+def test_fused_lstm_initialises_like_keras():
+    """Same seed, same initial weights as the Keras layer it replaces (so bilstm-cnn-fused trains like
+    bilstm-cnn)."""
     keras.utils.set_random_seed(4)
-    ref = keras.layers.LSTM(4, return_sequences=True)
-    ref = keras.layers.Bidirectional(ref) if bidirectional else ref
+    ref = keras.layers.Bidirectional(keras.layers.LSTM(4, return_sequences=True))
     ref.build((None, None, 3))
     keras.utils.set_random_seed(4)
-    layer = FusedLSTM(4, bidirectional)
+    layer = FusedLSTM(4)
     layer.build((None, None, 3))
-    cells = [ref.forward_layer.cell, ref.backward_layer.cell] if bidirectional else [ref.cell]
+    cells = [ref.forward_layer.cell, ref.backward_layer.cell]
     for got, name in zip((layer.kernel, layer.recurrent_kernel, layer.bias), ("kernel", "recurrent_kernel", "bias")):
         want = np.stack([keras.ops.convert_to_numpy(getattr(c, name)) for c in cells])
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(got), want, err_msg=name)

@@ -34,7 +34,7 @@ _FLAGS = {
     "tag_col": ("I", int, "CoNLL column of the tags"),
     "crf_scan": ("MODE", str, "CRF log Z and Viterbi: sequential (a loop over time) or parallel (log T-deep "
                               "matrix products; JAX only, for GPUs: slower on a CPU)"),
-    "lstm_path": ("PATH", str, "BiLSTM of the *-fused encoders: loop, or cudnn (one cuDNN call per pass; "
+    "lstm_path": ("PATH", str, "BiLSTM of bilstm-cnn-fused: loop, or cudnn (one cuDNN call per pass; "
                                "JAX on a GPU)"),
 }
 

@@ -153,14 +153,11 @@ register_encoder("bilstm-cnn", char_cnn=True,
                  help="BiLSTM over word embeddings + character-CNN word features (Ma & Hovy 2016)")(bilstm)
 
 
-@register_encoder("bilstm-fused", help="bilstm computed with both directions in one loop over time (FusedLSTM): "
-                                       "same model, half the loop steps, for GPUs")
+@register_encoder("bilstm-cnn-fused", char_cnn=True,
+                  help="bilstm-cnn with both BiLSTM directions stepped in one loop (FusedLSTM): same model, "
+                       "half the loop steps, for GPUs (--no-char-cnn: the same for bilstm)")
 def bilstm_fused(hidden: int, layers: int, dropout: float) -> keras.layers.Layer:
     return SequenceStack([FusedLSTM(hidden) for _ in range(layers)], dropout)
-
-
-register_encoder("bilstm-cnn-fused", char_cnn=True,
-                 help="bilstm-cnn with the fused BiLSTM of bilstm-fused (for GPUs)")(bilstm_fused)
 
 
 @register_encoder("bilstm-conv",

@@ -1,7 +1,7 @@
 """BiLSTM with both directions stepped in one loop over time: what ``Bidirectional(LSTM)`` computes, in T
 loop iterations instead of 2T (for accelerators, where each iteration costs kernel launches).
 
-Shapes: B batch, T time steps, D input features, H units per direction, R directions (1 or 2).
+Shapes: B batch, T time steps, D input features, H units per direction.
 """
 
 import keras
@@ -34,14 +34,6 @@ def _cell(z, c):
     return ops.sigmoid(o) * ops.tanh(c), c
 
 
-def _forward_step(consts, carry, x):
-    """One direction: carry (h, c) (B, H); x = (x_t (B, D),); consts (kernel (D, 4H), recurrent (H, 4H),
-    bias (4H,))."""
-    kernel, recurrent, bias = consts
-    h, c = _cell(ops.matmul(x[0], kernel) + ops.matmul(carry[0], recurrent) + bias, carry[1])
-    return (h, c), (h,)
-
-
 def _both_step(consts, carry, x):
     """Both directions: carry (hf, cf, hb, cb) (B, H); x = (x_t, x_{T-1-t} (B, D), live_{T-1-t} (B, 1) bool).
 
@@ -59,42 +51,36 @@ def _both_step(consts, carry, x):
 
 @keras.saving.register_keras_serializable(package="ner")
 class FusedLSTM(keras.layers.Layer):
-    """LSTM over x (B, T, D) with a right-padded mask (B, T) -> (B, T, R*H) float, 0 at padding.
+    """BiLSTM over x (B, T, D) with a right-padded mask (B, T) -> (B, T, 2H) float, 0 at padding.
 
-    Computes what ``keras.layers.Bidirectional(keras.layers.LSTM(units, return_sequences=True))`` (or the
-    LSTM alone, ``bidirectional=False``) computes at the real positions, with the same gates (i, f, c, o),
-    activations and initialisers (glorot-uniform kernel, orthogonal recurrent kernel, forget-gate bias 1),
-    but steps both directions in one loop (``ner.layers.crf.scan``): T iterations instead of 2T. Weights:
-    ``kernel`` (R, D, 4H), ``recurrent_kernel`` (R, H, 4H), ``bias`` (R, 4H); direction 0 reads forwards,
-    1 backwards. Keras' own LSTM is as fast or faster on a CPU (bench/README.md); this layer is for GPUs,
-    where :func:`set_lstm_path` can also hand it to cuDNN.
+    Computes what ``keras.layers.Bidirectional(keras.layers.LSTM(units, return_sequences=True))`` computes
+    at the real positions, with the same gates (i, f, c, o), activations and initial weights (for the same
+    random seed), but steps both directions in one loop (``ner.layers.crf.scan``): T iterations instead of
+    2T. Weights: ``kernel`` (2, D, 4H), ``recurrent_kernel`` (2, H, 4H), ``bias`` (2, 4H); direction 0
+    reads forwards, 1 backwards. Keras' own LSTM is as fast or faster on a CPU (bench/README.md); this
+    layer is for GPUs, where :func:`set_lstm_path` can also hand it to cuDNN.
     """
 
-    def __init__(self, units: int, bidirectional: bool = True, **kwargs):
+    def __init__(self, units: int, **kwargs):
         super().__init__(**kwargs)
-        self.units, self.bidirectional = units, bidirectional
-        self.directions = 2 if bidirectional else 1
+        self.units = units
         self.supports_masking = True
         # The initial weights are those of the Keras layer this one replaces, under the same random seed:
-        # build that layer's cells here (drawing their seeds as it would) and keep each cell's seeds.
-        keras_lstm = keras.layers.LSTM(units, return_sequences=True)
-        if bidirectional:
-            both = keras.layers.Bidirectional(keras_lstm)
-            cells = [both.forward_layer.cell, both.backward_layer.cell]
-        else:
-            cells = [keras_lstm.cell]
-        self._seeds = [(c.kernel_initializer.seed, c.recurrent_initializer.seed) for c in cells]
+        # make that layer's cells here (drawing their initializers' seeds as it would) and keep the seeds.
+        both = keras.layers.Bidirectional(keras.layers.LSTM(units, return_sequences=True))
+        self._seeds = [(c.kernel_initializer.seed, c.recurrent_initializer.seed)
+                       for c in (both.forward_layer.cell, both.backward_layer.cell)]
 
     def build(self, input_shape):
-        r, h = self.directions, self.units
-        self.kernel = self.add_weight(name="kernel", shape=(r, input_shape[-1], 4 * h),
+        h = self.units
+        self.kernel = self.add_weight(name="kernel", shape=(2, input_shape[-1], 4 * h),
                                       initializer=self._per_direction(keras.initializers.GlorotUniform, 0))
-        self.recurrent_kernel = self.add_weight(name="recurrent_kernel", shape=(r, h, 4 * h),
+        self.recurrent_kernel = self.add_weight(name="recurrent_kernel", shape=(2, h, 4 * h),
                                                 initializer=self._per_direction(keras.initializers.Orthogonal, 1))
-        self.bias = self.add_weight(name="bias", shape=(r, 4 * h), initializer=_forget_bias_one)
+        self.bias = self.add_weight(name="bias", shape=(2, 4 * h), initializer=_forget_bias_one)
 
     def _per_direction(self, initializer: type, which: int):
-        """Initializer of an (R, ...) weight: direction d's matrix from ``initializer(seed)`` with the seed of
+        """Initializer of a (2, ...) weight: direction d's matrix from ``initializer(seed)`` with the seed of
         the d-th Keras cell's kernel (``which`` = 0) or recurrent kernel (1)."""
         def init(shape, dtype=None):
             return ops.stack([initializer(seed=seeds[which])(shape[1:], dtype) for seeds in self._seeds])
@@ -104,36 +90,32 @@ class FusedLSTM(keras.layers.Layer):
         x = ops.convert_to_tensor(x)
         mask = ops.ones(ops.shape(x)[:2], dtype="bool") if mask is None else ops.cast(mask, "bool")
         weights = [ops.convert_to_tensor(w) for w in (self.kernel, self.recurrent_kernel, self.bias)]
-        per_direction = [tuple(w[d] for w in weights) for d in range(self.directions)]
         if _lstm_path[0] == "cudnn" and keras.backend.backend() == "jax":
             from ner import jax_kernels
 
             out = jax_kernels.lstm(x, ops.sum(ops.cast(mask, "int32"), axis=1), *weights)
-            return out * ops.expand_dims(ops.cast(mask, out.dtype), -1)
-        xt = ops.transpose(x, (1, 0, 2))                                            # (T, B, D)
-        zeros = ops.zeros((ops.shape(x)[0], self.units), dtype=x.dtype)
-        if self.directions == 1:
-            _, (out,) = scan(_forward_step, per_direction[0], (zeros, zeros), (xt,), ys_like=(zeros,))
         else:
+            xt = ops.transpose(x, (1, 0, 2))                                        # (T, B, D)
+            zeros = ops.zeros((ops.shape(x)[0], self.units), dtype=x.dtype)
             live = ops.flip(ops.expand_dims(ops.transpose(mask), -1), axis=0)      # (T, B, 1), reversed
-            _, (fwd, bwd) = scan(_both_step, per_direction[0] + per_direction[1], (zeros,) * 4,
-                                 (xt, ops.flip(xt, axis=0), live), ys_like=(zeros, zeros))
-            out = ops.concatenate([fwd, ops.flip(bwd, axis=0)], axis=-1)
-        out = ops.transpose(out, (1, 0, 2))                                         # (B, T, R*H)
+            consts = tuple(w[d] for d in range(2) for w in weights)
+            _, (fwd, bwd) = scan(_both_step, consts, (zeros,) * 4, (xt, ops.flip(xt, axis=0), live),
+                                 ys_like=(zeros, zeros))
+            out = ops.transpose(ops.concatenate([fwd, ops.flip(bwd, axis=0)], axis=-1), (1, 0, 2))
         return out * ops.expand_dims(ops.cast(mask, out.dtype), -1)
 
     def compute_mask(self, inputs, mask=None):
         return mask
 
     def compute_output_shape(self, input_shape):
-        return (*input_shape[:-1], self.directions * self.units)
+        return (*input_shape[:-1], 2 * self.units)
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "bidirectional": self.bidirectional}
+        return {**super().get_config(), "units": self.units}
 
 
 def _forget_bias_one(shape, dtype=None):
-    """Bias (R, 4H): 1 for the forget gate, 0 elsewhere (Keras' ``unit_forget_bias``)."""
+    """Bias (2, 4H): 1 for the forget gate, 0 elsewhere (Keras' ``unit_forget_bias``)."""
     h = shape[1] // 4
     one = ops.concatenate([ops.zeros((1, h), dtype), ops.ones((1, h), dtype), ops.zeros((1, 2 * h), dtype)], axis=1)
     return ops.tile(one, (shape[0], 1))
