@@ -54,10 +54,10 @@ def main() -> int:
                    "grad_ms": median_ms(grad, e, args.repeats), "viterbi_ms": median_ms(decode, e, args.repeats)}
             rows.append(row)
             print(json.dumps(row), flush=True)
+            if args.json:   # row by row: a run cut short keeps what it measured
+                with open(args.json, "a") as f:
+                    f.write(json.dumps(row) + "\n")
     crf_module.set_time_scan("sequential")
-    if args.json:
-        with open(args.json, "a") as f:
-            f.writelines(json.dumps(r) + "\n" for r in rows)
     print("\n| device | B x T | K | mode | log-likelihood gradient ms | Viterbi ms |\n|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['device']} | {r['batch']} x {r['steps']} | {r['tags']} | {r['mode']} | {r['grad_ms']} | "
