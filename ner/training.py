@@ -293,6 +293,28 @@ def train(config: TrainConfig | None = None, **settings) -> Path:
     if unknown:
         raise NerError(f"unknown training setting(s): {', '.join(unknown)}")
     cfg = dataclasses.replace(config or TrainConfig(), **settings).validate()
+    from ner.layers.crf import time_scan
+    from ner.layers.lstm import lstm_path
+
+    _check_execution_paths(cfg)
+    with time_scan(cfg.crf_scan), lstm_path(cfg.lstm_path):   # the process's modes again afterwards
+        return _train(cfg)
+
+
+def _check_execution_paths(cfg: TrainConfig) -> None:
+    """--crf-scan parallel and --lstm-path cudnn only where they take effect (recorded in the bundle)."""
+    import keras
+
+    backend = keras.backend.backend()
+    if cfg.crf_scan == "parallel" and (backend != "jax" or not cfg.crf):
+        raise NerError(f"--crf-scan parallel: needs --backend jax and a CRF head (backend {backend}, "
+                       f"head {'crf' if cfg.crf else 'softmax'})")
+    if cfg.lstm_path == "cudnn" and (backend != "jax" or cfg.encoder != "bilstm-cnn-fused"):
+        raise NerError(f"--lstm-path cudnn: needs --backend jax and --encoder bilstm-cnn-fused (backend "
+                       f"{backend}, encoder {cfg.encoder})")
+
+
+def _train(cfg: TrainConfig) -> Path:
     keep_freed_memory()
     enable_compile_cache()
 
@@ -301,13 +323,9 @@ def train(config: TrainConfig | None = None, **settings) -> Path:
     from ner.bundle import load_bundle, write_bundle
     from ner.data.batching import TaggingBatches, batch_layout
     from ner.data.corpus import load_corpus
-    from ner.layers.crf import set_time_scan
-    from ner.layers.lstm import set_lstm_path
     from ner.model import build_tagger
 
     set_seed(cfg.seed)
-    set_time_scan(cfg.crf_scan)   # process-wide, like the backend: same results, another schedule
-    set_lstm_path(cfg.lstm_path)
     dataset = load_corpus(cfg.data, token_col=cfg.token_col, tag_col=cfg.tag_col)
     splits, data_scheme, dev_note = prepare_splits(dataset, cfg)
     _log(cfg, f"data {cfg.data}: scheme {data_scheme}; "

@@ -55,6 +55,11 @@ def test_bad_training_input(small_sample, tmp_path, capsys):
     assert "--dropout" in _error(capsys, ["train", "--data", str(small_sample), "--dropout", "1.5"])
     assert "--crf-scan: unknown choice 'fast'" in _error(capsys, ["train", "--crf-scan", "fast"])
     assert "--lstm-path: unknown choice 'gpu'" in _error(capsys, ["train", "--lstm-path", "gpu"])
+    data = ["--data", str(small_sample), "--out", str(tmp_path / "m")]
+    assert "--crf-scan parallel: needs --backend jax" in _error(capsys,
+                                                                ["train", *data, "--crf-scan", "parallel"])
+    assert "--lstm-path cudnn: needs --backend jax and --encoder bilstm-cnn-fused" in _error(
+        capsys, ["train", *data, "--lstm-path", "cudnn"])
     assert not (tmp_path / "m").exists()
 
 

@@ -19,8 +19,9 @@ times the arithmetic), for accelerators where each loop step costs a kernel laun
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import keras
 import numpy as np
@@ -42,25 +43,37 @@ _time_scan = ["sequential"]
 
 
 def set_time_scan(mode: str) -> None:
-    """How every CRF computes log Z (training) and Viterbi (decoding) from now on, in this process.
+    """How every CRF computes log Z (training) and Viterbi (decoding) in functions traced from now on, in
+    this process (compiled train / predict functions keep the mode they were traced with).
 
     ``"sequential"`` (default): a loop over the T time steps (K^2 work per step). ``"parallel"``: the
     chain's (K, K) step matrices multiplied as a balanced tree in the log semiring (log Z) and scanned in
     the max-plus semiring (Viterbi scores; the backpointers are then composed by a second scan): no loop,
     depth O(log T), K^3 work per step. Same results up to float rounding; meant for GPUs, where a loop step
-    costs a kernel launch whatever its size. Needs a static T (JAX compiles one program per shape); on
-    TensorFlow, whose associative scan fails under XLA and loses static shapes in graphs, and during shape
-    inference the sequential loop runs. ``forward_backward``, ``marginals`` and ``nbest`` always
-    loop.
+    costs a kernel launch whatever its size. JAX only, with a static T (JAX compiles one program per
+    shape): elsewhere (TensorFlow's associative scan fails under XLA and loses static shapes in graphs),
+    and wherever T is unknown, the sequential loop runs. ``forward_backward``, ``marginals`` and
+    ``nbest`` always loop.
     """
     if mode not in TIME_SCANS:
         raise ValueError(f"CRF time scan must be one of {', '.join(TIME_SCANS)}, not {mode!r}")
     _time_scan[0] = mode
 
 
+@contextlib.contextmanager
+def time_scan(mode: str) -> Iterator[None]:
+    """``set_time_scan(mode)`` for the duration of a ``with`` block, then the previous mode again."""
+    previous = _time_scan[0]
+    set_time_scan(mode)
+    try:
+        yield
+    finally:
+        _time_scan[0] = previous
+
+
 def _parallel(e) -> bool:
     """Whether to use the parallel forms for time-major emissions ``e`` (T, B, K)."""
-    return (_time_scan[0] == "parallel" and keras.backend.backend() != "tensorflow"
+    return (_time_scan[0] == "parallel" and keras.backend.backend() == "jax"
             and isinstance(e.shape[0], int))   # T known: not None, not a symbolic dim
 
 

@@ -4,6 +4,9 @@ loop iterations instead of 2T (for accelerators, where each iteration costs kern
 Shapes: B batch, T time steps, D input features, H units per direction.
 """
 
+import contextlib
+from collections.abc import Iterator
+
 import keras
 from keras import ops
 
@@ -14,7 +17,7 @@ _lstm_path = ["loop"]
 
 
 def set_lstm_path(path: str) -> None:
-    """How every FusedLSTM runs from now on, in this process.
+    """How every FusedLSTM runs in functions traced from now on, in this process.
 
     ``"loop"`` (default): the ``keras.ops`` loop over time, on every backend. ``"cudnn"``: on JAX, one
     call of JAX's cuDNN LSTM over the whole batch with each row's length (``ner.jax_kernels.lstm``; on a
@@ -24,6 +27,17 @@ def set_lstm_path(path: str) -> None:
     if path not in LSTM_PATHS:
         raise ValueError(f"FusedLSTM path must be one of {', '.join(LSTM_PATHS)}, not {path!r}")
     _lstm_path[0] = path
+
+
+@contextlib.contextmanager
+def lstm_path(path: str) -> Iterator[None]:
+    """``set_lstm_path(path)`` for the duration of a ``with`` block, then the previous path again."""
+    previous = _lstm_path[0]
+    set_lstm_path(path)
+    try:
+        yield
+    finally:
+        _lstm_path[0] = previous
 
 
 def _cell(z, c):
@@ -57,8 +71,9 @@ class FusedLSTM(keras.layers.Layer):
     at the real positions, with the same gates (i, f, c, o), activations and initial weights (for the same
     random seed), but steps both directions in one loop (``ner.layers.crf.scan``): T iterations instead of
     2T. Weights: ``kernel`` (2, D, 4H), ``recurrent_kernel`` (2, H, 4H), ``bias`` (2, 4H); direction 0
-    reads forwards, 1 backwards. Keras' own LSTM is as fast or faster on a CPU (bench/README.md); this
-    layer is for GPUs, where :func:`set_lstm_path` can also hand it to cuDNN.
+    reads forwards, 1 backwards. Meant for GPUs, where :func:`set_lstm_path` can also hand it to cuDNN:
+    on the CPU a whole model trains at the speed of Keras' BiLSTM with JAX and slower with TensorFlow
+    (bench/README.md, sixth round).
     """
 
     def __init__(self, units: int, **kwargs):
