@@ -6,7 +6,7 @@
 # .whl/ and stages a git-ignored copy of CoNLL-2003 in .gpu-data/; never commit either; seqeval has no
 # wheel on PyPI, so build one):
 #     bash ../shared/tools/gpu-wheels.sh --with-data && pip wheel --no-deps seqeval==1.2.2 -w .whl
-# Run on the device machine: carry [".whl", ".gpu-data"], command `bash bench/gpu.sh`, timeout_s 540
+# Run on the device machine: carry [".whl", ".gpu-data"], command `bash bench/gpu.sh`, timeout_s 580
 # (about 8 minutes: five rows of about 70 s, at most 120 s each, and two micro-benchmarks of at most 60 s).
 # Results come back as $OUT/speed-gpu.jsonl (JSON lines, one per row), $OUT/speed-gpu.md (the table),
 # $OUT/gpu-util.csv (nvidia-smi samples every 200 ms) and $OUT/gpu.log.
