@@ -12,10 +12,9 @@ whatever device JAX uses (CPU or GPU).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 
-from jax_timing import median_ms
+from jax_micro import batch_shapes, median_ms, record
 
 
 def main() -> int:
@@ -41,23 +40,17 @@ def main() -> int:
     crf.build((None, None, k))
     device = jax.devices()[0].device_kind
     rows = []
-    for shape in args.shapes.split(","):
-        b, t = (int(v) for v in shape.split("x"))
+    for b, t in batch_shapes(args.shapes):
         e = jax.device_put(rng.normal(size=(b, t, k)).astype("float32"))   # on the device once, not per call
         tags = rng.integers(0, k, size=(b, t)).astype("int32")
         mask = np.arange(t)[None] < rng.integers(t // 2, t + 1, size=b)[:, None]
         for mode in crf_module.TIME_SCANS:
-            crf_module.set_time_scan(mode)   # read while tracing: a new jit per mode
-            grad = jax.jit(jax.grad(lambda e: -ops.sum(crf.log_likelihood(e, tags, mask))))
-            decode = jax.jit(lambda e: crf.decode(e, mask))
-            row = {"device": device, "batch": b, "steps": t, "tags": k, "mode": mode,
-                   "grad_ms": median_ms(grad, e, args.repeats), "viterbi_ms": median_ms(decode, e, args.repeats)}
-            rows.append(row)
-            print(json.dumps(row), flush=True)
-            if args.json:   # row by row: a run cut short keeps what it measured
-                with open(args.json, "a") as f:
-                    f.write(json.dumps(row) + "\n")
-    crf_module.set_time_scan("sequential")
+            with crf_module.time_scan(mode):   # read while tracing (at the first call): a new jit per mode
+                grad = jax.jit(jax.grad(lambda e: -ops.sum(crf.log_likelihood(e, tags, mask))))
+                decode = jax.jit(lambda e: crf.decode(e, mask))
+                record({"device": device, "batch": b, "steps": t, "tags": k, "mode": mode,
+                        "grad_ms": median_ms(grad, e, args.repeats), "viterbi_ms": median_ms(decode, e, args.repeats)},
+                       rows, args.json)
     print("\n| device | B x T | K | mode | log-likelihood gradient ms | Viterbi ms |\n|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['device']} | {r['batch']} x {r['steps']} | {r['tags']} | {r['mode']} | {r['grad_ms']} | "

@@ -12,10 +12,9 @@ same weights). On a CPU the cuDNN path runs JAX's reference of the cuDNN call. A
 from __future__ import annotations
 
 import argparse
-import json
 import os
 
-from jax_timing import median_ms
+from jax_micro import batch_shapes, median_ms, record
 
 
 def main() -> int:
@@ -46,15 +45,12 @@ def main() -> int:
     rng = np.random.default_rng(0)
     device = jax.devices()[0].device_kind
     rows = []
-    for shape in args.shapes.split(","):
-        b, t = (int(v) for v in shape.split("x"))
+    for b, t in batch_shapes(args.shapes):
         x = jax.device_put(rng.normal(size=(b, t, args.features)).astype("float32"))
         mask = jax.device_put(np.arange(t)[None] < rng.integers(t // 2, t + 1, size=b)[:, None])
         results = {}
         for name, layer, path in (("keras", reference, "loop"), ("fused-loop", fused, "loop"),
                                   ("fused-cudnn", fused, "cudnn")):
-            lstm_module.set_lstm_path(path)   # read while tracing: a new jit per path
-
             def forward(x, layer=layer):
                 return layer(x, mask=mask) * mask[..., None]
 
@@ -62,19 +58,15 @@ def main() -> int:
             grad_jit = jax.jit(jax.grad(lambda x, f=forward: (f(x) ** 2).sum()))
             row = {"device": device, "batch": b, "steps": t, "path": name}
             try:   # a GPU whose JAX lacks the cuDNN RNN kernels fails here: record it, go on
-                results[name] = (np.asarray(forward_jit(x)), np.asarray(grad_jit(x)))
+                with lstm_module.lstm_path(path):   # read while tracing (at the first call): a new jit per path
+                    results[name] = (np.asarray(forward_jit(x)), np.asarray(grad_jit(x)))
                 row.update(forward_ms=median_ms(forward_jit, x, args.repeats),
                            grad_ms=median_ms(grad_jit, x, args.repeats),
                            max_output_diff=float(np.abs(results[name][0] - results["keras"][0]).max()),
                            max_grad_diff=float(np.abs(results[name][1] - results["keras"][1]).max()))
             except Exception as e:  # noqa: BLE001 -- any failure of one path is a result to report
                 row["error"] = f"{type(e).__name__}: {e}"[:300]
-            rows.append(row)
-            print(json.dumps(row), flush=True)
-            if args.json:   # row by row: a run cut short keeps what it measured
-                with open(args.json, "a") as f:
-                    f.write(json.dumps(row) + "\n")
-    lstm_module.set_lstm_path("loop")
+            record(row, rows, args.json)
     print("\n| device | B x T | path | forward ms | gradient ms | max output diff | max input-gradient diff |\n"
           "|---|---|---|---|---|---|---|")
     for r in rows:

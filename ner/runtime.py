@@ -64,10 +64,9 @@ def export_arrays(model) -> dict[str, np.ndarray] | None:
             put(f"encoder{i}_bias", layer.bias)
             continue
         if isinstance(layer, FusedLSTM):   # weights (2, ...): direction d is a Keras LSTM cell's weights
-            for d in range(2):
-                for name, value in (("kernel", layer.kernel), ("recurrent", layer.recurrent_kernel),
-                                    ("bias", layer.bias)):
-                    put(f"encoder{i}_{d}_{name}", keras.ops.convert_to_numpy(value)[d])
+            for name, value in (("kernel", layer.kernel), ("recurrent", layer.recurrent_kernel), ("bias", layer.bias)):
+                for d, per_direction in enumerate(keras.ops.convert_to_numpy(value)):
+                    put(f"encoder{i}_{d}_{name}", per_direction)
             layout["encoder"].append({"kind": "lstm", "directions": 2})
             continue
         kind = kinds.get(type(directions[0]))

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from ner.layers.crf import CRF, FORBIDDEN_SCORE, NBEST_PAD_SCORE, TIME_SCANS, scan, set_time_scan
+from ner.layers.crf import CRF, FORBIDDEN_SCORE, NBEST_PAD_SCORE, TIME_SCANS, scan, time_scan
 
 BACKEND = keras.backend.backend()
 BIO_3 = ["O", "B-X", "I-X"]
@@ -213,34 +213,33 @@ def prob(request):
 
 
 @pytest.fixture(params=TIME_SCANS)
-def time_scan(request):
+def scan_mode(request):
     """Runs a test with log Z and Viterbi as loops over time, then as parallel tree / scan products."""
     if request.param == "parallel" and BACKEND == "tensorflow":
-        pytest.skip("TensorFlow always loops over time (set_time_scan)")
+        pytest.skip("TensorFlow always loops over time (time_scan)")
     if request.param == "parallel" and request.node.callspec.params.get("prob") == "k5":
         pytest.skip("the constrained problem (bio5) covers the parallel forms")
     if request.param == "parallel" and request.node.callspec.params.get("jit_compile") is False:
         pytest.skip("JAX compiles either way")
-    set_time_scan(request.param)
-    yield request.param
-    set_time_scan("sequential")
+    with time_scan(request.param):
+        yield request.param
 
 
 # ---- results vs the oracle -----------------------------------------------------------------------------
 
 
-def test_eager_matches_brute_force(prob, time_scan):
+def test_eager_matches_brute_force(prob, scan_mode):
     crf, e, mask, tags, lengths, oracles = prob
     check_against_oracle(outputs(crf, e, mask, tags), crf, e, tags, lengths, oracles)
 
 
 @pytest.mark.parametrize("jit_compile", [False, True])
-def test_compiled_matches_brute_force(jit_compile, time_scan):
+def test_compiled_matches_brute_force(jit_compile, scan_mode):
     crf, e, mask, tags, lengths, oracles = problem(*PROBLEMS["bio5"])
     check_against_oracle(compiled_outputs(crf, e, mask, tags, jit_compile), crf, e, tags, lengths, oracles)
 
 
-def test_gradients_match_brute_force(prob, time_scan):
+def test_gradients_match_brute_force(prob, scan_mode):
     crf, e, mask, tags, lengths, oracles = prob
     values = [e, np_(crf.start), np_(crf.transitions), np_(crf.end)]
 
@@ -259,7 +258,7 @@ def test_gradients_match_brute_force(prob, time_scan):
         np.testing.assert_allclose(got, w, atol=1e-4)
 
 
-def test_padding_changes_nothing(prob, time_scan):
+def test_padding_changes_nothing(prob, scan_mode):
     crf, e, mask, tags, lengths, oracles = prob
     rng = np.random.default_rng(7)
     extra = 3
@@ -278,7 +277,7 @@ def test_padding_changes_nothing(prob, time_scan):
     np.testing.assert_allclose(np_(crf.log_partition(e, None)), np_(crf.log_partition(e, full)), rtol=1e-6)
 
 
-def test_padded_length_one_compiled(time_scan):
+def test_padded_length_one_compiled(scan_mode):
     crf, e, mask, tags, lengths, oracles = problem(5, 4, 1, 3, True, BIO_3)
     check_against_oracle(compiled_outputs(crf, e, mask, tags, True), crf, e, tags, lengths, oracles)
 

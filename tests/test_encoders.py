@@ -13,7 +13,7 @@ from ner.errors import NerError
 from ner.layers.char_cnn import CharCNN
 from ner.layers.encoders import (_REGISTRY, EncoderSpec, MaskedConv1D, SequenceStack, get_encoder, list_encoders,
                                  register_encoder)
-from ner.layers.lstm import LSTM_PATHS, FusedLSTM, set_lstm_path
+from ner.layers.lstm import LSTM_PATHS, FusedLSTM, lstm_path
 from ner.model import build_tagger, predict_tags
 from test_crf import grads
 
@@ -173,17 +173,16 @@ def test_char_cnn_on_packed_rows_equals_each_word_on_its_own(kernel):
 
 
 @pytest.fixture(params=LSTM_PATHS)
-def lstm_path(request):
+def fused_path(request):
     """Runs a test with FusedLSTM's keras.ops loop, then (JAX) with the cuDNN call (JAX's reference of it
     on a CPU: the weight packing and the per-row lengths are what is tested here)."""
     if request.param == "cudnn" and keras.backend.backend() != "jax":
         pytest.skip("the cuDNN path is JAX's")
-    set_lstm_path(request.param)
-    yield request.param
-    set_lstm_path("loop")
+    with lstm_path(request.param):
+        yield request.param
 
 
-def test_fused_lstm_matches_keras_lstm(lstm_path):
+def test_fused_lstm_matches_keras_lstm(fused_path):
     """FusedLSTM with a Keras BiLSTM's weights: same outputs at real positions and same gradients with
     respect to the inputs and every weight, eagerly and compiled (jax.jit / XLA on TensorFlow)."""
     b, t, d, h = 5, 7, 6, 4

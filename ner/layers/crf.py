@@ -19,13 +19,14 @@ times the arithmetic), for accelerators where each loop step costs a kernel laun
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
 import keras
 import numpy as np
 from keras import ops
+
+from ner.layers.modes import Mode
 
 FORBIDDEN_SCORE = -1e4
 """Score added to forbidden start / transition / end entries of a constrained CRF (finite: -inf would
@@ -39,7 +40,7 @@ SEMIRING_ZERO = -1e30
 forms (finite, so that gradients stay finite; far below any path score)."""
 
 TIME_SCANS = ("sequential", "parallel")
-_time_scan = ["sequential"]
+_TIME_SCAN = Mode("CRF time scan", TIME_SCANS)
 
 
 def set_time_scan(mode: str) -> None:
@@ -55,25 +56,17 @@ def set_time_scan(mode: str) -> None:
     and wherever T is unknown, the sequential loop runs. ``forward_backward``, ``marginals`` and
     ``nbest`` always loop.
     """
-    if mode not in TIME_SCANS:
-        raise ValueError(f"CRF time scan must be one of {', '.join(TIME_SCANS)}, not {mode!r}")
-    _time_scan[0] = mode
+    _TIME_SCAN.set(mode)
 
 
-@contextlib.contextmanager
-def time_scan(mode: str) -> Iterator[None]:
+def time_scan(mode: str):
     """``set_time_scan(mode)`` for the duration of a ``with`` block, then the previous mode again."""
-    previous = _time_scan[0]
-    set_time_scan(mode)
-    try:
-        yield
-    finally:
-        _time_scan[0] = previous
+    return _TIME_SCAN.using(mode)
 
 
 def _parallel(e) -> bool:
     """Whether to use the parallel forms for time-major emissions ``e`` (T, B, K)."""
-    return (_time_scan[0] == "parallel" and keras.backend.backend() == "jax"
+    return (_TIME_SCAN.value == "parallel" and keras.backend.backend() == "jax"
             and isinstance(e.shape[0], int))   # T known: not None, not a symbolic dim
 
 

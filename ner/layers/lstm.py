@@ -4,16 +4,14 @@ loop iterations instead of 2T (for accelerators, where each iteration costs kern
 Shapes: B batch, T time steps, D input features, H units per direction.
 """
 
-import contextlib
-from collections.abc import Iterator
-
 import keras
 from keras import ops
 
 from ner.layers.crf import scan
+from ner.layers.modes import Mode
 
 LSTM_PATHS = ("loop", "cudnn")
-_lstm_path = ["loop"]
+_LSTM_PATH = Mode("FusedLSTM path", LSTM_PATHS)
 
 
 def set_lstm_path(path: str) -> None:
@@ -24,20 +22,12 @@ def set_lstm_path(path: str) -> None:
     machine without a GPU, JAX's reference of that call); other backends keep the loop. Same results up
     to float rounding (cuDNN may use TF32 products on the GPU, as XLA's float32 products there do).
     """
-    if path not in LSTM_PATHS:
-        raise ValueError(f"FusedLSTM path must be one of {', '.join(LSTM_PATHS)}, not {path!r}")
-    _lstm_path[0] = path
+    _LSTM_PATH.set(path)
 
 
-@contextlib.contextmanager
-def lstm_path(path: str) -> Iterator[None]:
+def lstm_path(path: str):
     """``set_lstm_path(path)`` for the duration of a ``with`` block, then the previous path again."""
-    previous = _lstm_path[0]
-    set_lstm_path(path)
-    try:
-        yield
-    finally:
-        _lstm_path[0] = previous
+    return _LSTM_PATH.using(path)
 
 
 def _cell(z, c):
@@ -105,7 +95,7 @@ class FusedLSTM(keras.layers.Layer):
         x = ops.convert_to_tensor(x)
         mask = ops.ones(ops.shape(x)[:2], dtype="bool") if mask is None else ops.cast(mask, "bool")
         weights = [ops.convert_to_tensor(w) for w in (self.kernel, self.recurrent_kernel, self.bias)]
-        if _lstm_path[0] == "cudnn" and keras.backend.backend() == "jax":
+        if _LSTM_PATH.value == "cudnn" and keras.backend.backend() == "jax":
             from ner import jax_kernels
 
             out = jax_kernels.lstm(x, ops.sum(ops.cast(mask, "int32"), axis=1), *weights)

@@ -1,0 +1,35 @@
+"""Helpers shared by the JAX micro-benchmarks (bench/crf_scan.py, bench/lstm_paths.py)."""
+
+import json
+import statistics
+import time
+
+
+def batch_shapes(text: str) -> list[tuple[int, int]]:
+    """"32x24,256x48" -> [(32, 24), (256, 48)]: (batch B, length T) pairs."""
+    return [tuple(int(v) for v in shape.split("x")) for shape in text.split(",")]
+
+
+def median_ms(f, x, repeats: int) -> float:
+    """Median milliseconds of ``f(x)`` (waited for with ``jax.block_until_ready``) over ``repeats`` calls,
+    after two warm-up calls (the first compiles)."""
+    import jax
+
+    for _ in range(2):
+        jax.block_until_ready(f(x))
+    seconds = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        jax.block_until_ready(f(x))
+        seconds.append(time.perf_counter() - t0)
+    return round(1e3 * statistics.median(seconds), 3)
+
+
+def record(row: dict, rows: list, json_path: str) -> None:
+    """Keep ``row``, print it as a JSON line and append it to ``json_path`` (if given) at once, so that a
+    run cut short keeps what it measured."""
+    rows.append(row)
+    print(json.dumps(row), flush=True)
+    if json_path:
+        with open(json_path, "a") as f:
+            f.write(json.dumps(row) + "\n")
