@@ -167,27 +167,28 @@ def format_errors(analysis: dict) -> str:
 
 
 def evaluate(model_or_path, data, *, split: str = "test", strict: bool = False, predictions=None,
-             errors: bool = False, token_col: int = 0, tag_col: int = -1) -> dict:
+             errors: bool = False, token_col: int = 0, tag_col: int = -1, engine: str = "auto") -> dict:
     """Score a bundle (path or loaded ``Bundle``/``Tagger``) on one split of a corpus.
 
     Tags are compared in the scheme of the evaluation data, whatever scheme the model was trained in.
-    Returns an :func:`entity_scores` object, plus ``"unseen_labels"`` (entity types of the data that the
-    model never saw, with their gold counts) when there are any and ``"errors"`` when ``errors``.
+    A path is loaded with ``engine`` (as ``Tagger.load``: "auto" tags with the numpy runtime when the bundle
+    has one, without importing Keras); a ``Tagger`` tags with its own engine, a ``Bundle`` with its Keras
+    model. Returns an :func:`entity_scores` object, plus ``"unseen_labels"`` (entity types of the data that
+    the model never saw, with their gold counts) when there are any and ``"errors"`` when ``errors``.
     ``predictions`` names a CoNLL file to write with ``token gold predicted`` columns.
     """
-    from ner.bundle import Bundle, load_bundle
+    from ner.bundle import Bundle
     from ner.data.conll import write_conll
     from ner.data.corpus import corpus_scheme, load_corpus
     from ner.errors import NerError
+    from ner.tagger import Tagger
     from ner.training import score_split
 
     if isinstance(model_or_path, Bundle):
-        bundle, model = model_or_path, model_or_path.model
-    elif hasattr(model_or_path, "bundle"):     # a Tagger: its Keras model is loaded on first use
-        bundle, model = model_or_path.bundle, model_or_path.model
+        bundle, tagger = model_or_path, None
     else:
-        bundle = load_bundle(model_or_path)
-        model = bundle.model
+        tagger = model_or_path if isinstance(model_or_path, Tagger) else Tagger.load(model_or_path, engine=engine)
+        bundle = tagger.bundle
     dataset = load_corpus(data, token_col=token_col, tag_col=tag_col)
     if split not in dataset:
         raise NerError(f"--split: {data} has no split {split!r} (it has {', '.join(dataset)})")
@@ -195,8 +196,13 @@ def evaluate(model_or_path, data, *, split: str = "test", strict: bool = False, 
     if not tokens:
         raise NerError(f"{data}: split {split} has no sentences")
     scheme = corpus_scheme(dataset[split])
-    scores, predicted = score_split(model, bundle.vocabs, tokens, gold, scheme,
-                                    bundle.config["scheme"], strict=strict)
+    if tagger is not None and tagger.runtime is not None:
+        predicted = tagger.tag_sentences(tokens, scheme)
+        scores = entity_scores(gold, predicted, scheme, strict=strict)
+    else:
+        model = bundle.model if tagger is None else tagger.model
+        scores, predicted = score_split(model, bundle.vocabs, tokens, gold, scheme,
+                                        bundle.config["scheme"], strict=strict)
     known = {t.split("-", 1)[1] for t in bundle.vocabs.labels.items if t != "O"}
     unseen = Counter(s.label for g in gold for s in to_spans(g, scheme) if s.label not in known)
     if unseen:

@@ -94,9 +94,9 @@ class Tagger:
                                      float(result["log_z"][row]), emissions, result["transitions"]))
         return out
 
-    def _batches(self, sentences: list[list[str]]):
-        """Yield (sentence indices, outputs) per batch: tags (B, T), emissions (B, T, K) and, with a CRF,
-        alpha, beta (B, T, K), log_z (B,) and transitions (K, K)."""
+    def _batches(self, sentences: list[list[str]], scores: bool = True):
+        """Yield (sentence indices, outputs) per batch: tags (B, T) and, when ``scores``, emissions (B, T, K)
+        and, with a CRF, alpha, beta (B, T, K), log_z (B,) and transitions (K, K)."""
         if self.runtime is not None:
             from ner.data.arrays import encode_sentence, packed_length, pad_inputs
 
@@ -110,7 +110,7 @@ class Tagger:
                 lengths = np.array([len(e.words) for e in encoded])
                 emissions = rt.emissions(inputs)
                 result = {"tags": rt.decode(emissions, lengths), "emissions": emissions}
-                if rt.has_crf:
+                if scores and rt.has_crf:
                     result["alpha"], result["beta"], result["log_z"] = rt.forward_backward(emissions, lengths)
                     result["transitions"] = rt.transitions
                 yield rows, result
@@ -118,13 +118,14 @@ class Tagger:
         from ner.data.batching import TaggingBatches, batch_layout
         from ner.model import ScoringModel
 
-        if self._scorer is None:
+        if scores and self._scorer is None:
             self._scorer = ScoringModel(self.model, name="scorer")
+        predict = self._scorer.predict_on_batch if scores else self.model.predict_on_batch
         batches = TaggingBatches(sentences, self.vocabs, batch_size=self.batch_size, **batch_layout(self.model))
-        crf = self.model.crf
+        crf = self.model.crf if scores else None
         transitions = None if crf is None else np.asarray(crf.transition_scores()[1], dtype=np.float64)
         for b in range(len(batches)):
-            result = {k: np.asarray(v) for k, v in self._scorer.predict_on_batch(batches[b]).items()}
+            result = {k: np.asarray(v) for k, v in predict(batches[b]).items()}
             if transitions is not None:
                 result["transitions"] = transitions
             yield batches.batch_indices(b), result
@@ -141,10 +142,13 @@ class Tagger:
 
     def tag_sentences(self, sentences: Sequence[Sequence[str]], scheme: str | None = None) -> list[list[str]]:
         """Tags of tokenized sentences, in ``scheme`` (default: the scheme of the training data)."""
-        nonempty = [i for i, s in enumerate(sentences) if len(s)]
+        nonempty = [list(sentences[i]) for i in range(len(sentences)) if len(sentences[i])]
+        index = [i for i in range(len(sentences)) if len(sentences[i])]
         tags: list[list[str]] = [[] for _ in sentences]
-        for i, (ids, _) in zip(nonempty, self._predict([sentences[i] for i in nonempty])):
-            tags[i] = convert(self.vocabs.labels.decode(ids), self.scheme, scheme or self.data_scheme)
+        for rows, result in self._batches(nonempty, scores=False):
+            for row, j in enumerate(rows):
+                ids = result["tags"][row, :len(nonempty[j])]
+                tags[index[j]] = convert(self.vocabs.labels.decode(ids), self.scheme, scheme or self.data_scheme)
         return tags
 
     def tag_tokens(self, tokens: Sequence[str], scheme: str | None = None) -> list[str]:

@@ -47,6 +47,16 @@ def crf_bundle(small_sample, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def zh_bundle(tmp_path_factory) -> Path:
+    """A bilstm + CRF bundle trained for 1 epoch on a 120/30/30-sentence slice of data/sample-zh (BMES)."""
+    import ner
+
+    root = tmp_path_factory.mktemp("zh")
+    data = write_slice(SAMPLE_ZH, root / "sample-zh", {"train": 120, "dev": 30, "test": 30})
+    return ner.train(data=str(data), encoder="bilstm", out=str(root / "bundle"), **dict(TINY, epochs=1))
+
+
+@pytest.fixture(scope="session")
 def softmax_bundle(small_sample, tmp_path_factory) -> Path:
     """A bilstm + softmax bundle trained for 2 epochs on the small sample."""
     import ner

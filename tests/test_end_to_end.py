@@ -51,8 +51,10 @@ def test_evaluate_agrees_with_seqeval_on_written_predictions(crf_bundle, small_s
     assert main(["evaluate", "--scored", str(out), "--json"]) == 0
     rescored = json.loads(capsys.readouterr().out)
     assert rescored["f1"] == pytest.approx(scores["f1"])
-    # and the Python API too
+    # and the Python API too, and the Keras engine (the CLI's default engine is numpy for this bundle)
     assert ner.evaluate(crf_bundle, str(small_sample))["f1"] == pytest.approx(scores["f1"])
+    keras_scores = ner.evaluate(crf_bundle, str(small_sample), engine="keras")
+    assert keras_scores["f1"] == pytest.approx(scores["f1"]) and keras_scores["per_type"] == scores["per_type"]
 
 
 def test_predictions_identical_after_reload(crf_bundle, softmax_bundle, small_sample):

@@ -14,7 +14,6 @@ from ner.data.batching import TaggingBatches
 from ner.data.schemes import to_spans
 from ner.tagger import Tagger
 
-from conftest import SAMPLE_ZH, TINY, write_slice
 
 TEXT = "Angela Merkel visited Paris on Tuesday. Officials of the European Commission met Ana Souza in Lagos!"
 
@@ -104,9 +103,8 @@ def test_tag_tokens_in_training_data_scheme(crf_tagger):
     assert crf_tagger.tag_tokens([]) == []
 
 
-def test_chinese_bundle(tmp_path):
-    data = write_slice(SAMPLE_ZH, tmp_path / "zh", {"train": 120, "dev": 30, "test": 30})
-    tagger = Tagger.load(ner.train(data=str(data), encoder="bilstm", out=str(tmp_path / "m"), **dict(TINY, epochs=1)))
+def test_chinese_bundle(zh_bundle):
+    tagger = Tagger.load(zh_bundle)
     text = "王小明上周去杭州参加了浙江大学的会议。李华在北京工作。"
     _check_entities(text, tagger.tag(text))
     tags = tagger.tag_tokens(list("王小明去了杭州"))

@@ -6,6 +6,7 @@ import json
 
 from ner.cli import BACKENDS
 from ner.errors import NerError
+from ner.tagger import ENGINES
 
 
 HELP = "score a model bundle (seqeval entity-level P/R/F1)"
@@ -27,7 +28,10 @@ def register(sub) -> None:
                    help="score an existing 'token gold predicted' file instead of a model")
     p.add_argument("--token-col", type=int, default=0, help="CoNLL column of the tokens (default 0)")
     p.add_argument("--tag-col", type=int, default=-1, help="CoNLL column of the gold tags (default -1)")
-    p.add_argument("--backend", choices=BACKENDS, help="Keras backend")
+    p.add_argument("--engine", choices=ENGINES, default="auto",
+                   help="numpy: tag without loading Keras (fast start; bundles with weights.npz); keras: the "
+                        "saved Keras model on --backend; auto: numpy when the bundle allows (default)")
+    p.add_argument("--backend", choices=BACKENDS, help="Keras backend (keras engine)")
     p.set_defaults(func=run)
 
 
@@ -44,7 +48,7 @@ def run(args) -> int:
             raise NerError("MODEL is required (or --scored FILE)")
         scores = evaluate(args.model, args.data, split=args.split, strict=args.strict,
                           predictions=args.predictions, errors=args.errors,
-                          token_col=args.token_col, tag_col=args.tag_col)
+                          token_col=args.token_col, tag_col=args.tag_col, engine=args.engine)
         title = f"{args.model} on {args.data} [{args.split}]"
     if args.json:
         print(json.dumps(scores, ensure_ascii=False))
