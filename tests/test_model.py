@@ -109,13 +109,14 @@ def test_fit_on_tagging_batches_with_jit_compile(head, corpus):
     model = build_tagger({**TINY, "encoder": "bilstm-cnn", "head": head, "dropout": 0.1}, vocabs)
     model.compile(optimizer=keras.optimizers.SGD(0.1), jit_compile=True)
     assert model.jit_compile is True   # Keras falls back silently for models it deems unsupported
-    batches = TaggingBatches(tokens, vocabs, tags, batch_size=4, shuffle=True, word_dropout=0.1)
+    # one batch, one shape: each XLA compilation of a step costs seconds on TensorFlow
+    batches = TaggingBatches(tokens, vocabs, tags, batch_size=len(tokens), shuffle=True, word_dropout=0.1)
     transitions = None if model.crf is None else ops.convert_to_numpy(model.crf.transitions)
     history = model.fit(batches, epochs=3, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
     if transitions is not None:   # the CRF weights train too (the loss reaches them on every backend)
         assert not np.allclose(transitions, ops.convert_to_numpy(model.crf.transitions))
-    predicted = predict_tags(model, TaggingBatches(tokens, vocabs, batch_size=4))   # compiled decoding
+    predicted = predict_tags(model, TaggingBatches(tokens, vocabs, batch_size=len(tokens)))   # compiled decoding
     assert [len(p) for p in predicted] == [len(s) for s in tokens]
 
 
