@@ -67,7 +67,7 @@ def test_predictions_identical_after_reload(crf_bundle, softmax_bundle, small_sa
 
 
 def test_same_seed_same_dev_f1(small_sample, tmp_path):
-    settings = dict(TINY, epochs=1, data=str(small_sample), encoder="bilstm")
+    settings = dict(TINY, epochs=1, data=str(small_sample), encoder="lstm")
     a = load_bundle(ner.train(out=str(tmp_path / "a"), **settings))
     b = load_bundle(ner.train(out=str(tmp_path / "b"), **settings))
     assert [h["dev_f1"] for h in a.history] == [h["dev_f1"] for h in b.history]
