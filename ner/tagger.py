@@ -95,8 +95,9 @@ class Tagger:
         return out
 
     def _batches(self, sentences: list[list[str]], scores: bool = True):
-        """Yield (sentence indices, outputs) per batch: tags (B, T) and, when ``scores``, emissions (B, T, K)
-        and, with a CRF, alpha, beta (B, T, K), log_z (B,) and transitions (K, K)."""
+        """Yield (sentence indices, outputs) per batch: tags (B, T), emissions (B, T, K) and, with a CRF,
+        alpha, beta (B, T, K), log_z (B,) and transitions (K, K). The numpy engine leaves out the CRF's
+        forward-backward unless ``scores``."""
         if self.runtime is not None:
             from ner.data.arrays import encode_sentence, packed_length, pad_inputs
 
@@ -118,14 +119,13 @@ class Tagger:
         from ner.data.batching import TaggingBatches, batch_layout
         from ner.model import ScoringModel
 
-        if scores and self._scorer is None:
+        if self._scorer is None:    # one compiled pass for tags and scores: scores come along
             self._scorer = ScoringModel(self.model, name="scorer")
-        predict = self._scorer.predict_on_batch if scores else self.model.predict_on_batch
         batches = TaggingBatches(sentences, self.vocabs, batch_size=self.batch_size, **batch_layout(self.model))
-        crf = self.model.crf if scores else None
+        crf = self.model.crf
         transitions = None if crf is None else np.asarray(crf.transition_scores()[1], dtype=np.float64)
         for b in range(len(batches)):
-            result = {k: np.asarray(v) for k, v in predict(batches[b]).items()}
+            result = {k: np.asarray(v) for k, v in self._scorer.predict_on_batch(batches[b]).items()}
             if transitions is not None:
                 result["transitions"] = transitions
             yield batches.batch_indices(b), result
@@ -142,8 +142,8 @@ class Tagger:
 
     def tag_sentences(self, sentences: Sequence[Sequence[str]], scheme: str | None = None) -> list[list[str]]:
         """Tags of tokenized sentences, in ``scheme`` (default: the scheme of the training data)."""
-        nonempty = [list(sentences[i]) for i in range(len(sentences)) if len(sentences[i])]
-        index = [i for i in range(len(sentences)) if len(sentences[i])]
+        index = [i for i, s in enumerate(sentences) if len(s)]
+        nonempty = [list(sentences[i]) for i in index]
         tags: list[list[str]] = [[] for _ in sentences]
         for rows, result in self._batches(nonempty, scores=False):
             for row, j in enumerate(rows):
