@@ -11,29 +11,20 @@ whatever device JAX uses (CPU or GPU).
 
 from __future__ import annotations
 
-import argparse
-import os
-
-from jax_micro import batch_shapes, median_ms, record
+from jax_micro import batch_shapes, median_ms, parser, record, require_jax
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--shapes", default="32x24,256x24,256x48", help="comma-separated BxT batch shapes")
+    p = parser(__doc__, "32x24,256x24,256x48", 50, "shape and mode")
     p.add_argument("--tags", type=int, default=17)
-    p.add_argument("--repeats", type=int, default=50)
-    p.add_argument("--json", default="", help="append one JSON line per shape and mode to this file")
     args = p.parse_args()
-    os.environ.setdefault("KERAS_BACKEND", "jax")
+    require_jax("bench/crf_scan.py", " (TensorFlow always loops over time)")
     import jax
-    import keras
     import numpy as np
     from keras import ops
 
     from ner.layers import crf as crf_module
 
-    if keras.backend.backend() != "jax":
-        raise SystemExit("bench/crf_scan.py: needs KERAS_BACKEND=jax (TensorFlow always loops over time)")
     k = args.tags
     rng = np.random.default_rng(0)
     crf = crf_module.CRF(num_tags=k)

@@ -1,8 +1,30 @@
 """Helpers shared by the JAX micro-benchmarks (bench/crf_scan.py, bench/lstm_paths.py)."""
 
+import argparse
 import json
+import os
 import statistics
 import time
+
+
+def parser(doc: str, shapes: str, repeats: int, row: str) -> argparse.ArgumentParser:
+    """The options every micro-benchmark takes: --shapes (default ``shapes``), --repeats, --json (one JSON
+    line per ``row``); the script adds its own."""
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--shapes", default=shapes, help="comma-separated BxT batch shapes")
+    p.add_argument("--repeats", type=int, default=repeats)
+    p.add_argument("--json", default="", help=f"append one JSON line per {row} to this file")
+    return p
+
+
+def require_jax(script: str, why: str = "") -> None:
+    """Select the JAX backend unless KERAS_BACKEND says otherwise; exit with a one-line message if another
+    backend is in use."""
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    import keras
+
+    if keras.backend.backend() != "jax":
+        raise SystemExit(f"{script}: needs KERAS_BACKEND=jax{why}")
 
 
 def batch_shapes(text: str) -> list[tuple[int, int]]:

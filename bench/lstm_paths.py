@@ -11,29 +11,21 @@ same weights). On a CPU the cuDNN path runs JAX's reference of the cuDNN call. A
 
 from __future__ import annotations
 
-import argparse
-import os
-
-from jax_micro import batch_shapes, median_ms, record
+from jax_micro import batch_shapes, median_ms, parser, record, require_jax
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--shapes", default="32x24,256x24", help="comma-separated BxT batch shapes")
+    p = parser(__doc__, "32x24,256x24", 30, "shape and path")
     p.add_argument("--features", type=int, default=160)
     p.add_argument("--units", type=int, default=200)
-    p.add_argument("--repeats", type=int, default=30)
-    p.add_argument("--json", default="", help="append one JSON line per shape and path to this file")
     args = p.parse_args()
-    os.environ.setdefault("KERAS_BACKEND", "jax")
+    require_jax("bench/lstm_paths.py")
     import jax
     import keras
     import numpy as np
 
     from ner.layers import lstm as lstm_module
 
-    if keras.backend.backend() != "jax":
-        raise SystemExit("bench/lstm_paths.py: needs KERAS_BACKEND=jax")
     keras.utils.set_random_seed(0)
     reference = keras.layers.Bidirectional(keras.layers.LSTM(args.units, return_sequences=True))
     reference.build((None, None, args.features))
