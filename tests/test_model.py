@@ -110,7 +110,7 @@ def test_fit_on_tagging_batches_with_jit_compile(head, corpus):
     model.compile(optimizer=keras.optimizers.SGD(0.1), jit_compile=True)
     assert model.jit_compile is True   # Keras falls back silently for models it deems unsupported
     # one batch, one shape: each XLA compilation of a step costs seconds on TensorFlow
-    batches = TaggingBatches(tokens, vocabs, tags, batch_size=len(tokens), shuffle=True, word_dropout=0.1)
+    batches = TaggingBatches(tokens, vocabs, tags, batch_size=len(tokens), word_dropout=0.1)
     transitions = None if model.crf is None else ops.convert_to_numpy(model.crf.transitions)
     history = model.fit(batches, epochs=3, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
