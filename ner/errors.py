@@ -17,3 +17,9 @@ class InputError(NerError):
         super().__init__(where + message)
         self.path = path
         self.line = line
+
+
+class RunError(NerError):
+    """The command ran but found its result wrong or unusable (non-finite training, nothing to score): exit 1."""
+
+    exit_code = 1
