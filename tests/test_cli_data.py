@@ -118,7 +118,8 @@ def test_convert_file_round_trip_keeps_other_columns(capsys, tmp_path, corpus):
 
 def test_convert_folder(capsys, tmp_path, corpus):
     code, _, _ = run(capsys, "data", "convert", corpus, tmp_path / "iob1", "--to", "iob1")
-    assert code == 0 and sorted(p.name for p in (tmp_path / "iob1").iterdir()) == ["train.txt", "valid.txt"]
+    assert code == 0 and sorted(p.name for p in (tmp_path / "iob1").iterdir()) == [".ner-output.json", "train.txt",
+                                                                              "valid.txt"]
     assert read_conll(tmp_path / "iob1" / "valid.txt")[0].tags == ["O", "I-ORG", "I-ORG"]
     run(capsys, "data", "convert", tmp_path / "iob1", tmp_path / "bio", "--to", "bio", "--from", "iob1")
     assert (tmp_path / "bio" / "train.txt").read_text() == TRAIN

@@ -1,0 +1,307 @@
+"""ner never destroys what a user owns: outputs are checked before work, only ner's own folders are
+replaced, one writer per output, crash-safe folder swaps, names read from files stay inside outputs.
+
+Each refusal is checked against hashes of every file around the case, before and after."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ner.cli import main
+from ner.outputs import MARK, claim, replace_folder, restore, safe_name
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def snapshot(root: Path) -> dict:
+    """Every entry under ``root``: relative path -> sha256 of a file's bytes (or "dir"), with its mode."""
+    found = {}
+    for p in sorted(root.rglob("*")):
+        kind = "dir" if p.is_dir() else hashlib.sha256(p.read_bytes()).hexdigest()
+        found[str(p.relative_to(root))] = (kind, p.stat().st_mode)
+    return found
+
+
+@pytest.fixture
+def area(tmp_path, small_sample):
+    """A user's folder: their own notes, a copy of the corpus, a plain file and an embeddings file."""
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("my notes\n")
+    shutil.copytree(small_sample, tmp_path / "corpus")
+    (tmp_path / "plain.txt").write_text("a plain file\n")
+    (tmp_path / "vectors.txt").write_text("paris 0.1 0.2\n")
+    return tmp_path
+
+
+@pytest.fixture
+def no_work(monkeypatch):
+    """Fail the test if training or comparing starts."""
+    import ner.comparison
+    import ner.training
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("work started before the output was checked")
+
+    monkeypatch.setattr(ner.training, "_train", forbidden)
+    monkeypatch.setattr(ner.comparison, "_compare", forbidden)
+
+
+def refused(argv: list[str], capsys, *words: str) -> str:
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith("ner: error: ") and err.count("\n") == 1, err
+    for word in words:
+        assert word in err, err
+    return err
+
+
+TRAIN_CASES = {   # case -> (--out relative to the area, extra flags, words in the message)
+    "folder of the user's files": ("mine", [], ("mine", "holds files ner did not write", "notes.txt")),
+    "the training corpus itself": ("corpus", [], ("is an input", "corpus")),
+    "a folder holding the corpus": (".", [], ("holds an input",)),
+    "inside the corpus folder": ("corpus/model", [], ("is inside an input",)),
+    "a plain file": ("plain.txt", [], ("plain.txt", "exists and is not a folder")),
+    "the embeddings file": ("vectors.txt", ["--embeddings", "{area}/vectors.txt"], ("is an input",)),
+    "below a plain file": ("plain.txt/sub", [], ("plain.txt", "is a file, not a folder")),
+}
+
+
+@pytest.mark.parametrize("case", TRAIN_CASES)
+def test_train_refuses_an_output_it_does_not_own_before_any_work(case, area, no_work, capsys):
+    out, extra, words = TRAIN_CASES[case]
+    before = snapshot(area)
+    argv = ["train", "--data", str(area / "corpus"), "--out", str(area / out), "--quiet"]
+    refused(argv + [x.format(area=area) for x in extra], capsys, "--out", *words)
+    assert snapshot(area) == before
+
+
+def test_train_refuses_an_unwritable_output_before_any_work(no_work, capsys, small_sample):
+    refused(["train", "--data", str(small_sample), "--out", "/proc/ner-model", "--quiet"], capsys,
+            "--out", "/proc", "cannot write")
+
+
+def test_bundle_with_a_foreign_file_is_not_replaced(area, crf_bundle, no_work, capsys):
+    shutil.copytree(crf_bundle, area / "model")
+    (area / "model" / "my-predictions.conll").write_text("x O O\n")
+    before = snapshot(area)
+    refused(["train", "--data", str(area / "corpus"), "--out", str(area / "model")], capsys,
+            "my-predictions.conll")
+    assert snapshot(area) == before
+
+
+def test_train_writes_into_an_empty_folder_and_fine_tunes_its_own_bundle_in_place(area, tmp_path):
+    import ner
+    from conftest import SAMPLE, TINY, write_slice
+
+    before = snapshot(area)
+    work = tmp_path.parent / f"{tmp_path.name}-work"
+    corpus = write_slice(SAMPLE, work / "tiny", {"train": 40, "dev": 10})
+    settings = dict(TINY, epochs=1, data=str(corpus), encoder="rnn")
+    (work / "empty").mkdir()
+    first = ner.train(out=str(work / "empty"), **settings)
+    created = json.loads((first / "bundle.json").read_text())["created"]
+    ner.train(out=str(first), init=str(first), **settings)     # rerun into its own bundle, from its weights
+    assert json.loads((first / "config.json").read_text())["init"] == str(first)
+    assert created <= json.loads((first / "bundle.json").read_text())["created"]
+    assert sorted(p.name for p in work.iterdir()) == ["empty", "tiny"]   # no lock, no leftovers
+    assert snapshot(area) == before
+
+
+def test_folders_and_files_follow_the_umask(tmp_path):
+    def fill(folder):
+        (folder / "data.txt").write_text("x\n")
+        (folder / "bundle.json").write_text("{}\n")
+
+    old = os.umask(0o027)
+    try:
+        out = replace_folder(tmp_path / "b", fill)
+    finally:
+        os.umask(old)
+    assert (out.stat().st_mode & 0o777, (out / "data.txt").stat().st_mode & 0o777) == (0o750, 0o640)
+
+
+def test_bundle_from_training_follows_the_umask(crf_bundle):
+    umask = os.umask(0)
+    os.umask(umask)
+    assert crf_bundle.stat().st_mode & 0o777 == 0o777 & ~umask
+    assert (crf_bundle / "model.keras").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+# ---------------------------------------------------------------- one writer per output
+
+HOLDER = ("import sys; from ner.outputs import claim\n"
+          "with claim(sys.argv[1]):\n    print('holding', flush=True); sys.stdin.read()\n")
+
+
+def test_a_second_writer_exits_at_once_and_a_killed_holder_blocks_nothing(area, no_work, capsys, small_sample):
+    out = area / "models" / "en"
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(out)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        refused(["train", "--data", str(small_sample), "--out", str(out)], capsys,
+                str(out), f"pid {holder.pid}", "another ner process")
+    finally:
+        holder.kill()
+        holder.wait()
+    with claim(out) as held:   # the OS released the dead holder's lock
+        assert held == out.resolve()
+    assert not (out.parent / ".en.lock").exists()
+
+
+# ---------------------------------------------------------------- crash-safe swap, a kill at every step
+
+DRIVER = r"""
+import os, shutil, sys
+from pathlib import Path
+import ner.outputs as outputs
+
+out, kill_at, exchange, version = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4]
+calls = 0
+
+
+def step():
+    global calls
+    calls += 1
+    if calls == kill_at:
+        os._exit(9)   # a kill: no cleanup, no finally blocks
+
+
+def killable(fn):
+    def wrapped(*args, **kwargs):
+        step()
+        result = fn(*args, **kwargs)
+        step()
+        return result
+    return wrapped
+
+
+for name in ("rename", "mkdir", "unlink", "rmdir"):
+    setattr(os, name, killable(getattr(os, name)))
+if not exchange:
+    outputs._exchange = lambda a, b: False
+else:
+    outputs._exchange = killable(outputs._exchange)
+
+
+def fill(folder):
+    for name in ("model.keras", "vocab.json", "bundle.json"):   # bundle.json last
+        (folder / name).write_text(version)
+        step()
+
+
+outputs.replace_folder(out, fill)
+"""
+
+
+def complete(folder: Path) -> str | None:
+    """The version a complete test bundle holds (None: missing or incomplete)."""
+    texts = {(folder / n).read_text() if (folder / n).is_file() else None
+             for n in ("model.keras", "vocab.json", "bundle.json")}
+    return texts.pop() if len(texts) == 1 else None
+
+
+@pytest.mark.parametrize("exchange", [True, False], ids=["atomic-exchange", "two-renames"])
+def test_a_kill_at_any_step_of_a_bundle_write_leaves_a_complete_bundle(tmp_path, exchange):
+    out = tmp_path / "models" / "b"
+
+    def write(version):
+        def fill(folder):
+            for name in ("model.keras", "vocab.json", "bundle.json"):
+                (folder / name).write_text(version)
+        replace_folder(out, fill)
+
+    write("old")
+    gaps = 0
+    for kill_at in range(1, 200):
+        run = subprocess.run([sys.executable, "-c", DRIVER, str(out), str(kill_at), str(int(exchange)), "new"],
+                             cwd=ROOT, capture_output=True, text=True)
+        if run.returncode == 0:
+            break
+        assert run.returncode == 9, run.stderr
+        if exchange:
+            assert complete(out) in ("old", "new"), f"killed at step {kill_at}: {sorted(os.listdir(out.parent))}"
+        else:
+            gaps += complete(out) is None
+            restore(out)   # what the next command that reads the path does first
+            assert complete(out) in ("old", "new"), f"killed at step {kill_at}: {sorted(os.listdir(out.parent))}"
+        write("old")   # the next write cleans every leftover
+        assert sorted(os.listdir(out.parent)) == ["b"]
+    else:
+        pytest.fail("the write never finished")
+    assert complete(out) == "new" and kill_at > 10
+    assert exchange or gaps > 0   # the two-rename path does leave a gap that restore must close
+
+
+def test_the_next_command_restores_a_bundle_a_kill_left_aside(crf_bundle, tmp_path, capsys):
+    shutil.copytree(crf_bundle, tmp_path / ".en.old-123-abcd")   # killed between the two renames
+    shutil.copytree(crf_bundle, tmp_path / ".en.tmp-dead")
+    (tmp_path / ".en.tmp-dead" / "bundle.json").unlink()          # killed while writing the new one
+    assert main(["info", str(tmp_path / "en"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["encoder"] == "bilstm-cnn"
+    assert sorted(os.listdir(tmp_path)) == ["en"]
+
+
+# ---------------------------------------------------------------- other outputs
+
+def test_compare_refuses_foreign_outputs_and_inputs_before_any_work(area, no_work, capsys):
+    before = snapshot(area)
+    refused(["compare", "--data", str(area / "corpus"), "--out", str(area / "mine")], capsys, "notes.txt")
+    refused(["compare", "--data", str(area / "corpus"), "--out", str(area / "corpus")], capsys, "is an input")
+    refused(["compare", "--data", str(area / "corpus"), "--out", str(area / "plain.txt")], capsys,
+            "not a folder")
+    assert snapshot(area) == before
+
+
+@pytest.mark.parametrize("encoder", ["../../escape", "/tmp/escape", ".hidden", "a/b", ""])
+def test_compare_from_refuses_names_that_would_leave_the_output(encoder, area, crf_bundle, capsys):
+    shutil.copytree(crf_bundle, area / "shared-bundle")
+    config = json.loads((area / "shared-bundle" / "config.json").read_text())
+    (area / "shared-bundle" / "config.json").write_text(json.dumps({**config, "encoder": encoder}))
+    before = snapshot(area)
+    refused(["compare", "--from", str(area / "shared-bundle"), "--data", str(area / "corpus"),
+             "--out", str(area / "reports" / "r")], capsys, "config.json", "cannot name")
+    assert snapshot(area) == {**before, "reports": before.get("reports", ("dir", (area / "reports").stat().st_mode))}
+    assert not (area / "reports" / "r").exists() and not Path("/tmp/escape").exists()
+
+
+@pytest.mark.parametrize("name", ["bilstm-cnn", "rnn", "bilstm-cnn-fused", "train", "validation", "x1.2"])
+def test_safe_names_pass(name):
+    assert safe_name(name, "what") == name
+
+
+def test_evaluate_predictions_never_overwrite_an_input(area, crf_bundle, capsys):
+    before = snapshot(area)
+    test_file = area / "corpus" / "test.txt"
+    for target, words in ((test_file, "is an input"), (area / "mine", "not a regular file"),
+                          (Path("/proc/ner/p.conll"), "cannot")):
+        refused(["evaluate", str(crf_bundle), "--data", str(test_file), "--predictions", str(target)], capsys,
+                "--predictions", *words)
+    refused(["evaluate", str(crf_bundle), "--data", str(test_file), "--predictions",
+             str(crf_bundle / "p.conll")], capsys, "is inside an input")
+    assert snapshot(area) == before
+
+
+def test_convert_replaces_only_its_own_output(area, capsys):
+    corpus = area / "corpus"
+    before = snapshot(area)
+    refused(["data", "convert", str(corpus), str(corpus), "--to", "bioes"], capsys, "OUT", "is an input")
+    refused(["data", "convert", str(corpus), str(area / "mine"), "--to", "bioes"], capsys, "notes.txt")
+    refused(["data", "convert", str(corpus / "train.txt"), str(corpus / "train.txt"), "--to", "bioes"], capsys,
+            "is an input")
+    assert snapshot(area) == before
+    for _ in range(2):   # a rerun replaces the folder it wrote
+        assert main(["data", "convert", str(corpus), str(area / "bioes"), "--to", "bioes"]) == 0
+    assert sorted(os.listdir(area / "bioes")) == sorted([MARK, "dev.txt", "test.txt", "train.txt"])
+    assert main(["data", "stats", str(area / "bioes"), "--json"]) == 0
+    capsys.readouterr()
+    assert snapshot(area) == {**before, **{k: v for k, v in snapshot(area).items() if k.startswith("bioes")}}
