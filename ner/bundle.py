@@ -97,8 +97,8 @@ def read_meta(path) -> dict:
     try:
         meta = json.loads((path / "bundle.json").read_text(encoding="utf-8"))
         version = int(meta["format_version"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise NerError(f"{path / 'bundle.json'}: unreadable bundle metadata ({exc})") from None
+    except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as exc:  # Overflow: 1e400
+        raise NerError(f"{path / 'bundle.json'}: unreadable bundle metadata ({type(exc).__name__}: {exc})") from None
     if version > FORMAT_VERSION:
         raise NerError(f"{path}: bundle format version {version} is newer than this ner reads "
                        f"({FORMAT_VERSION}); upgrade ner")

@@ -51,8 +51,10 @@ def load_vectors(path, words: list[str], skip: int = 0) -> PretrainedVectors:
                     parts = line.split()               # tab-separated files
                 if not parts:
                     continue
-                if number == 1 and len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
+                if number == 1 and len(parts) == 2 and parts[0].isdecimal() and parts[1].isdecimal():
                     dim = int(parts[1])   # word2vec header "count dim"
+                    if dim < 1:
+                        raise InputError("the header gives 0 dimensions", path, number)
                     continue
                 if dim is None:
                     dim = len(parts) - 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,22 @@ def softmax_bundle(small_sample, tmp_path_factory) -> Path:
 
     return ner.train(data=str(small_sample), encoder="bilstm", crf=False,
                      out=str(tmp_path_factory.mktemp("bundles") / "softmax"), **TINY)
+
+
+def python_lines(fn, *args, **kwargs) -> int:
+    """Python lines executed by ``fn(*args, **kwargs)`` and everything it calls: a deterministic measure of
+    work for "linear time" checks (tests never time anything; code in C, such as regexes, is not counted)."""
+    count = 0
+
+    def trace(frame, event, arg):
+        nonlocal count
+        count += event == "line"
+        return trace
+
+    previous = sys.gettrace()
+    sys.settrace(trace)
+    try:
+        fn(*args, **kwargs)
+    finally:
+        sys.settrace(previous)
+    return count

@@ -54,6 +54,7 @@ def tiny(tmp_path_factory):
         (data / f"{split}.txt").write_text("\n\n".join(sentences(SAMPLE / f"{split}.txt")[:n]) + "\n")
     patch = pytest.MonkeyPatch()
     patch.setattr(C, "DECODE_SECONDS", 0.05)
+    patch.setattr(C, "load_average", lambda: 0.0)  # a quiet machine, however busy the real one is
     path, log = run_compare(data=str(data), out=str(root / "out"), **TINY)
     yield {"data": data, "out": root / "out", "report": path, "log": log, "root": root}
     patch.undo()
@@ -149,14 +150,16 @@ def test_from_scores_trained_bundles(tiny):
 
 def test_a_busy_run_leaves_the_time_columns(tiny):
     """A run that trained while other work kept the machine busy: its time is marked, its configuration
-    gets no training time (no other seed), the others keep theirs."""
+    gets no training time (no other seed), the others keep theirs. The load readings are injected: the
+    fixture's runs read a quiet 0.0, this one a load just over the threshold on this machine's cores."""
+    import os
     import shutil
 
     out = tiny["root"] / "busy"
     shutil.copytree(tiny["out"], out)
     record = out / "runs" / "bilstm-crf-s1" / "run.json"
     run = json.loads(record.read_text())
-    record.write_text(json.dumps({**run, "train_load": 99.0}))
+    record.write_text(json.dumps({**run, "train_load": C.BUSY_LOAD * (os.cpu_count() or 1) + 0.5}))
     path, log = run_compare(data=str(tiny["data"]), out=str(out), **TINY)
     assert "training" not in log and "scoring" not in log
     report = json.loads((path.parent / "report.json").read_text())

@@ -67,7 +67,8 @@ def read_sentences(spec, *, token_col: int = 0, tag_col: int = -1, tokens_column
     """Sentences of every split of ``spec`` (see :func:`load_corpus`), tags as strings, unchecked.
 
     CoNLL sentences carry line numbers; rows of other sources have ``lines == []`` and a ``path`` such
-    as ``"data.parquet [train] row 7"``. Sentences that are only ``-DOCSTART-`` or empty are dropped.
+    as ``"data.parquet [train] row 7"``, ``"data.jsonl:7"`` or ``"data.json, record 7"``. Sentences that
+    are only ``-DOCSTART-`` or empty are dropped.
     """
     files = conll_files(spec)
     if files is not None:
@@ -77,13 +78,18 @@ def read_sentences(spec, *, token_col: int = 0, tag_col: int = -1, tokens_column
         return _dataset_splits(_load_hub(spec, load_kwargs), spec, columns)
     path = Path(spec)
     if path.is_dir() and _saved_to_disk(path):
-        return _dataset_splits(datasets.load_from_disk(str(path)), str(path), columns)
+        try:
+            saved = datasets.load_from_disk(str(path))
+        except Exception as exc:  # missing or corrupt files of the saved dataset
+            detail = (str(exc).strip().splitlines() or [""])[0]
+            raise InputError(f"cannot read the saved dataset: {type(exc).__name__}: {detail}", path) from exc
+        return _dataset_splits(saved, str(path), columns)
     if path.is_dir():
         tables = match_splits(path, TABLE_EXTENSIONS)
         if "train" not in tables:
             raise InputError(f"no train split (found {', '.join(p.name for p in tables.values())})", path)
-        return {split: _rows(_read_table(p), f"{p} [{split}]", columns) for split, p in tables.items()}
-    return {"train": _rows(_read_table(path), f"{path} [train]", columns)}
+        return {split: _table_rows(p, f"{p} [{split}]", columns) for split, p in tables.items()}
+    return {"train": _table_rows(path, f"{path} [train]", columns)}
 
 
 def _load_hub(spec: str, load_kwargs: Mapping[str, Any] | None):
@@ -115,35 +121,96 @@ def _dataset_splits(data, source: str, columns: tuple[str, str]) -> dict[str, li
     return dict(sorted(splits.items(), key=lambda kv: order.get(kv[0], len(order))))
 
 
-def _read_table(path: Path) -> datasets.Dataset:
-    """A parquet, json (list of records or JSON lines) or jsonl file as an in-memory Dataset."""
-    if path.suffix.lower() == ".parquet":
-        import pyarrow.parquet as pq
+def _table_rows(path: Path, source: str, columns: tuple[str, str]) -> list[Sentence]:
+    """Sentences of a parquet, json (list of records, dict of columns or JSON lines) or jsonl file."""
+    if path.suffix.lower() != ".parquet":
+        return _json_rows(path, columns)
+    import pyarrow.parquet as pq
 
-        try:
-            return datasets.Dataset(pq.read_table(path))  # keeps ClassLabel features stored by `datasets`
-        except Exception as exc:
-            raise InputError(f"cannot read parquet: {exc}", path) from exc
-    text = decode(path.read_bytes(), path)
-    if not text.strip():
-        raise InputError("empty file", path)
+    try:
+        table = datasets.Dataset(pq.read_table(path))  # keeps ClassLabel features stored by `datasets`
+    except Exception as exc:
+        raise InputError(f"cannot read parquet: {exc}", path) from exc
+    return _rows(table, source, columns)
+
+
+def _json_kind(value) -> str:
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    return {dict: "an object", list: "an array", str: "a string"}.get(type(value), "a number")
+
+
+def _loads(text: str, path, line: int | None = None):
+    """``json.loads(text)``; InputError naming the line for malformed JSON, nesting too deep or numbers too long."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not JSON: {exc.msg}", path, (line or 1) + exc.lineno - 1) from None
+    except RecursionError:
+        raise InputError("JSON nested too deeply", path, line) from None
+    except ValueError as exc:  # e.g. an integer of over 4300 digits
+        raise InputError(f"unreadable JSON: {str(exc).split(';')[0]}", path, line) from None
+
+
+def _json_records(path: Path, text: str) -> list[tuple[str, int | None, Any]]:
+    """``(where, line, record)`` of every row: JSON lines are named by line, the records of one JSON
+    document (a list of records or a dict of equally long columns) by number, ``FILE, record N``."""
     if path.suffix.lower() == ".json" and text.lstrip()[:1] in "[{":
         try:
             data = json.loads(text)
-        except json.JSONDecodeError:
-            data = None  # maybe JSON lines with a .json name
+        except json.JSONDecodeError as exc:
+            if exc.msg != "Extra data":  # "Extra data": one value per line, a .json file of JSON lines
+                raise InputError(f"not JSON: {exc.msg}", path, exc.lineno) from None
+            data = None
+        except (RecursionError, ValueError):
+            data = _loads(text, path)  # raises InputError
+        if isinstance(data, dict) and all(isinstance(v, list) for v in data.values()) \
+                and any(isinstance(x, list) for v in data.values() for x in v):
+            lengths = {k: len(v) for k, v in data.items()}
+            if len(set(lengths.values())) > 1:
+                raise InputError(f"columns of different lengths: {lengths}", path)
+            data = [dict(zip(data, row)) for row in zip(*data.values())]
         if isinstance(data, list):
-            return datasets.Dataset.from_list(data)
-        if isinstance(data, dict) and all(isinstance(v, list) for v in data.values()):
-            return datasets.Dataset.from_dict(data)
-    records = []
-    for n, line in enumerate(text.split("\n"), 1):
-        if line.strip():
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise InputError(f"not JSON: {exc.msg}", path, n) from None
-    return datasets.Dataset.from_list(records)
+            return [(f"{path}, record {i}", None, record) for i, record in enumerate(data, 1)]
+        if data is not None:
+            return [(str(path), 1, data)]
+    return [(str(path), n, _loads(line, path, n)) for n, line in enumerate(text.split("\n"), 1) if line.strip()]
+
+
+def _json_rows(path: Path, columns: tuple[str, str]) -> list[Sentence]:
+    """Sentences of a json or jsonl file: every row an object whose token and tag columns are equally long
+    lists of strings; InputError naming the line (or record) of the first row that is not."""
+    text = decode(path.read_bytes(), path)
+    if not text.strip():
+        raise InputError("empty file", path)
+    sentences = []
+    for where_, line, record in _json_records(path, text):
+        if not isinstance(record, dict):
+            raise InputError(f"expected an object with {' and '.join(map(repr, columns))}, got "
+                             f"{_json_kind(record)}", where_, line)
+        for column in columns:
+            value = record.get(column)
+            if column not in record:
+                keys = ", ".join(map(repr, list(record)[:10])) or "none"
+                raise InputError(f"no {column!r} (keys: {keys}); choose with tokens_column / tags_column",
+                                 where_, line)
+            if not isinstance(value, list):
+                raise InputError(f"{column!r} must be a list of strings, got {_json_kind(value)}", where_, line)
+            odd = next((i for i, v in enumerate(value) if not isinstance(v, str)), None)
+            if odd is not None:
+                raise InputError(f"{column!r} must be a list of strings; item {odd + 1} is "
+                                 f"{_json_kind(value[odd])}", where_, line)
+        tokens, tags = record[columns[0]], record[columns[1]]
+        if len(tokens) != len(tags):
+            raise InputError(f"{len(tokens)} tokens but {len(tags)} tags", where_, line)
+        try:
+            "".join(tokens + tags).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InputError(f"a string holds a lone surrogate ({exc.object[exc.start]!r}), which is not "
+                             "Unicode text", where_, line) from None
+        if tokens and tokens != [DOCSTART]:
+            sentences.append(Sentence(tokens, tags, [], where_ if line is None else f"{where_}:{line}"))
+    return sentences
 
 
 def _rows(ds: datasets.Dataset, source: str, columns: tuple[str, str]) -> list[Sentence]:
@@ -160,6 +227,8 @@ def _rows(ds: datasets.Dataset, source: str, columns: tuple[str, str]) -> list[S
         where_ = f"{source} row {i + 1}"
         if not isinstance(tokens, list) or not isinstance(tags, list):
             raise InputError("tokens and tags must be lists", where_)
+        if not all(isinstance(t, str) for t in tokens):
+            raise InputError(f"tokens must be strings (got {tokens[:3]}...)", where_)
         if len(tokens) != len(tags):
             raise InputError(f"{len(tokens)} tokens but {len(tags)} tags", where_)
         if not tokens or tokens == [DOCSTART]:
@@ -170,7 +239,7 @@ def _rows(ds: datasets.Dataset, source: str, columns: tuple[str, str]) -> list[S
             tags = [names[t] for t in tags]
         elif not all(isinstance(t, str) for t in tags):
             raise InputError(f"tags must be strings or ClassLabel ids with names (got {tags[:3]}...)", where_)
-        sentences.append(Sentence([str(t) for t in tokens], tags, [], where_))
+        sentences.append(Sentence(tokens, tags, [], where_))
     return sentences
 
 

@@ -209,8 +209,9 @@ class Vocabularies:
                 d = json.load(f)
         except FileNotFoundError:
             raise InputError("no such vocabulary file", path_json) from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise InputError(f"cannot read vocabularies: {e}", path_json) from None
+        except (OSError, ValueError, RecursionError) as e:  # ValueError: not UTF-8, not JSON, a too long number
+            reason = str(e).split(";")[0]
+            raise InputError(f"cannot read vocabularies: {type(e).__name__}: {reason}", path_json) from None
         try:
             return cls.from_dict(d)
         except NerError as e:
