@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,9 +84,16 @@ def write_bundle(out, *, model, vocabs, config: dict, meta: dict, history: list,
     return out
 
 
+def bundle_path(path) -> Path:
+    """``path`` as a Path; anything but a str or path (None, say) is a NerError, not pathlib's TypeError."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise NerError(f"model bundle: expected a folder path, got {type(path).__name__}")
+    return Path(path)
+
+
 def read_meta(path) -> dict:
     """Check that ``path`` is a complete bundle of a format this version reads; return bundle.json."""
-    path = Path(path)
+    path = bundle_path(path)
     if not path.exists():
         raise NerError(f"{path}: no such model bundle")
     if not path.is_dir():
@@ -115,15 +123,25 @@ def load_bundle(path, model: bool = True) -> Bundle:
     path = Path(path)
     meta = read_meta(path)
 
-    def load_json(name):
+    def load_json(name, kind):
         try:
-            return json.loads((path / name).read_text(encoding="utf-8"))
+            value = json.loads((path / name).read_text(encoding="utf-8"))
         except ValueError as exc:
             raise NerError(f"{path / name}: unreadable JSON ({exc})") from None
+        if not isinstance(value, kind):
+            what = "a JSON object" if kind is dict else "a JSON list"
+            raise NerError(f"{path / name}: corrupt bundle file (expected {what})")
+        return value
 
+    from ner.training import TRAIN_SCHEMES
+
+    config = load_json("config.json", dict)
+    if config.get("scheme") not in TRAIN_SCHEMES:
+        raise NerError(f"{path / 'config.json'}: corrupt bundle file (scheme {config.get('scheme')!r}, expected one "
+                       f"of {', '.join(TRAIN_SCHEMES)})")
     return Bundle(path=path, model=load_model(path) if model else None, vocabs=Vocabularies.load(path / "vocab.json"),
-                  config=load_json("config.json"), meta=meta, history=load_json("history.json"),
-                  metrics=load_json("metrics.json"))
+                  config=config, meta=meta, history=load_json("history.json", list),
+                  metrics=load_json("metrics.json", dict))
 
 
 def load_model(path):
@@ -133,8 +151,12 @@ def load_model(path):
     import ner.model  # noqa: F401  (registers the serializable layers)
     import ner.optimizers  # noqa: F401  (and the optimizers that compiled models are saved with)
 
-    path = Path(path)
+    file = Path(path) / "model.keras"
+    with open(file, "rb") as f:   # a file-system error stays an OSError
+        if not zipfile.is_zipfile(f):   # Keras would say "File not found"
+            raise NerError(f"{file}: corrupt model file (not a .keras zip archive)")
     try:
-        return keras.saving.load_model(path / "model.keras")
-    except Exception as exc:  # a corrupt or truncated archive: report, don't dump a backend traceback
-        raise NerError(f"{path / 'model.keras'}: cannot load model ({type(exc).__name__}: {exc})") from None
+        return keras.saving.load_model(file)
+    except Exception as exc:  # a damaged archive: report, don't dump a backend traceback
+        reason = (str(exc).strip().splitlines() or [""])[0]
+        raise NerError(f"{file}: corrupt model file, cannot load it ({type(exc).__name__}: {reason})") from None

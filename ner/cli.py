@@ -15,11 +15,11 @@ from ner.errors import NerError
 
 # Sub-command modules under ner/commands; each has ``register(subparsers)`` that sets ``func``.
 COMMANDS = ("data", "train", "evaluate", "tag", "info", "compare")
-BACKENDS = ("tensorflow", "jax", "torch")
+BACKENDS = ("tensorflow", "jax")
 
 
 def _select_backend(argv: list[str]) -> None:
-    """Set KERAS_BACKEND from ``--backend`` before anything imports keras."""
+    """Set KERAS_BACKEND from ``--backend`` before anything imports keras; refuse a backend we do not offer."""
     for i, arg in enumerate(argv):
         value = None
         if arg == "--backend" and i + 1 < len(argv):
@@ -30,12 +30,23 @@ def _select_backend(argv: list[str]) -> None:
             if value not in BACKENDS:
                 raise NerError(f"--backend: unknown backend {value!r} (choose from {', '.join(BACKENDS)})")
             os.environ["KERAS_BACKEND"] = value
+    value = os.environ.get("KERAS_BACKEND")
+    if value and value not in BACKENDS:
+        raise NerError(f"KERAS_BACKEND: unknown backend {value!r} in the environment (choose from "
+                       f"{', '.join(BACKENDS)}, or unset it)")
+
+
+class _Parser(argparse.ArgumentParser):
+    """A usage error is one line like any other error: ``ner: error: MESSAGE (see `ner train --help`)``."""
+
+    def error(self, message: str):
+        raise NerError(f"{message} (see `{self.prog} --help`)")
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The ``ner`` parser; only ``command``'s sub-parser is built in full (others just list their help),
     so that ``ner --help`` and ``ner data`` never import Keras."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ner",
         description="Build, compare and apply neural sequence labellers for named-entity recognition.",
     )
@@ -65,11 +76,21 @@ def main(argv: list[str] | None = None) -> int:
     except NerError as exc:
         print(f"ner: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("ner: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        print(f"ner: interrupted{f' {exc}' if str(exc) else ''}", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # a file-system error no command turned into a message of its own
+        print(f"ner: error: {os_error(exc)}", file=sys.stderr)
+        return 2
+
+
+def os_error(exc: OSError) -> str:
+    """``PATH: reason`` for a file-system error (the target of a failed rename or copy)."""
+    path = exc.filename2 if exc.filename2 is not None else exc.filename
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return f"{path}: {reason}" if path is not None else reason
 
 
 def run() -> None:

@@ -132,9 +132,13 @@ def busy(load: float | None) -> bool:
     return load is not None and load > BUSY_LOAD * (os.cpu_count() or 1)
 
 
+def _digest(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
 def _fingerprint(bundle: Path) -> str:
     """Identifies one written bundle (its bundle.json changes with every training run)."""
-    return hashlib.sha256((Path(bundle) / "bundle.json").read_bytes()).hexdigest()[:16]
+    return _digest(Path(bundle) / "bundle.json")
 
 
 def _names(value, what: str) -> list[str]:
@@ -225,7 +229,7 @@ def score_run(run: dict, data: str, measure: bool, train: dict) -> dict:
     write_conll(folder / "predictions.txt", zip(tokens, gold, pred))
     record = {"name": run["name"], "encoder": run["encoder"], "head": run["head"], "seed": run["seed"],
               "bundle": str(bundle_path), "bundle_id": _fingerprint(bundle_path), "data_hash": corpus_hash(data),
-              "scheme": scheme, "model_scheme": model_scheme,
+              "predictions_hash": _digest(folder / "predictions.txt"), "scheme": scheme, "model_scheme": model_scheme,
               "ill_formed": sum(1 for p in raw if validate(p, model_scheme)), **train,
               "decode": measure_decode(bundle.model, bundle.vocabs, tokens) if measure else None}
     write_json(folder / "run.json", record)
@@ -243,8 +247,8 @@ def train_and_score(run: dict, data: str, measure: bool, alone: bool, verbose: i
     keras.backend.clear_session()  # runs in one process should not pile up graphs
     timing = {"train_alone": None, "train_load": None}
     if run.get("trained"):
-        previous = _read_json(Path(run["folder"]) / "run.json") or {}
-        timing = {k: previous.get(k) for k in timing}
+        previous = _read_json(Path(run["folder"]) / "run.json")
+        timing = {k: previous.get(k) for k in timing} if isinstance(previous, dict) else timing
     else:
         train(**run["settings"], out=str(run["bundle"]), verbose=verbose)
         timing = {"train_alone": alone, "train_load": load_average()}
@@ -329,17 +333,22 @@ def _bundle_matches(run: Run, data_hash: str) -> bool:
         meta = read_meta(run.bundle)
     except NerError:
         return False
-    config = _read_json(run.bundle / "config.json") or {}
+    config = _read_json(run.bundle / "config.json")
+    if not isinstance(config, dict) or not isinstance(meta.get("data"), dict):
+        return False
     same = all(json.loads(json.dumps(v)) == config.get(k) for k, v in run.settings.items() if k != "data")
     return (same and meta.get("status") == "complete" and meta.get("data", {}).get("hash") == data_hash
             and meta.get("versions", {}).get("backend") == keras.backend.backend())
 
 
 def _scored(run: Run, data_hash: str) -> bool:
-    """predictions.txt and run.json belong to the current bundle and data."""
+    """run.json is whole, belongs to the current bundle and data, and predictions.txt is the file it scored
+    (an edited or replaced predictions.txt is scored again)."""
     record = _read_json(run.record)
-    return (record is not None and run.predictions.is_file() and (run.bundle / "bundle.json").is_file()
-            and record.get("bundle_id") == _fingerprint(run.bundle) and record.get("data_hash") == data_hash)
+    return (isinstance(record, dict) and all(k in record for k in ("scheme", "model_scheme", "ill_formed"))
+            and run.predictions.is_file() and (run.bundle / "bundle.json").is_file()
+            and record.get("bundle_id") == _fingerprint(run.bundle) and record.get("data_hash") == data_hash
+            and record.get("predictions_hash") == _digest(run.predictions))
 
 
 # ---------------------------------------------------------------- running
@@ -472,17 +481,21 @@ def collect(runs: list[Run]) -> list[RunResult]:
     for run in runs:
         record, meta = _read_json(run.record), _read_json(run.bundle / "bundle.json")
         history = _read_json(run.bundle / "history.json")
-        if record is None or meta is None or history is None:
+        if record is None or meta is None or not isinstance(history, list):
             raise NerError(f"{run.folder}: run is incomplete (run.json or bundle files missing)")
         tokens, gold, pred, _ = read_scored(run.predictions)
-        results.append(RunResult(
-            name=run.name, encoder=run.encoder, head=run.head, seed=run.seed, bundle=str(run.bundle),
-            predictions=str(run.predictions), scheme=record["scheme"], tokens=tokens, gold=gold, pred=pred,
-            parameters=int(meta["parameters"]), best_epoch=int(meta.get("best_epoch", 0)),
-            epochs_run=int(meta.get("epochs_run", len(history))), train_seconds=float(meta.get("train_seconds", 0)),
-            history=history, decode=record.get("decode"), ill_formed=int(record["ill_formed"]),
-            model_scheme=record["model_scheme"], train_alone=record.get("train_alone"),
-            train_load=record.get("train_load")))
+        try:
+            results.append(RunResult(
+                name=run.name, encoder=run.encoder, head=run.head, seed=run.seed, bundle=str(run.bundle),
+                predictions=str(run.predictions), scheme=record["scheme"], tokens=tokens, gold=gold, pred=pred,
+                parameters=int(meta["parameters"]), best_epoch=int(meta.get("best_epoch", 0)),
+                epochs_run=int(meta.get("epochs_run", len(history))),
+                train_seconds=float(meta.get("train_seconds", 0)), history=history, decode=record.get("decode"),
+                ill_formed=int(record["ill_formed"]), model_scheme=record["model_scheme"],
+                train_alone=record.get("train_alone"), train_load=record.get("train_load")))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise NerError(f"{run.folder}: run.json or the bundle files are corrupt "
+                           f"({type(exc).__name__}: {exc})") from None
     return results
 
 

@@ -165,6 +165,21 @@ def format_errors(analysis: dict) -> str:
     return "\n".join(lines)
 
 
+def _check_overlap(vocabs, tokens, gold, scheme: str, where: str) -> Counter:
+    """Gold counts of the entity types the model never saw; RunError when the data shares no entity type or
+    no word or character with the model (its scores would mean nothing)."""
+    from ner.errors import RunError
+
+    known = {t.split("-", 1)[1] for t in vocabs.labels.items if t != "O"}
+    types = Counter(s.label for g in gold for s in to_spans(g, scheme))
+    if types and not known & set(types):
+        raise RunError(f"{where}: shares no entity type with the model (data: {', '.join(sorted(types))}; "
+                       f"model: {', '.join(sorted(known))})")
+    if not any(t in vocabs.words or any(c in vocabs.chars for c in t) for sentence in tokens for t in sentence):
+        raise RunError(f"{where}: shares no word or character with the model's vocabulary (a corpus in another "
+                       "language?)")
+    return Counter({label: n for label, n in types.items() if label not in known})
+
 
 def evaluate(model_or_path, data, *, split: str = "test", strict: bool = False, predictions=None,
              errors: bool = False, token_col: int = 0, tag_col: int = -1, engine: str = "auto") -> dict:
@@ -196,6 +211,7 @@ def evaluate(model_or_path, data, *, split: str = "test", strict: bool = False, 
     if not tokens:
         raise NerError(f"{data}: split {split} has no sentences")
     scheme = corpus_scheme(dataset[split])
+    unseen = _check_overlap(bundle.vocabs, tokens, gold, scheme, f"{data} [{split}]")
     if tagger is not None and tagger.runtime is not None:
         predicted = tagger.tag_sentences(tokens, scheme)
         scores = entity_scores(gold, predicted, scheme, strict=strict)
@@ -203,8 +219,6 @@ def evaluate(model_or_path, data, *, split: str = "test", strict: bool = False, 
         model = bundle.model if tagger is None else tagger.model
         scores, predicted = score_split(model, bundle.vocabs, tokens, gold, scheme,
                                         bundle.config["scheme"], strict=strict)
-    known = {t.split("-", 1)[1] for t in bundle.vocabs.labels.items if t != "O"}
-    unseen = Counter(s.label for g in gold for s in to_spans(g, scheme) if s.label not in known)
     if unseen:
         scores["unseen_labels"] = dict(sorted(unseen.items()))
     if errors:

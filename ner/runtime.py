@@ -125,7 +125,8 @@ class NumpyModel:
 
     @classmethod
     def load(cls, bundle: str | Path) -> "NumpyModel":
-        """The model of ``bundle/weights.npz``; an unreadable file raises NerError naming it."""
+        """The model of ``bundle/weights.npz``; a corrupt file raises NerError naming it (a file-system error
+        stays an OSError)."""
         import zipfile
 
         from ner.errors import NerError
@@ -134,8 +135,9 @@ class NumpyModel:
         try:
             with np.load(path) as data:
                 return cls({k: data[k] for k in data.files})
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-            raise NerError(f"{path}: unreadable weights ({type(exc).__name__}: {exc})") from None
+        except (ValueError, KeyError, TypeError, AttributeError, EOFError, zipfile.BadZipFile):
+            raise NerError(f"{path}: corrupt weights file (not a readable .npz archive); --engine keras tags "
+                           "with model.keras instead") from None
 
     @property
     def has_crf(self) -> bool:

@@ -7,7 +7,7 @@ the bundle has its ``weights.npz``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +22,22 @@ ENGINES = ("auto", "numpy", "keras")
 def _softmax(x: np.ndarray) -> np.ndarray:
     e = np.exp(x - x.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
+
+
+def _items(values, what: str) -> list:
+    """``values`` as a list; one ``str`` where a sequence is expected is a TypeError (not one item per character)."""
+    if isinstance(values, (str, bytes)):
+        raise TypeError(f"{what}: expected a sequence, got a single {type(values).__name__} (wrap it in a list)")
+    return list(values)
+
+
+def _tokens(tokens, what: str) -> list[str]:
+    """``tokens`` as a list of str; a token of another type is a TypeError naming its index."""
+    tokens = _items(tokens, what)
+    for i, token in enumerate(tokens):
+        if not isinstance(token, str):
+            raise TypeError(f"{what}[{i}]: expected str, got {type(token).__name__}")
+    return tokens
 
 
 class Tagger:
@@ -46,12 +62,13 @@ class Tagger:
     @classmethod
     def load(cls, path: str | Path, batch_size: int = 64, engine: str = "auto") -> "Tagger":
         """``engine``: "numpy", "keras", or "auto" (numpy when the bundle has weights.npz)."""
-        from ner.bundle import load_bundle
+        from ner.bundle import bundle_path, load_bundle
         from ner.errors import NerError
         from ner.runtime import WEIGHTS, NumpyModel
 
         if engine not in ENGINES:
             raise NerError(f"engine: unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
+        path = bundle_path(path)
         has_weights = (Path(path) / WEIGHTS).is_file()
         if engine == "numpy" and not has_weights:
             raise NerError(f"{path}: no {WEIGHTS} (a bundle written before the numpy runtime existed, or with "
@@ -140,10 +157,11 @@ class Tagger:
             path += trans[tags[t - 1], tags[t]] + emissions[t, tags[t]]
         return float(np.exp(min(0.0, path - log_z)))
 
-    def tag_sentences(self, sentences: Sequence[Sequence[str]], scheme: str | None = None) -> list[list[str]]:
+    def tag_sentences(self, sentences: Iterable[Iterable[str]], scheme: str | None = None) -> list[list[str]]:
         """Tags of tokenized sentences, in ``scheme`` (default: the scheme of the training data)."""
+        sentences = [_tokens(s, f"sentences[{n}]") for n, s in enumerate(_items(sentences, "sentences"))]
         index = [i for i, s in enumerate(sentences) if len(s)]
-        nonempty = [list(sentences[i]) for i in index]
+        nonempty = [sentences[i] for i in index]
         tags: list[list[str]] = [[] for _ in sentences]
         for rows, result in self._batches(nonempty, scores=False):
             for row, j in enumerate(rows):
@@ -151,17 +169,18 @@ class Tagger:
                 tags[index[j]] = convert(self.vocabs.labels.decode(ids), self.scheme, scheme or self.data_scheme)
         return tags
 
-    def tag_tokens(self, tokens: Sequence[str], scheme: str | None = None) -> list[str]:
+    def tag_tokens(self, tokens: Iterable[str], scheme: str | None = None) -> list[str]:
         """Tags of one tokenized sentence, in ``scheme`` (default: the scheme of the training data)."""
-        return self.tag_sentences([tokens], scheme)[0]
+        return self.tag_sentences([_tokens(tokens, "tokens")], scheme)[0]
 
-    def tag_many(self, texts: Sequence[str]) -> list[list[dict]]:
+    def tag_many(self, texts: Iterable[str]) -> list[list[dict]]:
         """Entities of each text; all sentences of all texts are batched together."""
+        texts = _items(texts, "texts")
         sentences: list[list[Token]] = []
         owner: list[int] = []
         for n, text in enumerate(texts):
             if not isinstance(text, str):
-                raise TypeError(f"text {n}: expected str, got {type(text).__name__}")
+                raise TypeError(f"texts[{n}]: expected str, got {type(text).__name__}")
             for sentence in tokenize_text(text):
                 if sentence:
                     sentences.append(sentence)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -354,17 +355,18 @@ def _train(cfg: TrainConfig) -> Path:
     schedule = keras.callbacks.LearningRateScheduler(cfg.lr_at)
     status = "complete"
     started = time.perf_counter()
-    progress = 0 if not cfg.verbose else 1 if cfg.verbose == 1 and sys.stdout.isatty() else 2
+    progress = 0 if not cfg.verbose else 1 if cfg.verbose == 1 and sys.stderr.isatty() else 2
     try:
-        model.fit(batches, epochs=cfg.epochs, callbacks=[schedule, monitor.callback()], shuffle=False,
-                  verbose=progress)
+        with contextlib.redirect_stdout(sys.stderr):   # Keras prints its progress to stdout: results only there
+            model.fit(batches, epochs=cfg.epochs, callbacks=[schedule, monitor.callback()], shuffle=False,
+                      verbose=progress)
     except KeyboardInterrupt:
+        if monitor.best_weights is None:
+            raise KeyboardInterrupt("before the first epoch ended: no bundle written") from None
         status = "interrupted"
         _log(cfg, "interrupted: keeping the best weights so far")
     if monitor.best_weights is not None:
         model.set_weights(monitor.best_weights)
-    elif status == "interrupted":
-        raise NerError("interrupted before the first epoch ended: nothing to save")
 
     metrics = {}
     for name in ("dev", "test"):

@@ -39,9 +39,9 @@ def test_missing_half_written_and_newer_bundles(crf_bundle, tmp_path, capsys):
     corrupt = tmp_path / "corrupt"
     shutil.copytree(crf_bundle, corrupt)
     (corrupt / "model.keras").write_bytes(b"not a zip")
-    assert "cannot load model" in _error(capsys, ["evaluate", str(corrupt), "--engine", "keras"])
+    assert "model.keras: corrupt model file" in _error(capsys, ["evaluate", str(corrupt), "--engine", "keras"])
     (corrupt / "weights.npz").write_bytes(b"not a zip")
-    assert "weights.npz: unreadable weights" in _error(capsys, ["evaluate", str(corrupt)])
+    assert "weights.npz: corrupt weights file" in _error(capsys, ["evaluate", str(corrupt)])
 
 
 def test_bad_training_input(small_sample, tmp_path, capsys):

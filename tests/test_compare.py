@@ -133,6 +133,22 @@ def test_lost_predictions_are_redone_without_retraining(tiny):
     assert (out / "runs" / "lstm-crf-s1" / "model" / "bundle.json").stat().st_mtime_ns == stamp
 
 
+def test_predictions_that_no_longer_match_are_scored_again(tiny):
+    """An edited predictions.txt (a sentence gone) or a corrupt run.json is scored again, never reported."""
+    import shutil
+
+    out = tiny["root"] / "edited"
+    shutil.copytree(tiny["out"], out)
+    edited = out / "runs" / "lstm-crf-s1" / "predictions.txt"
+    kept = edited.read_text()
+    edited.write_text(kept.split("\n\n", 1)[1])
+    (out / "runs" / "bilstm-crf-s1" / "run.json").write_text("[]")
+    path, log = run_compare(data=str(tiny["data"]), out=str(out), **TINY)
+    assert "scoring lstm-crf-s1" in log and "scoring bilstm-crf-s1" in log and "training" not in log
+    assert edited.read_text() == kept
+    assert json.loads((path.parent / "report.json").read_text())["test"]["sentences"] == 50
+
+
 def test_from_scores_trained_bundles(tiny):
     runs = tiny["out"] / "runs"
     bundles = [str(runs / "lstm-crf-s1" / "model"), str(runs / "bilstm-softmax-s1" / "model")]

@@ -167,7 +167,7 @@ def test_engine_choice_and_errors(crf_bundle, tmp_path):
     tagger = Tagger.load(old)
     assert tagger.runtime is None and tagger.tag(TEXT) == Tagger.load(old, engine="keras").tag(TEXT)
     (old / "weights.npz").write_bytes(b"PK\x03\x04 truncated")
-    with pytest.raises(NerError, match="weights.npz: unreadable weights"):
+    with pytest.raises(NerError, match="weights.npz: corrupt weights file"):
         Tagger.load(old)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 from ner.cli import BACKENDS
 from ner.errors import NerError
@@ -50,13 +51,13 @@ def run(args) -> int:
                           predictions=args.predictions, errors=args.errors,
                           token_col=args.token_col, tag_col=args.tag_col, engine=args.engine)
         title = f"{args.model} on {args.data} [{args.split}]"
+    if scores.get("unseen_labels"):
+        unseen = ", ".join(f"{k} ({v})" for k, v in scores["unseen_labels"].items())
+        print(f"ner: warning: labels the model never saw (counted as missed): {unseen}", file=sys.stderr)
     if args.json:
         print(json.dumps(scores, ensure_ascii=False))
         return 0
     print(format_scores(scores, title))
-    if scores.get("unseen_labels"):
-        unseen = ", ".join(f"{k} ({v})" for k, v in scores["unseen_labels"].items())
-        print(f"labels the model never saw (counted as missed): {unseen}")
     if "errors" in scores:
         print(format_errors(scores["errors"]))
     if args.predictions:

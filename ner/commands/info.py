@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
+from pathlib import Path
 
 from ner.bundle import read_meta
+from ner.errors import NerError
 
 
 HELP = "describe a model bundle"
@@ -19,24 +22,42 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def describe(path) -> dict:
-    from pathlib import Path
+@contextmanager
+def _reading(file: Path):
+    """Turn bad JSON, a missing key or a value of the wrong type in ``file`` into one NerError naming it."""
+    try:
+        yield
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        raise NerError(f"{file}: corrupt bundle file ({type(exc).__name__}: {exc})") from None
 
+
+def _load(file: Path):
+    return json.loads(file.read_text(encoding="utf-8"))
+
+
+def describe(path) -> dict:
+    """What ``ner info`` shows, every value checked for the type it is printed as."""
     meta = read_meta(path)
     path = Path(path)
-    config = json.loads((path / "config.json").read_text(encoding="utf-8"))
-    vocab = json.loads((path / "vocab.json").read_text(encoding="utf-8"))
-    metrics = json.loads((path / "metrics.json").read_text(encoding="utf-8"))
-    labels = vocab["labels"]["items"]
-    return {
-        "path": str(path), "status": meta["status"], "format_version": meta["format_version"],
-        "encoder": config["encoder"], "head": "crf" if config["crf"] else "softmax",
-        "sizes": {k: config[k] for k in ("word_dim", "hidden", "layers", "dropout", "char_cnn", "casing_dim")},
-        "scheme": config["scheme"], "parameters": meta["parameters"], "labels": labels,
-        "data": meta["data"], "best_epoch": meta.get("best_epoch"), "epochs_run": meta.get("epochs_run"),
-        "metrics": {split: {k: m[k] for k in ("precision", "recall", "f1")} for split, m in metrics.items()},
-        "versions": meta["versions"],
-    }
+    with _reading(path / "config.json"):
+        config = _load(path / "config.json")
+        sizes = {k: config[k] for k in ("word_dim", "hidden", "layers", "dropout", "char_cnn", "casing_dim")}
+        model = {"encoder": str(config["encoder"]), "head": "crf" if config["crf"] else "softmax", "sizes": sizes,
+                 "scheme": str(config["scheme"])}
+    with _reading(path / "vocab.json"):
+        labels = [str(label) for label in _load(path / "vocab.json")["labels"]["items"]]
+    with _reading(path / "metrics.json"):
+        metrics = {str(split): {k: float(m[k]) for k in ("precision", "recall", "f1")}
+                   for split, m in _load(path / "metrics.json").items()}
+    with _reading(path / "bundle.json"):
+        data = dict(meta["data"])
+        data.update({k: str(data[k]) for k in ("path", "hash", "scheme", "dev")})
+        return {
+            "path": str(path), "status": str(meta["status"]), "format_version": meta["format_version"], **model,
+            "parameters": int(meta["parameters"]), "labels": labels, "data": data,
+            "best_epoch": meta.get("best_epoch"), "epochs_run": meta.get("epochs_run"), "metrics": metrics,
+            "versions": {str(k): str(v) for k, v in meta["versions"].items()},
+        }
 
 
 def run(args) -> int:

@@ -54,6 +54,8 @@ def _texts(args) -> list[str]:
             return Path(args.input).read_text(encoding="utf-8").splitlines()
         except FileNotFoundError:
             raise NerError(f"--input: {args.input}: no such file") from None
+        except OSError as exc:   # a folder, no permission, an unreadable device
+            raise NerError(f"--input: {args.input}: cannot read it ({exc.strerror or exc})") from None
         except UnicodeDecodeError as exc:
             raise NerError(f"--input: {args.input}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     return sys.stdin.read().splitlines()

@@ -115,6 +115,11 @@ def atomic_write_text(path, text: str) -> None:
         with open(tmp, "x", encoding="utf-8", newline="") as f:
             f.write(text)
         os.replace(tmp, path)
+    except OSError as exc:   # name the file asked for, not the temporary one (or none: a full disk)
+        tmp.unlink(missing_ok=True)
+        if exc.filename in (None, str(tmp)):
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
+        raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

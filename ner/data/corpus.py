@@ -70,6 +70,8 @@ def read_sentences(spec, *, token_col: int = 0, tag_col: int = -1, tokens_column
     as ``"data.parquet [train] row 7"``, ``"data.jsonl:7"`` or ``"data.json, record 7"``. Sentences that
     are only ``-DOCSTART-`` or empty are dropped.
     """
+    if not isinstance(spec, (str, Path)):
+        raise InputError(f"corpus: expected a path or hf:NAME, got {type(spec).__name__}")
     files = conll_files(spec)
     if files is not None:
         return {split: read_conll(p, token_col, tag_col) for split, p in files.items()}

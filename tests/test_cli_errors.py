@@ -1,0 +1,215 @@
+"""Catalogue of misuse and bad input: every case ends as one line on stderr with the right exit code
+(0 success, 1 a result that cannot be trusted, 2 bad usage or input, 130 interrupted), never a traceback."""
+
+from __future__ import annotations
+
+import errno
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ner.cli import main
+
+from conftest import ROOT, SAMPLE_ZH
+
+
+def _copy(name: str, content: bytes):
+    """Setup: a copy of the bundle with file ``name`` replaced by ``content``."""
+    def make(bundle: Path, tmp: Path) -> Path:
+        copy = tmp / "bundle"
+        shutil.copytree(bundle, copy)
+        (copy / name).write_bytes(content)
+        return copy
+    return make
+
+
+def _alien(bundle: Path, tmp: Path) -> Path:
+    """Setup: a corpus whose only entity type the model never saw."""
+    (tmp / "alien").mkdir()
+    (tmp / "alien" / "test.txt").write_text("Zorg B-ALIEN\nlanded O\nin O\nParis O\n")
+    return bundle
+
+
+# (id, argv, setup, exit code, words of the one-line message); {bundle} {data} {tmp} are filled in
+CASES = [
+    # file-system errors: PATH: reason
+    ("tag-input-folder", "tag {bundle} --input {data}", None, 2, ["--input", "{data}", "Is a directory"]),
+    ("convert-out-in-proc", "data convert {data}/train.txt /proc/no/such --to bioes", None, 2, ["/proc"]),
+    ("convert-out-under-a-file", "data convert {data}/train.txt {data}/train.txt/x --to bioes", None, 2,
+     ["{data}/train.txt"]),
+    ("predictions-in-proc", "evaluate {bundle} --data {data} --predictions /proc/no/such/x", None, 2, ["/proc"]),
+    ("compare-out-in-proc", "compare --data {data} --from {bundle} --out /proc/no/such --quiet", None, 2, ["/proc"]),
+    ("stats-under-a-file", "data stats {data}/train.txt/x", None, 2, ["{data}/train.txt/x"]),
+    # ner info on corrupt bundle files names the file
+    ("info-vocab-not-json", "info {bundle}", _copy("vocab.json", b"{"), 2, ["vocab.json", "corrupt"]),
+    ("info-vocab-list", "info {bundle} --json", _copy("vocab.json", b"[1, 2]"), 2, ["vocab.json", "corrupt"]),
+    ("info-config-no-keys", "info {bundle}", _copy("config.json", b"{}"), 2, ["config.json", "corrupt", "word_dim"]),
+    ("info-config-list", "info {bundle}", _copy("config.json", b"[]"), 2, ["config.json", "corrupt"]),
+    ("info-metrics-list", "info {bundle}", _copy("metrics.json", b"[1]"), 2, ["metrics.json", "corrupt"]),
+    ("info-metrics-bad-number", "info {bundle}", _copy("metrics.json", b'{"test": {"precision": "x"}}'), 2,
+     ["metrics.json", "corrupt"]),
+    ("info-bundle-json-no-data", "info {bundle}", _copy("bundle.json", b'{"format_version": 1}'), 2,
+     ["bundle.json", "corrupt"]),
+    ("tag-config-list", "tag {bundle} x", _copy("config.json", b"[]"), 2, ["config.json", "JSON object"]),
+    ("tag-config-no-scheme", "tag {bundle} x", _copy("config.json", b"{}"), 2, ["config.json", "scheme"]),
+    ("tag-history-object", "tag {bundle} x", _copy("history.json", b"{}"), 2, ["history.json", "JSON list"]),
+    # corrupt weights and models: say so (never advise unsafe loading, never "not found")
+    ("weights-zeroed", "tag {bundle} x", _copy("weights.npz", bytes(1000)), 2, ["weights.npz", "corrupt"]),
+    ("weights-empty", "tag {bundle} x", _copy("weights.npz", b""), 2, ["weights.npz", "corrupt"]),
+    ("model-zeroed", "tag {bundle} x --engine keras", _copy("model.keras", bytes(1000)), 2,
+     ["model.keras", "corrupt"]),
+    # backends
+    ("backend-torch", "tag {bundle} x --backend torch", None, 2, ["--backend", "'torch'"]),
+    ("backend-torch-compare", "compare --backend=torch", None, 2, ["--backend", "'torch'"]),
+    # results that would mean nothing
+    ("evaluate-other-language", "evaluate {bundle} --data " + str(SAMPLE_ZH), None, 1, ["shares no word"]),
+    ("evaluate-no-shared-label", "evaluate {bundle} --data {tmp}/alien/test.txt --split train", _alien, 1,
+     ["shares no entity type", "ALIEN"]),
+    # usage errors are one line too
+    ("unknown-command", "frobnicate", None, 2, ["frobnicate", "ner --help"]),
+    ("missing-argument", "data stats", None, 2, ["PATH", "ner data stats --help"]),
+    ("bad-int", "train --epochs two", None, 2, ["--epochs", "'two'"]),
+    ("extra-argument", "info {bundle} extra", None, 2, ["extra"]),
+]
+
+
+def _one_line(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err and len(err.splitlines()) == 1, err
+    return err
+
+
+@pytest.mark.parametrize("argv, setup, code, words", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_catalogue(argv, setup, code, words, crf_bundle, small_sample, tmp_path, capsys):
+    bundle = setup(crf_bundle, tmp_path) if setup else crf_bundle
+    fill = dict(bundle=bundle, data=small_sample, tmp=tmp_path)
+    assert main([a.format(**fill) for a in argv.split()]) == code
+    err = _one_line(capsys)
+    assert err.startswith("ner: error: ")
+    for word in words:
+        assert word.format(**fill) in err
+    assert not any(w in err for w in ("pickle", "unsafe", "File not found"))
+
+
+def test_keras_backend_variable(crf_bundle, monkeypatch, capsys):
+    monkeypatch.setenv("KERAS_BACKEND", "bogus")
+    assert main(["info", str(crf_bundle)]) == 2
+    assert "KERAS_BACKEND: unknown backend 'bogus'" in _one_line(capsys)
+    monkeypatch.setenv("KERAS_BACKEND", "bogus")
+    assert main(["tag", str(crf_bundle), "x", "--backend", "jax"]) == 0   # the flag wins (numpy engine: no Keras)
+
+
+def test_permission_denied_and_disk_full(small_sample, tmp_path, monkeypatch, capsys):
+    """Errors the OS raises while reading or writing (simulated: the tests run as root)."""
+    from ner.data import conll
+
+    train = small_sample / "train.txt"
+    read_bytes = Path.read_bytes
+
+    def denied(self):
+        if self == train:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
+        return read_bytes(self)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Path, "read_bytes", denied)
+        assert main(["data", "stats", str(small_sample)]) == 2
+        assert _one_line(capsys) == f"ner: error: {train}: Permission denied"
+
+    class Full(io.StringIO):
+        def write(self, text):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def full_open(path, *args, **kwargs):
+        open(path, *args, **kwargs).close()   # the temporary file is created, its content does not fit
+        return Full()
+
+    monkeypatch.setattr(conll, "open", full_open, raising=False)
+    out = tmp_path / "out" / "train.bioes"
+    assert main(["data", "convert", str(train), str(out), "--to", "bioes"]) == 2
+    assert _one_line(capsys) == f"ner: error: {out}: No space left on device"
+    assert list(out.parent.iterdir()) == []   # no temporary file left behind
+
+
+def test_partial_label_overlap_warns_on_stderr(crf_bundle, small_sample, tmp_path, capsys):
+    (tmp_path / "test.txt").write_text("Zorg B-ALIEN\nmet O\nMerkel B-PER\nin O\nParis B-LOC\n")
+    assert main(["evaluate", str(crf_bundle), "--data", str(tmp_path / "test.txt"), "--split", "train"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.strip() == "ner: warning: labels the model never saw (counted as missed): ALIEN (1)"
+    assert "ALIEN" in captured.out and "never saw" not in captured.out
+
+
+def test_interrupt_exits_130_everywhere(crf_bundle, small_sample, tmp_path, monkeypatch, capsys):
+    from ner.model import SequenceTagger
+    from ner.tagger import Tagger
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Tagger, "tag_many", interrupt)
+    assert main(["tag", str(crf_bundle), "x"]) == 130
+    assert _one_line(capsys) == "ner: interrupted"
+    monkeypatch.setattr(SequenceTagger, "fit", interrupt)   # Ctrl-C before the first epoch ended
+    out = tmp_path / "m"
+    assert main(["train", "--data", str(small_sample), "--encoder", "lstm", "--hidden", "4", "--word-dim", "4",
+                 "--out", str(out), "--quiet"]) == 130
+    assert _one_line(capsys) == "ner: interrupted before the first epoch ended: no bundle written"
+    assert not out.exists()
+
+
+def test_stdout_holds_only_the_result(small_sample, tmp_path, capsys):
+    """`path=$(ner train ...)` works: Keras' epoch lines and the progress go to stderr."""
+    out = tmp_path / "m"
+    assert main(["train", "--data", str(small_sample), "--encoder", "lstm", "--hidden", "4", "--word-dim", "4",
+                 "--epochs", "1", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == f"{out}\n"
+    assert "loss" in captured.err and "epoch 1/1" in captured.err
+
+
+def test_tagger_api_types(crf_bundle, small_sample):
+    import ner
+    from ner.errors import NerError
+    from ner.tagger import Tagger
+
+    tagger = Tagger.load(crf_bundle)
+    for call in (lambda: tagger.tag_many("Angela Merkel"), lambda: tagger.tag_tokens("Angela Merkel"),
+                 lambda: tagger.tag_sentences(["Angela Merkel"])):
+        with pytest.raises(TypeError, match="single str"):
+            call()
+    with pytest.raises(TypeError, match=r"tokens\[1\]: expected str, got int"):
+        tagger.tag_tokens(["Angela", 5])
+    with pytest.raises(TypeError, match=r"texts\[1\]: expected str, got NoneType"):
+        tagger.tag_many(["Angela Merkel", None])
+    texts = ["Angela Merkel visited Paris.", "Hello"]
+    assert tagger.tag_many(t for t in texts) == tagger.tag_many(texts)
+    assert tagger.tag_tokens(iter(["Angela", "Merkel"])) == tagger.tag_tokens(["Angela", "Merkel"])
+    assert tagger.tag_sentences(iter([["Paris"], []])) == [tagger.tag_tokens(["Paris"]), []]
+    for call in (lambda: Tagger.load(None), lambda: ner.evaluate(str(crf_bundle), None),
+                 lambda: ner.load_corpus(None)):
+        with pytest.raises(NerError, match="NoneType"):
+            call()
+
+
+def test_console_script_end_to_end(crf_bundle, small_sample):
+    """Through a real process (``ner.cli.run`` leaves through os._exit): exit code and one line, no traceback."""
+    env = {**os.environ, "KERAS_BACKEND": "bogus"}
+    for argv, code, words in ((["info", str(crf_bundle)], 2, "KERAS_BACKEND"),
+                              (["tag", str(crf_bundle), "--input", str(small_sample)], 2, "Is a directory")):
+        done = subprocess.run([sys.executable, "-m", "ner", *argv], cwd=ROOT, capture_output=True, text=True,
+                              env=env if words == "KERAS_BACKEND" else None, timeout=120)
+        assert done.returncode == code and done.stdout == ""
+        assert done.stderr.startswith("ner: error: ") and words in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+def test_info_still_reads_a_good_bundle(crf_bundle, capsys):
+    assert main(["info", str(crf_bundle), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["encoder"] == "bilstm-cnn" and info["head"] == "crf" and info["data"]["sentences"]
