@@ -456,9 +456,15 @@ def measure_alone(runs: list[Run], data: str, quiet: bool) -> None:
 
 
 def score_bundles(runs: list[Run], data: str, quiet: bool) -> None:
-    """Score the given bundles (skipping those already scored on this data), one at a time."""
+    """Score the given bundles (skipping those already scored on this data), one at a time; first refuse
+    (RunError) a bundle that shares no entity type or no word with the data."""
+    from ner.bundle import load_bundle
+    from ner.evaluation import check_overlap
     from ner.training import corpus_hash
 
+    tokens, gold, scheme, _ = test_split(data)
+    for run in runs:
+        check_overlap(load_bundle(run.bundle, model=False).vocabs, tokens, gold, scheme, f"--from {run.bundle}: {data}")
     data_hash = corpus_hash(data)
     progress = Progress(runs, 1, quiet)
     for k, run in enumerate(runs, 1):

@@ -165,7 +165,7 @@ def format_errors(analysis: dict) -> str:
     return "\n".join(lines)
 
 
-def _check_overlap(vocabs, tokens, gold, scheme: str, where: str) -> Counter:
+def check_overlap(vocabs, tokens, gold, scheme: str, where: str) -> Counter:
     """Gold counts of the entity types the model never saw; RunError when the data shares no entity type or
     no word or character with the model (its scores would mean nothing)."""
     from ner.errors import RunError
@@ -211,7 +211,7 @@ def evaluate(model_or_path, data, *, split: str = "test", strict: bool = False, 
     if not tokens:
         raise NerError(f"{data}: split {split} has no sentences")
     scheme = corpus_scheme(dataset[split])
-    unseen = _check_overlap(bundle.vocabs, tokens, gold, scheme, f"{data} [{split}]")
+    unseen = check_overlap(bundle.vocabs, tokens, gold, scheme, f"{data} [{split}]")
     if tagger is not None and tagger.runtime is not None:
         predicted = tagger.tag_sentences(tokens, scheme)
         scores = entity_scores(gold, predicted, scheme, strict=strict)

@@ -71,6 +71,8 @@ CASES = [
     ("evaluate-other-language", "evaluate {bundle} --data " + str(SAMPLE_ZH), None, 1, ["shares no word"]),
     ("evaluate-no-shared-label", "evaluate {bundle} --data {tmp}/alien/test.txt --split train", _alien, 1,
      ["shares no entity type", "ALIEN"]),
+    ("compare-from-other-language", "compare --data " + str(SAMPLE_ZH) + " --from {bundle} --out {tmp}/c --quiet", None,
+     1, ["--from {bundle}", "shares no word"]),
     # usage errors are one line too
     ("unknown-command", "frobnicate", None, 2, ["frobnicate", "ner --help"]),
     ("missing-argument", "data stats", None, 2, ["PATH", "ner data stats --help"]),

@@ -61,5 +61,5 @@ def run(args) -> int:
     if "errors" in scores:
         print(format_errors(scores["errors"]))
     if args.predictions:
-        print(f"predictions written to {args.predictions}")
+        print(f"predictions written to {args.predictions}", file=sys.stderr)
     return 0
