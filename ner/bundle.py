@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ner import strict_json
 from ner.errors import NerError
 from ner.runtime import WEIGHTS, export_arrays
 
@@ -48,7 +49,7 @@ class Bundle:
 
 
 def _dump(path: Path, obj) -> None:
-    path.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(strict_json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def write_bundle(out, *, model, vocabs, config: dict, meta: dict, history: list, metrics: dict) -> Path:
@@ -139,9 +140,12 @@ def load_bundle(path, model: bool = True) -> Bundle:
     if config.get("scheme") not in TRAIN_SCHEMES:
         raise NerError(f"{path / 'config.json'}: corrupt bundle file (scheme {config.get('scheme')!r}, expected one "
                        f"of {', '.join(TRAIN_SCHEMES)})")
-    return Bundle(path=path, model=load_model(path) if model else None, vocabs=Vocabularies.load(path / "vocab.json"),
-                  config=config, meta=meta, history=load_json("history.json", list),
-                  metrics=load_json("metrics.json", dict))
+    bundle = Bundle(path=path, model=load_model(path) if model else None,
+                    vocabs=Vocabularies.load(path / "vocab.json"), config=config, meta=meta,
+                    history=load_json("history.json", list), metrics=load_json("metrics.json", dict))
+    if bundle.model is not None:
+        check_model(path, bundle.model, bundle.vocabs, bundle.config)
+    return bundle
 
 
 def load_model(path):
@@ -160,3 +164,39 @@ def load_model(path):
     except Exception as exc:  # a damaged archive: report, don't dump a backend traceback
         reason = (str(exc).strip().splitlines() or [""])[0]
         raise NerError(f"{file}: corrupt model file, cannot load it ({type(exc).__name__}: {reason})") from None
+
+
+def check_parts(path, source: str, facts: dict, vocabs, config: dict) -> None:
+    """Refuse (NerError naming ``path/source``) a bundle whose parts do not belong together.
+
+    ``facts``: what the weights in ``source`` ("model.keras" or "weights.npz") show: "words" and "chars"
+    (table rows), "labels" (a count or the list), and config.json settings ("hidden", "crf", ...; a config
+    value of null is not checked). Only the facts given are checked.
+    """
+    where = Path(path) / source
+    for key, size, what in (("words", len(vocabs.words), "words"), ("chars", len(vocabs.chars), "characters")):
+        if key in facts and facts[key] != size:
+            raise NerError(f"{where}: made for {facts[key]} {what}, but vocab.json has {size}; the bundle's files "
+                           "do not belong together")
+    labels = list(vocabs.labels.items)
+    theirs = facts.get("labels", labels)
+    count = len(theirs) if isinstance(theirs, list) else theirs
+    if count != len(labels):
+        raise NerError(f"{where}: made for {count} labels, but vocab.json has {len(labels)}; the bundle's files "
+                       "do not belong together")
+    if isinstance(theirs, list) and theirs != labels:
+        raise NerError(f"{where}: made for other labels than vocab.json's; the bundle's files do not belong together")
+    for name, value in facts.items():
+        if name not in ("words", "chars", "labels") and config.get(name) is not None and config[name] != value:
+            raise NerError(f"{where}: built with {name} {json.dumps(value)}, but config.json says "
+                           f"{json.dumps(config[name])}; the bundle's files do not belong together")
+
+
+def check_model(path, model, vocabs, config: dict) -> None:
+    """:func:`check_parts` for the Keras model (``ner.model.SequenceTagger``) of the bundle at ``path``."""
+    settings = model.config
+    facts = {"words": model.num_words, "chars": model.num_chars, "labels": list(model.labels),
+             "crf": settings["head"] == "crf",
+             **{k: settings[k] for k in ("encoder", "word_dim", "hidden", "layers", "dropout", "char_cnn",
+                                         "casing_dim", "constraints", "scheme")}}
+    check_parts(path, "model.keras", facts, vocabs, config)

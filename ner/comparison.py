@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ner import strict_json
 from ner.errors import NerError
 
 DEFAULT_ENCODERS = ("rnn", "lstm", "bilstm", "bilstm-cnn", "bilstm-conv")
@@ -113,7 +114,7 @@ def write_json(path: Path, obj) -> None:
     """Write JSON atomically (temporary file in the same folder, then ``os.replace``)."""
     from ner.data.conll import atomic_write_text
 
-    atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+    atomic_write_text(path, strict_json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
 
 
 def _read_json(path: Path):
@@ -267,6 +268,7 @@ def _check_settings(settings: dict) -> dict:
     owned = sorted(set(settings) & set(GRID_OWNED))
     if owned:
         raise NerError(f"compare sets {', '.join(owned)} itself (use its own options)")
+    TrainConfig(**settings).validate()   # types, finite numbers, ranges: before any work
     return settings
 
 
@@ -537,6 +539,7 @@ def compare(data: str = "data/sample", encoders=DEFAULT_ENCODERS, heads=HEADS, s
         raise NerError("--resamples: must be at least 100")
     if max_train is not None and max_train < 1:
         raise NerError("--max-train: must be at least 1")
+    _check_settings(settings)
     out = Path(out)
     data = str(data)
     if bundles:

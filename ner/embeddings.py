@@ -37,7 +37,8 @@ def load_vectors(path, words: list[str], skip: int = 0) -> PretrainedVectors:
     """Read ``path`` and return vectors for ``words[skip:]`` (row ids index ``words``).
 
     Only words needed by the vocabulary are kept in memory. Raises InputError (file:line) for unreadable
-    files, non-numeric values or inconsistent dimensions, and NerError when no vocabulary word is covered.
+    files, non-numeric or non-finite values (of the words kept) or inconsistent dimensions, and NerError
+    when no vocabulary word is covered.
     """
     wanted = set(words[skip:]) | {w.lower() for w in words[skip:]}
     exact: dict[str, np.ndarray] = {}
@@ -66,9 +67,13 @@ def load_vectors(path, words: list[str], skip: int = 0) -> PretrainedVectors:
                 word, lower = parts[0], parts[0].lower()
                 if (word in wanted and word not in exact) or (lower in wanted and lower not in folded):
                     try:
-                        vector = np.asarray(parts[1:], dtype=np.float32)
+                        with np.errstate(over="ignore"):   # beyond float32: inf, refused below
+                            vector = np.asarray(parts[1:], dtype=np.float32)
                     except ValueError:
                         raise InputError("vector values must be numbers", path, number) from None
+                    if not np.isfinite(vector).all():
+                        raise InputError("vector values must be finite numbers (nan, inf or beyond float32 range "
+                                         "found)", path, number)
                     if word in wanted:
                         exact.setdefault(word, vector)
                     if lower in wanted:

@@ -124,9 +124,10 @@ class NumpyModel:
         self.layout = json.loads(str(arrays["layout"]))
 
     @classmethod
-    def load(cls, bundle: str | Path) -> "NumpyModel":
+    def load(cls, bundle: str | Path, vocabs=None, config: dict | None = None) -> "NumpyModel":
         """The model of ``bundle/weights.npz``; a corrupt file raises NerError naming it (a file-system error
-        stays an OSError)."""
+        stays an OSError), and so do weights that do not fit the bundle's ``vocabs`` and ``config`` (read from
+        its vocab.json and config.json when not given)."""
         import zipfile
 
         from ner.errors import NerError
@@ -134,10 +135,37 @@ class NumpyModel:
         path = Path(bundle) / WEIGHTS
         try:
             with np.load(path) as data:
-                return cls({k: data[k] for k in data.files})
+                model = cls({k: data[k] for k in data.files})
+                facts = model.facts()
         except (ValueError, KeyError, TypeError, AttributeError, EOFError, zipfile.BadZipFile):
             raise NerError(f"{path}: corrupt weights file (not a readable .npz archive); --engine keras tags "
                            "with model.keras instead") from None
+        from ner.bundle import check_parts, load_bundle
+
+        if vocabs is None or config is None:
+            parts = load_bundle(bundle, model=False)
+            vocabs, config = parts.vocabs, parts.config
+        check_parts(bundle, WEIGHTS, facts, vocabs, config)
+        return model
+
+    def facts(self) -> dict:
+        """What the weights show of the model, for ``ner.bundle.check_parts``: word and char table rows,
+        label count, and the settings word_dim, crf, casing_dim, char_cnn (and layers, hidden of a recurrent
+        encoder). Raises KeyError or ValueError for arrays missing or of the wrong rank."""
+        w, layout = self.w, self.layout
+        words, word_dim = w["word_embedding"].shape
+        _, labels = w["emission_kernel"].shape
+        facts = {"words": words, "word_dim": word_dim, "labels": labels, "crf": layout["crf"],
+                 "char_cnn": layout["char_cnn"], "casing_dim": 0}
+        if layout["casing"]:
+            _, facts["casing_dim"] = w["casing_embedding"].shape
+        if layout["char_cnn"]:
+            facts["chars"], _ = w["char_embedding"].shape
+        recurrent = [i for i, layer in enumerate(layout["encoder"]) if layer["kind"] != "conv"]
+        if recurrent:
+            facts["layers"] = len(recurrent)
+            facts["hidden"], _ = w[f"encoder{recurrent[0]}_0_recurrent"].shape
+        return facts
 
     @property
     def has_crf(self) -> bool:

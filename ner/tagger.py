@@ -75,15 +75,18 @@ class Tagger:
                            "an encoder it does not cover): use the keras engine")
         if engine == "keras" or not has_weights:
             return cls(load_bundle(path), batch_size=batch_size)
-        return cls(load_bundle(path, model=False), batch_size=batch_size, runtime=NumpyModel.load(path))
+        bundle = load_bundle(path, model=False)
+        return cls(bundle, batch_size=batch_size, runtime=NumpyModel.load(path, bundle.vocabs, bundle.config))
 
     @property
     def model(self):
         """The Keras model (``ner.model.SequenceTagger``), loaded on first use with the numpy engine."""
         if self.bundle.model is None:
-            from ner.bundle import load_model
+            from ner.bundle import check_model, load_model
 
-            self.bundle.model = load_model(self.bundle.path)
+            model = load_model(self.bundle.path)
+            check_model(self.bundle.path, model, self.vocabs, self.bundle.config)
+            self.bundle.model = model
         return self.bundle.model
 
     @property

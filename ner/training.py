@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
+import math
+import numbers
+import os
 import random
 import sys
 import time
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +21,7 @@ import numpy as np
 
 from ner.allocator import keep_freed_memory
 from ner.compile_cache import enable_compile_cache
-from ner.errors import NerError
+from ner.errors import NerError, RunError
 
 OPTIMIZERS = ("adam", "sgd")
 TRAIN_SCHEMES = ("bio", "bioes")
@@ -62,8 +67,14 @@ class TrainConfig:
     lstm_path: str = "loop"            # bilstm-cnn-fused's BiLSTM: "cudnn" = one cuDNN call (JAX; GPUs)
 
     def validate(self) -> "TrainConfig":
+        """Check every setting (type, finiteness, range); paths given as ``os.PathLike`` become str."""
         def bad(name, why):
             raise NerError(f"--{name.replace('_', '-')}: {why}")
+        for f in dataclasses.fields(self):
+            problem = setting_problem(f.name, getattr(self, f.name))
+            if problem:
+                bad(f.name, problem)
+            setattr(self, f.name, _normalised(f.name, getattr(self, f.name)))
         if self.optimizer not in OPTIMIZERS:
             bad("optimizer", f"unknown optimizer {self.optimizer!r} (choose from {', '.join(OPTIMIZERS)})")
         from ner.layers.crf import TIME_SCANS
@@ -83,9 +94,11 @@ class TrainConfig:
             bad("dev_fraction", "must be in (0, 1)")
         if self.lr is not None and self.lr <= 0:
             bad("lr", "must be positive")
-        if self.patience < 0 or self.casing_dim < 0 or self.lr_decay < 0:
-            bad("patience" if self.patience < 0 else "casing_dim" if self.casing_dim < 0 else "lr_decay",
-                "must not be negative")
+        for name in ("patience", "casing_dim", "lr_decay", "clipnorm"):
+            if getattr(self, name) < 0:
+                bad(name, "must not be negative")
+        if not 0 <= self.momentum <= 1:
+            bad("momentum", "must be in [0, 1]")
         from ner.layers.encoders import get_encoder
         get_encoder(self.encoder)
         return self
@@ -111,6 +124,10 @@ class TrainConfig:
             settings = json.loads(Path(path).read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise NerError(f"--config: {path}: no such file") from None
+        except IsADirectoryError:
+            raise NerError(f"--config: {path}: is a folder, expected a JSON file") from None
+        except OSError as exc:
+            raise NerError(f"--config: {path}: cannot read ({exc.strerror or exc})") from None
         except ValueError as exc:
             raise NerError(f"--config: {path}: not valid JSON ({exc})") from None
         if not isinstance(settings, dict):
@@ -119,7 +136,64 @@ class TrainConfig:
         unknown = sorted(set(settings) - known)
         if unknown:
             raise NerError(f"--config: {path}: unknown setting(s) {', '.join(unknown)}")
+        for name, value in settings.items():
+            problem = setting_problem(name, value)
+            if problem:
+                raise NerError(f"--config: {path}: {name!r}: {problem}")
         return settings
+
+
+_PATHS = ("data", "out", "embeddings", "init")   # str fields that also take an os.PathLike
+
+
+@functools.cache
+def _field_types() -> dict[str, tuple]:
+    """TrainConfig field -> the types its annotation allows (``float | None`` -> (float, NoneType))."""
+    return {name: typing.get_args(hint) or (hint,) for name, hint in typing.get_type_hints(TrainConfig).items()}
+
+
+def _show(value) -> str:
+    """A value as JSON would spell it (repr for what JSON cannot hold), at most 40 characters."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def setting_problem(name: str, value) -> str | None:
+    """Why ``value`` cannot be TrainConfig field ``name``, or None. The field's annotation gives the type:
+    bool is not an int, an int is a float, numbers must be finite, paths may be ``os.PathLike``."""
+    kinds = _field_types()[name]
+    if isinstance(value, bool):
+        fits = bool in kinds
+    elif isinstance(value, numbers.Integral):
+        fits = int in kinds or float in kinds
+    elif isinstance(value, numbers.Real):
+        fits = float in kinds
+    elif isinstance(value, str) or isinstance(value, os.PathLike) and name in _PATHS:
+        fits = str in kinds
+    else:
+        fits = value is None and type(None) in kinds
+    if not fits:
+        expected = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+        wanted = " or ".join([expected[k] for k in expected if k in kinds] + ["null"] * (type(None) in kinds))
+        return f"expected {wanted}, not {_show(value)}"
+    if isinstance(value, numbers.Real) and not math.isfinite(value):
+        return f"must be a finite number, not {value}"
+    return None
+
+
+def _normalised(name: str, value):
+    """A checked value as a plain JSON type: int for int fields, float for float fields, str for paths."""
+    kinds = _field_types()[name]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, numbers.Integral) and int in kinds:
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    return os.fspath(value)
 
 
 def corpus_hash(spec: str) -> str:
@@ -284,16 +358,90 @@ class _DevMonitor:
             model.stop_training = True
 
 
+def finite_guard():
+    """A Keras callback that ends training with RunError at the first non-finite loss (naming the epoch and
+    batch, 1-based) or when the weights are non-finite after an epoch.
+
+    ``async_safe``: Keras may run the batch check in its callback thread, so the training loop does not wait
+    for each batch's loss (bench/nan_check.py measures the cost).
+    """
+    import keras
+
+    class FiniteGuard(keras.callbacks.Callback):
+        async_safe = True
+        epoch = 1
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch + 1
+
+        def on_train_batch_end(self, batch, logs=None):
+            loss = (logs or {}).get("loss")
+            if loss is not None and not math.isfinite(loss):
+                raise RunError(f"training diverged: loss {loss} at epoch {self.epoch}, batch {batch + 1}; no "
+                               "bundle written (try a lower --lr; check --embeddings)")
+
+        def on_epoch_end(self, epoch, logs=None):
+            if not all(np.isfinite(w).all() for w in self.model.get_weights()):
+                raise RunError(f"training diverged: non-finite weights at epoch {epoch + 1}, batch "
+                               f"{self.params.get('steps')}; no bundle written (try a lower --lr)")
+
+    return FiniteGuard()
+
+
+# what an --init bundle fixes: its model's architecture and scheme, its vocabularies and word vectors
+INIT_SETTINGS = ("encoder", "crf", "word_dim", "hidden", "layers", "dropout", "char_cnn", "casing_dim",
+                 "constraints", "scheme", "embeddings", "min_freq", "lowercase", "digits")
+
+
+def inherit_init(cfg: TrainConfig, given: set[str]) -> TrainConfig:
+    """``cfg`` with the :data:`INIT_SETTINGS` of the ``cfg.init`` bundle's config.json, so that the recorded
+    configuration is the one trained; a setting in ``given`` that differs raises NerError naming both values."""
+    from ner.bundle import read_meta
+    from ner.layers.encoders import get_encoder
+
+    read_meta(cfg.init)
+    path = Path(cfg.init) / "config.json"
+    try:
+        init = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise NerError(f"{path}: unreadable training configuration ({exc})") from None
+    if not isinstance(init, dict):
+        raise NerError(f"{path}: expected a JSON object of settings")
+    changes = {}
+    for name in INIT_SETTINGS:
+        if name not in init:
+            continue
+        problem = setting_problem(name, init[name])
+        if problem:
+            raise NerError(f"{path}: {name!r}: {problem}")
+        ours, theirs = getattr(cfg, name), init[name]
+        if name == "char_cnn":   # null: the encoder's default
+            default = get_encoder(changes.get("encoder", cfg.encoder)).char_cnn
+            ours, theirs = (default if v is None else v for v in (ours, theirs))
+        if name in given and ours != theirs:
+            flag = f"--{name.replace('_', '-')}"
+            raise NerError(f"{flag}: {_show(ours)} conflicts with --init {cfg.init}, which was trained with "
+                           f"{name} {_show(theirs)} (leave {flag} out to keep the bundle's)")
+        changes[name] = init[name]
+    return dataclasses.replace(cfg, **changes).validate()
+
+
 def train(config: TrainConfig | None = None, **settings) -> Path:
     """Train a tagger and write its bundle; returns the bundle path.
 
     ``settings`` are :class:`TrainConfig` fields (``data``, ``encoder``, ``crf``, ``epochs``, ``out``, ...)
-    and override ``config``.
+    and override ``config``. With ``init``, the settings of :data:`INIT_SETTINGS` not given (in ``settings``,
+    or different from the default in ``config``) are the init bundle's.
     """
     unknown = sorted(set(settings) - {f.name for f in dataclasses.fields(TrainConfig)})
     if unknown:
         raise NerError(f"unknown training setting(s): {', '.join(unknown)}")
-    cfg = dataclasses.replace(config or TrainConfig(), **settings).validate()
+    defaults = TrainConfig()
+    given = set(settings) | {f.name for f in dataclasses.fields(TrainConfig) if config is not None
+                             and getattr(config, f.name) != getattr(defaults, f.name)}
+    cfg = dataclasses.replace(config or defaults, **settings).validate()
+    if cfg.init:
+        cfg = inherit_init(cfg, given)
     from ner.layers.crf import time_scan
     from ner.layers.lstm import lstm_path
 
@@ -341,12 +489,11 @@ def _train(cfg: TrainConfig) -> Path:
         unknown_labels = sorted({t for seq in train_tags for t in seq} - set(vocabs.labels.items))
         if unknown_labels:
             raise NerError(f"--init: {cfg.init} does not know the label(s) {', '.join(unknown_labels[:5])}")
-        if base.config.get("scheme", cfg.scheme) != cfg.scheme:
-            raise NerError(f"--init: {cfg.init} was trained in scheme {base.config.get('scheme')}, not {cfg.scheme}")
         _log(cfg, f"initialised from {cfg.init}")
     else:
         vocabs = training_vocabularies(splits, data_scheme, cfg)
         model = build_tagger(cfg.model_config(), vocabs, embeddings=cfg.embeddings)
+        cfg = dataclasses.replace(cfg, word_dim=model.config["word_dim"])   # the vectors' size wins
 
     model.compile(optimizer=make_optimizer(cfg))
     batches = TaggingBatches(train_tokens, vocabs, train_tags, batch_size=cfg.batch_size, shuffle=True,
@@ -358,8 +505,8 @@ def _train(cfg: TrainConfig) -> Path:
     progress = 0 if not cfg.verbose else 1 if cfg.verbose == 1 and sys.stderr.isatty() else 2
     try:
         with contextlib.redirect_stdout(sys.stderr):   # Keras prints its progress to stdout: results only there
-            model.fit(batches, epochs=cfg.epochs, callbacks=[schedule, monitor.callback()], shuffle=False,
-                      verbose=progress)
+            model.fit(batches, epochs=cfg.epochs, callbacks=[schedule, finite_guard(), monitor.callback()],
+                      shuffle=False, verbose=progress)
     except KeyboardInterrupt:
         if monitor.best_weights is None:
             raise KeyboardInterrupt("before the first epoch ended: no bundle written") from None

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
+from ner import strict_json
 from ner.data.schemes import SCHEMES
 from ner.errors import NerError
 
@@ -84,7 +84,7 @@ def _stats(args) -> int:
 
     stats = corpus_stats(load_corpus(args.path, **_columns(args)))
     if args.json:
-        print(json.dumps(stats, indent=2))
+        print(strict_json.dumps(stats, indent=2))
         return 0
     rows = [("split", "sentences", "tokens", "scheme", "len p50", "p95", "max", "entities")]
     for split, s in stats["splits"].items():

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
+from ner import strict_json
 from ner.cli import BACKENDS
 from ner.errors import NerError
 from ner.tagger import ENGINES
@@ -55,7 +55,7 @@ def run(args) -> int:
         unseen = ", ".join(f"{k} ({v})" for k, v in scores["unseen_labels"].items())
         print(f"ner: warning: labels the model never saw (counted as missed): {unseen}", file=sys.stderr)
     if args.json:
-        print(json.dumps(scores, ensure_ascii=False))
+        print(strict_json.dumps(scores, ensure_ascii=False))
         return 0
     print(format_scores(scores, title))
     if "errors" in scores:

@@ -6,6 +6,7 @@ import json
 from contextlib import contextmanager
 from pathlib import Path
 
+from ner import strict_json
 from ner.bundle import read_meta
 from ner.errors import NerError
 
@@ -63,7 +64,7 @@ def describe(path) -> dict:
 def run(args) -> int:
     info = describe(args.model)
     if args.json:
-        print(json.dumps(info, ensure_ascii=False))
+        print(strict_json.dumps(info, ensure_ascii=False))
         return 0
     print(f"{info['path']}: {info['encoder']} + {info['head']} ({info['status']}, format {info['format_version']})")
     print("sizes:      " + ", ".join(f"{k} {v}" for k, v in info["sizes"].items()))

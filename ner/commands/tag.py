@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
+from ner import strict_json
 from ner.cli import BACKENDS
 from ner.errors import NerError
 from ner.tagger import ENGINES
@@ -86,7 +86,7 @@ def run(args) -> int:
         return _print_conll(tagger, [[t.text for t in s] for text in texts for s in tokenize_text(text) if s])
     for text, entities in zip(texts, tagger.tag_many(texts)):
         if args.format == "json":
-            print(json.dumps({"text": text, "entities": entities}, ensure_ascii=False))
+            print(strict_json.dumps({"text": text, "entities": entities}, ensure_ascii=False))
         else:
             print(inline(text, entities))
     return 0

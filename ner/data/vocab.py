@@ -195,7 +195,7 @@ class Vocabularies:
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
         try:
             with open(tmp, "x", encoding="utf-8") as f:
-                json.dump(self.to_dict(), f, ensure_ascii=False)
+                json.dump(self.to_dict(), f, ensure_ascii=False, allow_nan=False)
             os.replace(tmp, path)
         except BaseException:
             tmp.unlink(missing_ok=True)
