@@ -127,7 +127,7 @@ def load_bundle(path, model: bool = True) -> Bundle:
     def load_json(name, kind):
         try:
             value = json.loads((path / name).read_text(encoding="utf-8"))
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise NerError(f"{path / name}: unreadable JSON ({exc})") from None
         if not isinstance(value, kind):
             what = "a JSON object" if kind is dict else "a JSON list"

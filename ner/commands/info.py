@@ -28,7 +28,7 @@ def _reading(file: Path):
     """Turn bad JSON, a missing key or a value of the wrong type in ``file`` into one NerError naming it."""
     try:
         yield
-    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError, OverflowError, RecursionError) as exc:
         raise NerError(f"{file}: corrupt bundle file ({type(exc).__name__}: {exc})") from None
 
 
