@@ -275,8 +275,11 @@ def training_vocabularies(splits: dict, data_scheme: str, cfg: TrainConfig):
 
     tokens = splits["train"][0] + splits["dev"][0]
     tags = to_training_scheme(splits["train"][1] + splits["dev"][1], data_scheme, cfg.scheme)
+    labels = full_label_set(tags, cfg.scheme)
+    if labels == ["O"]:
+        raise NerError(f"{cfg.data}: no entities in the train and dev splits (every tag is O): nothing to learn")
     vocabs = build_vocabularies(tokens, tags, min_freq=cfg.min_freq, lowercase=cfg.lowercase, digits=cfg.digits)
-    vocabs.labels = Vocab(full_label_set(tags, cfg.scheme), pad=False, unk=False)
+    vocabs.labels = Vocab(labels, pad=False, unk=False)
     return vocabs
 
 

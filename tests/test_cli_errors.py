@@ -36,6 +36,12 @@ def _alien(bundle: Path, tmp: Path) -> Path:
     return bundle
 
 
+def _no_entities(bundle: Path, tmp: Path) -> Path:
+    """Setup: a corpus whose tags are all O."""
+    (tmp / "plain.txt").write_text("Nothing O\nhere O\n\nNor O\nhere O\n\nAt O\nall O\n")
+    return bundle
+
+
 # (id, argv, setup, exit code, words of the one-line message); {bundle} {data} {tmp} are filled in
 CASES = [
     # file-system errors: PATH: reason
@@ -73,6 +79,8 @@ CASES = [
      ["shares no entity type", "ALIEN"]),
     ("compare-from-other-language", "compare --data " + str(SAMPLE_ZH) + " --from {bundle} --out {tmp}/c --quiet", None,
      1, ["--from {bundle}", "shares no word"]),
+    ("train-without-entities", "train --data {tmp}/plain.txt --out {tmp}/m --quiet", _no_entities, 2,
+     ["{tmp}/plain.txt", "no entities"]),
     # usage errors are one line too
     ("unknown-command", "frobnicate", None, 2, ["frobnicate", "ner --help"]),
     ("missing-argument", "data stats", None, 2, ["PATH", "ner data stats --help"]),
