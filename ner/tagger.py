@@ -28,7 +28,10 @@ def _items(values, what: str) -> list:
     """``values`` as a list; one ``str`` where a sequence is expected is a TypeError (not one item per character)."""
     if isinstance(values, (str, bytes)):
         raise TypeError(f"{what}: expected a sequence, got a single {type(values).__name__} (wrap it in a list)")
-    return list(values)
+    try:
+        return list(values)
+    except TypeError:   # not iterable (None, a number)
+        raise TypeError(f"{what}: expected a sequence, got {type(values).__name__}") from None
 
 
 def _tokens(tokens, what: str) -> list[str]:

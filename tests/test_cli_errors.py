@@ -197,6 +197,8 @@ def test_tagger_api_types(crf_bundle, small_sample):
         tagger.tag_tokens(["Angela", 5])
     with pytest.raises(TypeError, match=r"texts\[1\]: expected str, got NoneType"):
         tagger.tag_many(["Angela Merkel", None])
+    with pytest.raises(TypeError, match=r"sentences\[1\]: expected a sequence, got NoneType"):
+        tagger.tag_sentences([["Paris"], None])
     texts = ["Angela Merkel visited Paris.", "Hello"]
     assert tagger.tag_many(t for t in texts) == tagger.tag_many(texts)
     assert tagger.tag_tokens(iter(["Angela", "Merkel"])) == tagger.tag_tokens(["Angela", "Merkel"])
