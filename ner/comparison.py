@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ner import strict_json
-from ner.errors import NerError
+from ner.errors import NerError, RunError
 
 DEFAULT_ENCODERS = ("rnn", "lstm", "bilstm", "bilstm-cnn", "bilstm-conv")
 HEADS = ("softmax", "crf")
@@ -435,7 +435,11 @@ def run_grid(runs: list[Run], data: str, jobs: int, verbose: int, quiet: bool) -
                 finished, _ = futures.wait(pending, return_when=futures.FIRST_COMPLETED)
                 for future in finished:
                     run, start = pending.pop(future)
-                    future.result()
+                    try:
+                        future.result()
+                    except futures.process.BrokenProcessPool:
+                        raise RunError(f"{run.name}: the worker process running it died (killed, or out of "
+                                       "memory); rerun the command to resume the grid") from None
                     progress.finish(run, time.perf_counter() - start, _test_f1(run))
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)

@@ -173,6 +173,34 @@ def test_interrupt_exits_130_everywhere(crf_bundle, small_sample, tmp_path, monk
     assert not out.exists()
 
 
+def test_a_worker_that_dies_is_one_line(small_sample, tmp_path, monkeypatch, capsys):
+    """``compare --jobs 2`` whose worker process is killed (out of memory, say): exit 1, one line."""
+    import concurrent.futures as futures
+
+    class DeadPool:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def submit(self, *args, **kwargs):
+            future = futures.Future()
+            future.set_exception(futures.process.BrokenProcessPool("A child process terminated abruptly"))
+            return future
+
+        def shutdown(self, **kwargs):
+            pass
+
+    monkeypatch.setattr(futures, "ProcessPoolExecutor", DeadPool)
+    assert main(["compare", "--data", str(small_sample), "--encoders", "lstm", "--heads", "crf", "--jobs", "2",
+                 "--out", str(tmp_path / "c"), "--quiet"]) == 1
+    assert "lstm-crf-s1: the worker process running it died" in _one_line(capsys)
+
+
 def test_stdout_holds_only_the_result(small_sample, tmp_path, capsys):
     """`path=$(ner train ...)` works: Keras' epoch lines and the progress go to stderr."""
     out = tmp_path / "m"
