@@ -84,6 +84,22 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # a file-system error no command turned into a message of its own
         print(f"ner: error: {os_error(exc)}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        if not out_of_memory(exc):
+            raise
+        print("ner: error: out of memory; try a smaller --batch-size, --hidden or --word-dim", file=sys.stderr)
+        return 1
+
+
+def out_of_memory(exc: BaseException | None) -> bool:
+    """Was ``exc`` caused by running out of memory (Python's MemoryError, TensorFlow's ResourceExhaustedError,
+    XLA's RESOURCE_EXHAUSTED), however a library re-raised it?"""
+    while exc is not None:
+        if (isinstance(exc, MemoryError) or type(exc).__name__ == "ResourceExhaustedError"
+                or "RESOURCE_EXHAUSTED" in str(exc)):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def os_error(exc: OSError) -> str:

@@ -173,6 +173,31 @@ def test_interrupt_exits_130_everywhere(crf_bundle, small_sample, tmp_path, monk
     assert not out.exists()
 
 
+def test_out_of_memory_is_one_line(crf_bundle, monkeypatch, capsys):
+    """However a library re-raises it (Keras turns TensorFlow's ResourceExhaustedError into a TypeError)."""
+    from ner.tagger import Tagger
+
+    class ResourceExhaustedError(Exception):
+        pass
+
+    def exhausted(*args, **kwargs):
+        try:
+            raise ResourceExhaustedError("OOM when allocating tensor")
+        except ResourceExhaustedError:
+            raise TypeError("__init__() missing 2 required positional arguments")
+
+    def memory_error(*args, **kwargs):
+        raise MemoryError
+
+    for fail in (exhausted, memory_error):
+        monkeypatch.setattr(Tagger, "tag_many", fail)
+        assert main(["tag", str(crf_bundle), "x"]) == 1
+        assert _one_line(capsys) == "ner: error: out of memory; try a smaller --batch-size, --hidden or --word-dim"
+    monkeypatch.setattr(Tagger, "tag_many", lambda *a: 1 / 0)
+    with pytest.raises(ZeroDivisionError):   # a bug stays a traceback
+        main(["tag", str(crf_bundle), "x"])
+
+
 def test_a_worker_that_dies_is_one_line(small_sample, tmp_path, monkeypatch, capsys):
     """``compare --jobs 2`` whose worker process is killed (out of memory, say): exit 1, one line."""
     import concurrent.futures as futures
