@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import os
 import sys
 
@@ -19,7 +20,9 @@ BACKENDS = ("tensorflow", "jax")
 
 
 def _select_backend(argv: list[str]) -> None:
-    """Set KERAS_BACKEND from ``--backend`` before anything imports keras; refuse a backend we do not offer."""
+    """Set KERAS_BACKEND from ``--backend`` before anything imports keras; refuse a backend we do not offer
+    or that is not installed."""
+    source = "KERAS_BACKEND"
     for i, arg in enumerate(argv):
         value = None
         if arg == "--backend" and i + 1 < len(argv):
@@ -29,11 +32,13 @@ def _select_backend(argv: list[str]) -> None:
         if value is not None:
             if value not in BACKENDS:
                 raise NerError(f"--backend: unknown backend {value!r} (choose from {', '.join(BACKENDS)})")
-            os.environ["KERAS_BACKEND"] = value
+            os.environ["KERAS_BACKEND"], source = value, "--backend"
     value = os.environ.get("KERAS_BACKEND")
     if value and value not in BACKENDS:
         raise NerError(f"KERAS_BACKEND: unknown backend {value!r} in the environment (choose from "
                        f"{', '.join(BACKENDS)}, or unset it)")
+    if value and importlib.util.find_spec(value) is None:
+        raise NerError(f"{source}: backend {value!r} is not installed (pip install {value})")
 
 
 class _Parser(argparse.ArgumentParser):

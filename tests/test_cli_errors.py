@@ -115,6 +115,19 @@ def test_keras_backend_variable(crf_bundle, monkeypatch, capsys):
     assert main(["tag", str(crf_bundle), "x", "--backend", "jax"]) == 0   # the flag wins (numpy engine: no Keras)
 
 
+def test_backend_not_installed(crf_bundle, monkeypatch, capsys):
+    import importlib.util
+
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)   # restored after the test, which main() changes
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "jax" else find_spec(name, *a))
+    assert main(["tag", str(crf_bundle), "x", "--backend", "jax"]) == 2
+    assert _one_line(capsys) == "ner: error: --backend: backend 'jax' is not installed (pip install jax)"
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    assert main(["info", str(crf_bundle)]) == 2
+    assert "KERAS_BACKEND: backend 'jax' is not installed" in _one_line(capsys)
+
+
 def test_permission_denied_and_disk_full(small_sample, tmp_path, monkeypatch, capsys):
     """Errors the OS raises while reading or writing (simulated: the tests run as root)."""
     from ner.data import conll
