@@ -84,7 +84,7 @@ class TrainConfig:
                 bad(name, f"unknown choice {getattr(self, name)!r} (choose from {', '.join(choices)})")
         if self.scheme not in TRAIN_SCHEMES:
             bad("scheme", f"unknown training scheme {self.scheme!r} (choose from {', '.join(TRAIN_SCHEMES)})")
-        for name in ("epochs", "batch_size", "hidden", "layers", "word_dim"):
+        for name in ("epochs", "batch_size", "hidden", "layers", "word_dim", "min_freq"):
             if getattr(self, name) < 1:
                 bad(name, "must be at least 1")
         for name in ("dropout", "word_dropout"):

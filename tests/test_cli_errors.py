@@ -79,6 +79,7 @@ CASES = [
      ["shares no entity type", "ALIEN"]),
     ("compare-from-other-language", "compare --data " + str(SAMPLE_ZH) + " --from {bundle} --out {tmp}/c --quiet", None,
      1, ["--from {bundle}", "shares no word"]),
+    ("min-freq-zero", "train --data {data} --min-freq 0 --out {tmp}/m", None, 2, ["--min-freq: must be at least 1"]),
     ("train-without-entities", "train --data {tmp}/plain.txt --out {tmp}/m --quiet", _no_entities, 2,
      ["{tmp}/plain.txt", "no entities"]),
     # usage errors are one line too
