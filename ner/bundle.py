@@ -10,16 +10,14 @@ Layout of ``models/NAME/``::
     history.json   one object per epoch: loss, dev precision/recall/f1, seconds, learning rate
     metrics.json   {"dev": scores, "test": scores}, each an ``ner.evaluation.entity_scores`` object
 
-A bundle is written into a temporary sibling folder and renamed into place when complete, so a crash
-never leaves a half-written folder under the final name.
+A bundle is written into a temporary sibling folder and swapped into place when complete, so a crash
+never leaves a half-written folder, or none, under the final name (:mod:`ner.outputs`).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +26,7 @@ import numpy as np
 
 from ner import strict_json
 from ner.errors import NerError
+from ner.outputs import replace_folder, restore
 from ner.runtime import WEIGHTS, export_arrays
 
 FORMAT_VERSION = 1
@@ -53,36 +52,25 @@ def _dump(path: Path, obj) -> None:
 
 
 def write_bundle(out, *, model, vocabs, config: dict, meta: dict, history: list, metrics: dict) -> Path:
-    """Write a bundle to ``out`` atomically (temporary sibling folder, then rename); returns ``out``.
-
-    An existing bundle under ``out`` is replaced only once the new one is completely written.
+    """Write a bundle to ``out`` and return it: into a temporary sibling folder, swapped in when complete
+    (:func:`ner.outputs.replace_folder`), so ``out`` holds the old or the new complete bundle at every instant.
     """
-    out = Path(out)
     if meta.get("status") not in STATUSES:
         raise ValueError(f"status must be one of {STATUSES}, got {meta.get('status')!r}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
-        model.save(tmp / "model.keras")
+
+    def fill(folder: Path) -> None:
+        model.save(folder / "model.keras")
         arrays = export_arrays(model)
         if arrays is not None:
-            np.savez(tmp / WEIGHTS, **arrays)
-        vocabs.save(tmp / "vocab.json")
-        _dump(tmp / "config.json", config)
-        _dump(tmp / "history.json", history)
-        _dump(tmp / "metrics.json", metrics)
-        _dump(tmp / "bundle.json", {"format_version": FORMAT_VERSION, **meta})
-        old = None
-        if out.exists():
-            old = out.parent / f".{out.name}.old-{os.getpid()}"
-            out.rename(old)
-        tmp.rename(out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+            np.savez(folder / WEIGHTS, **arrays)
+        vocabs.save(folder / "vocab.json")
+        _dump(folder / "config.json", config)
+        _dump(folder / "history.json", history)
+        _dump(folder / "metrics.json", metrics)
+        _dump(folder / "bundle.json", {"format_version": FORMAT_VERSION, **meta})   # last: marks it complete
+
+    replace_folder(out, fill)
+    return Path(out)
 
 
 def bundle_path(path) -> Path:
@@ -95,6 +83,7 @@ def bundle_path(path) -> Path:
 def read_meta(path) -> dict:
     """Check that ``path`` is a complete bundle of a format this version reads; return bundle.json."""
     path = bundle_path(path)
+    restore(path)
     if not path.exists():
         raise NerError(f"{path}: no such model bundle")
     if not path.is_dir():

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from ner import strict_json
 from ner.errors import NerError, RunError
+from ner.outputs import MARK, claim, mark_folder, safe_name
 
 DEFAULT_ENCODERS = ("rnn", "lstm", "bilstm", "bilstm-cnn", "bilstm-conv")
 HEADS = ("softmax", "crf")
@@ -185,6 +186,7 @@ def write_slice(data: str, out: Path, max_train: int) -> Path:
 
     dataset = load_corpus(data)
     for name, split in dataset.items():
+        safe_name(name, f"{data}: split name")
         rows = zip(split["tokens"], split["tags"])
         write_conll(out / f"{name}.txt", [r for i, r in enumerate(rows) if name != "train" or i < max_train])
     return out
@@ -288,7 +290,7 @@ def plan_grid(out: Path, data: str, encoders, heads, seeds: int, epochs: int, se
 
     for encoder in encoders:
         try:
-            get_encoder(encoder)
+            get_encoder(safe_name(encoder, "encoder"))
         except NerError as exc:
             raise NerError(f"--encoders: {exc}") from None
     runs = []   # seed 1 of every configuration first, so that an interrupted grid already covers them all
@@ -316,12 +318,15 @@ def plan_bundles(out: Path, bundles) -> list[Run]:
         if "encoder" not in config:
             raise NerError(f"{path / 'config.json'}: no encoder in the training configuration")
         head = "crf" if config.get("crf", True) else "softmax"
-        name = f"{config['encoder']}-{head}-s{int(config.get('seed', 1))}"
+        encoder, seed = safe_name(config["encoder"], f"{path / 'config.json'}: encoder"), config.get("seed", 1)
+        if type(seed) is not int:
+            raise NerError(f"{path / 'config.json'}: seed: expected a whole number, got {seed!r}")
+        name = f"{encoder}-{head}-s{seed}"
         if name in seen:
             raise NerError(f"--from: {path} is a second {name} (same encoder, head and seed); the report "
                            "could not tell the two apart")
         seen.add(name)
-        runs.append(Run(name, config["encoder"], head, int(config.get("seed", 1)), out / "runs" / name, path))
+        runs.append(Run(name, encoder, head, seed, out / "runs" / name, path))
     return runs
 
 
@@ -534,8 +539,6 @@ def compare(data: str = "data/sample", encoders=DEFAULT_ENCODERS, heads=HEADS, s
     fields for every run (``hidden``, ``word_dim``, ``patience``, ``batch_size``, ...); ``verbose``: the
     training runs' own verbosity; ``resamples``: bootstrap resamples for the verdicts.
     """
-    from ner import report
-
     _use_backend(backend)
     if jobs < 1:
         raise NerError("--jobs: must be at least 1")
@@ -543,20 +546,38 @@ def compare(data: str = "data/sample", encoders=DEFAULT_ENCODERS, heads=HEADS, s
         raise NerError("--resamples: must be at least 100")
     if max_train is not None and max_train < 1:
         raise NerError("--max-train: must be at least 1")
-    _check_settings(settings)
-    out = Path(out)
     data = str(data)
+    _check_settings(settings)
+    if bundles and (settings or max_train is not None):
+        raise NerError("--from scores trained bundles: training options do not apply")
+    inputs = (data, settings.get("embeddings"), *(bundles or ()))
+    with claim(out, MARK, flag="--out", inputs=inputs, legacy=_old_report):
+        return _compare(data, encoders, heads, seeds, epochs, Path(out), jobs, max_train, bundles, resamples,
+                        verbose, quiet, settings)
+
+
+def _old_report(names: list[str]) -> bool:
+    """An unmarked folder of an older ``ner compare`` (only the names it writes, and its runs)."""
+    from ner.report import FIGURES
+
+    return "runs" in names and set(names) <= {"runs", "data", "report.json", "report.md", "index.html", *FIGURES}
+
+
+def _compare(data, encoders, heads, seeds, epochs, out: Path, jobs, max_train, bundles, resamples, verbose,
+             quiet, settings) -> Path:
+    from ner import report
+
     if bundles:
-        if settings or max_train is not None:
-            raise NerError("--from scores trained bundles: training options do not apply")
         runs = plan_bundles(out, bundles)
         test_split(data)
+        mark_folder(out, "comparison")
         score_bundles(runs, data, quiet)
         train_data, jobs = data, 1
     else:
         train_data = str(out / "data") if max_train else data
         runs = plan_grid(out, train_data, encoders, heads, seeds, epochs, _check_settings(settings))
         test_split(data)
+        mark_folder(out, "comparison")
         if max_train:
             write_slice(data, out / "data", max_train)
         run_grid(runs, data, jobs, verbose, quiet)

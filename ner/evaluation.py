@@ -196,6 +196,7 @@ def evaluate(model_or_path, data, *, split: str = "test", strict: bool = False, 
     from ner.data.conll import write_conll
     from ner.data.corpus import corpus_scheme, load_corpus
     from ner.errors import NerError
+    from ner.outputs import check_file
     from ner.tagger import Tagger
     from ner.training import score_split
 
@@ -204,6 +205,8 @@ def evaluate(model_or_path, data, *, split: str = "test", strict: bool = False, 
     else:
         tagger = model_or_path if isinstance(model_or_path, Tagger) else Tagger.load(model_or_path, engine=engine)
         bundle = tagger.bundle
+    if predictions is not None:
+        check_file(predictions, "--predictions", inputs=(data, bundle.path))
     dataset = load_corpus(data, token_col=token_col, tag_col=tag_col)
     if split not in dataset:
         raise NerError(f"--split: {data} has no split {split!r} (it has {', '.join(dataset)})")
@@ -223,6 +226,6 @@ def evaluate(model_or_path, data, *, split: str = "test", strict: bool = False, 
         scores["unseen_labels"] = dict(sorted(unseen.items()))
     if errors:
         scores["errors"] = error_analysis(tokens, gold, predicted, scheme)
-    if predictions:
+    if predictions is not None:
         write_conll(predictions, zip(tokens, gold, predicted))
     return scores

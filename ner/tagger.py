@@ -65,13 +65,14 @@ class Tagger:
     @classmethod
     def load(cls, path: str | Path, batch_size: int = 64, engine: str = "auto") -> "Tagger":
         """``engine``: "numpy", "keras", or "auto" (numpy when the bundle has weights.npz)."""
-        from ner.bundle import bundle_path, load_bundle
+        from ner.bundle import bundle_path, load_bundle, read_meta
         from ner.errors import NerError
         from ner.runtime import WEIGHTS, NumpyModel
 
         if engine not in ENGINES:
             raise NerError(f"engine: unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
         path = bundle_path(path)
+        read_meta(path)   # a bundle, put back first if a killed write left it missing
         has_weights = (Path(path) / WEIGHTS).is_file()
         if engine == "numpy" and not has_weights:
             raise NerError(f"{path}: no {WEIGHTS} (a bundle written before the numpy runtime existed, or with "

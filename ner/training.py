@@ -449,7 +449,10 @@ def train(config: TrainConfig | None = None, **settings) -> Path:
     from ner.layers.lstm import lstm_path
 
     _check_execution_paths(cfg)
-    with time_scan(cfg.crf_scan), lstm_path(cfg.lstm_path):   # the process's modes again afterwards
+    from ner.outputs import claim
+
+    with claim(cfg.out, flag="--out", inputs=(cfg.data, cfg.embeddings, cfg.init), same_ok=cfg.init), \
+            time_scan(cfg.crf_scan), lstm_path(cfg.lstm_path):   # the process's modes again afterwards
         return _train(cfg)
 
 

@@ -288,6 +288,7 @@ def test_evaluate_predictions_never_overwrite_an_input(area, crf_bundle, capsys)
                 "--predictions", *words)
     refused(["evaluate", str(crf_bundle), "--data", str(test_file), "--predictions",
              str(crf_bundle / "p.conll")], capsys, "is inside an input")
+    refused(["evaluate", str(crf_bundle), "--data", str(test_file), "--predictions", ""], capsys, "no path given")
     assert snapshot(area) == before
 
 
@@ -298,6 +299,7 @@ def test_convert_replaces_only_its_own_output(area, capsys):
     refused(["data", "convert", str(corpus), str(area / "mine"), "--to", "bioes"], capsys, "notes.txt")
     refused(["data", "convert", str(corpus / "train.txt"), str(corpus / "train.txt"), "--to", "bioes"], capsys,
             "is an input")
+    refused(["data", "convert", str(corpus / "train.txt"), "", "--to", "bioes"], capsys, "OUT", "no path given")
     assert snapshot(area) == before
     for _ in range(2):   # a rerun replaces the folder it wrote
         assert main(["data", "convert", str(corpus), str(area / "bioes"), "--to", "bioes"]) == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 from ner import strict_json
@@ -126,32 +127,41 @@ def _convert(args) -> int:
     from ner.data.conll import replace_column, write_conll
     from ner.data.corpus import check_tags, conll_files, read_sentences
     from ner.data.schemes import convert, detect_scheme, normalize_scheme, validate
+    from ner.outputs import MARK, check_file, claim, mark_folder, replace_folder, safe_name
 
-    splits = read_sentences(args.input, **_columns(args))
-    check_tags(splits)
-    sentences = [s for ss in splits.values() for s in ss]
-    src = normalize_scheme(args.source) if args.source else detect_scheme(s.tags for s in sentences)
-    dst = normalize_scheme(args.to)
-    lenient = sum(1 for s in sentences if validate(s.tags, src))
-    new_tags = {split: [convert(s.tags, src, dst) for s in ss] for split, ss in splits.items()}
     files = conll_files(args.input)
+    if not args.output:
+        raise NerError("OUT: no path given")
     out = Path(args.output)
-    single = files is not None and not Path(args.input).is_dir()
-    if not single and out.exists() and not out.is_dir():
-        raise NerError(f"{out}: exists and is not a folder (converting a folder or dataset writes a folder)")
-    written = []
-    if single:  # one CoNLL file -> one file
-        target = out / files["train"].name if out.is_dir() else out
-        replace_column(files["train"], target, splits["train"], new_tags["train"], args.tag_col)
-        written.append(target)
-    elif files is not None:  # CoNLL folder -> folder with the same file names
-        for split, path in files.items():
-            replace_column(path, out / path.name, splits[split], new_tags[split], args.tag_col)
-            written.append(out / path.name)
-    else:
-        for split, ss in splits.items():
-            write_conll(out / f"{split}.txt", [(s.tokens, t) for s, t in zip(ss, new_tags[split])])
-            written.append(out / f"{split}.txt")
+    single = files is not None and not Path(args.input).is_dir()   # one CoNLL file -> one file
+    if single:
+        shown = out / files["train"].name if out.is_dir() else out
+        target = check_file(shown, "OUT", inputs=(args.input,))
+    with nullcontext() if single else claim(out, MARK, flag="OUT", inputs=(args.input,)):
+        splits = read_sentences(args.input, **_columns(args))
+        check_tags(splits)
+        sentences = [s for ss in splits.values() for s in ss]
+        src = normalize_scheme(args.source) if args.source else detect_scheme(s.tags for s in sentences)
+        dst = normalize_scheme(args.to)
+        lenient = sum(1 for s in sentences if validate(s.tags, src))
+        new_tags = {split: [convert(s.tags, src, dst) for s in ss] for split, ss in splits.items()}
+        if single:
+            replace_column(files["train"], target, splits["train"], new_tags["train"], args.tag_col)
+            written = [shown]
+        else:   # a folder or dataset -> a folder, swapped in whole
+            names = {split: files[split].name if files else f"{safe_name(split, f'{args.input}: split name')}.txt"
+                     for split in splits}
+
+            def fill(tmp: Path) -> None:
+                for split, ss in splits.items():
+                    if files:   # CoNLL folder -> the same file names, every other column and line kept
+                        replace_column(files[split], tmp / names[split], ss, new_tags[split], args.tag_col)
+                    else:
+                        write_conll(tmp / names[split], [(s.tokens, t) for s, t in zip(ss, new_tags[split])])
+                mark_folder(tmp, "converted corpus")
+
+            replace_folder(out, fill, MARK)
+            written = [out / name for name in names.values()]
     if lenient:
         print(f"note: {lenient} ill-formed {src} sentence(s) were read leniently (see `ner data validate`)",
               file=sys.stderr)
