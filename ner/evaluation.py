@@ -13,6 +13,7 @@ from __future__ import annotations
 import warnings
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 
 from seqeval.metrics import classification_report
 from seqeval.scheme import IOB1, IOB2, IOBES
@@ -183,7 +184,8 @@ def check_overlap(vocabs, tokens, gold, scheme: str, where: str) -> Counter:
 
 def evaluate(model_or_path, data, *, split: str = "test", strict: bool = False, predictions=None,
              errors: bool = False, token_col: int = 0, tag_col: int = -1, engine: str = "auto") -> dict:
-    """Score a bundle (path or loaded ``Bundle``/``Tagger``) on one split of a corpus.
+    """Score a bundle (path or loaded ``Bundle``/``Tagger``) on one split of a corpus; a corpus of one file
+    (CoNLL, parquet, json) is that split, whatever ``split`` names.
 
     Tags are compared in the scheme of the evaluation data, whatever scheme the model was trained in.
     A path is loaded with ``engine`` (as ``Tagger.load``: "auto" tags with the numpy runtime when the bundle
@@ -208,6 +210,8 @@ def evaluate(model_or_path, data, *, split: str = "test", strict: bool = False, 
     if predictions is not None:
         check_file(predictions, "--predictions", inputs=(data, bundle.path))
     dataset = load_corpus(data, token_col=token_col, tag_col=tag_col)
+    if isinstance(data, (str, Path)) and Path(data).is_file():
+        dataset = {split: dataset["train"]}   # one file is the split asked for
     if split not in dataset:
         raise NerError(f"--split: {data} has no split {split!r} (it has {', '.join(dataset)})")
     tokens, gold = list(dataset[split]["tokens"]), list(dataset[split]["tags"])

@@ -49,18 +49,18 @@ def test_stats_json_shape_and_values(capsys, corpus):
     code, out, _ = run(capsys, "data", "stats", corpus, "--json")
     assert code == 0
     assert json.loads(out) == {"splits": {
-        "train": {"sentences": 3, "tokens": 7, "scheme": "bio",
+        "train": {"sentences": 3, "documents": 1, "tokens": 7, "scheme": "bio",
                   "entities": {"LOC": 1, "MISC": 1, "ORG": 1, "PER": 1},
-                  "length": {"p50": 2, "p95": 4, "max": 4}},
-        "dev": {"sentences": 1, "tokens": 3, "scheme": "bio", "entities": {"ORG": 1},
-                "length": {"p50": 3, "p95": 3, "max": 3}}}}
+                  "length": {"p50": 2, "p95": 4, "max": 4}, "sentences_per_document": {"mean": 3.0, "max": 3}},
+        "dev": {"sentences": 1, "documents": 1, "tokens": 3, "scheme": "bio", "entities": {"ORG": 1},
+                "length": {"p50": 3, "p95": 3, "max": 3}, "sentences_per_document": {"mean": 1.0, "max": 1}}}}
 
 
 def test_stats_table(capsys, corpus):
     code, out, _ = run(capsys, "data", "stats", corpus)
     lines = out.splitlines()
     assert code == 0 and lines[0].split()[:4] == ["split", "sentences", "tokens", "scheme"]
-    assert lines[1].split()[:8] == ["train", "3", "7", "bio", "2", "4", "4", "4"]
+    assert lines[1].split()[:11] == ["train", "3", "7", "bio", "2", "4", "4", "1", "3.0", "3", "4"]
     assert "LOC=1 MISC=1 ORG=1 PER=1" in lines[1] and lines[2].startswith("dev")
 
 

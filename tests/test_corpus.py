@@ -37,7 +37,7 @@ HF_COLUMNS = dict(tokens_column="words", tags_column="ner_tags")
 
 
 def rows(corpus):
-    return {split: ds.to_list() for split, ds in corpus.items()}
+    return {split: ds.remove_columns("document").to_list() for split, ds in corpus.items()}
 
 
 def test_conll_file_is_one_train_split(tmp_path):
@@ -45,7 +45,8 @@ def test_conll_file_is_one_train_split(tmp_path):
     corpus = load_corpus(tmp_path / "all.conll")
     assert isinstance(corpus, DatasetDict) and isinstance(corpus, Corpus)
     assert list(corpus) == ["train"] and corpus["train"].features == FEATURES
-    assert corpus["train"][0] == {"tokens": ["FIFA", "praises", "Greek"], "tags": ["B-ORG", "O", "B-MISC"]}
+    assert corpus["train"][0] == {"tokens": ["FIFA", "praises", "Greek"], "tags": ["B-ORG", "O", "B-MISC"],
+                                  "document": 0}
     assert corpus.scheme == corpus_scheme(corpus) == "bio"
 
 
@@ -55,17 +56,17 @@ def test_conll_folder_and_columns(tmp_path):
     (tmp_path / "test").write_text("Hamburg B-LOC\n")
     corpus = load_corpus(str(tmp_path))
     assert list(corpus) == ["train", "dev", "test"]
-    assert corpus["dev"].to_list() == [{"tokens": ["CAIRO", "2003-04-17"], "tags": ["B-LOC", "O"]}]
+    assert corpus["dev"].to_list() == [{"tokens": ["CAIRO", "2003-04-17"], "tags": ["B-LOC", "O"], "document": 0}]
     (tmp_path / "cols.tsv").write_text("1\tHamburg\tB-LOC\t_\n2\tis\tO\t_\n")
     swapped = load_corpus(tmp_path / "cols.tsv", token_col=1, tag_col=2)
-    assert swapped["train"][0] == {"tokens": ["Hamburg", "is"], "tags": ["B-LOC", "O"]}
+    assert swapped["train"][0] == {"tokens": ["Hamburg", "is"], "tags": ["B-LOC", "O"], "document": 0}
 
 
 def test_save_to_disk_with_classlabel_tags_and_column_names(tmp_path):
     hf_like().save_to_disk(tmp_path / "saved")
     corpus = load_corpus(tmp_path / "saved", **HF_COLUMNS)
     assert rows(corpus) == EXPECTED_HF  # ids -> names, validation -> dev, -DOCSTART- row dropped
-    assert corpus["train"].column_names == ["tokens", "tags"]
+    assert corpus["train"].column_names == ["tokens", "tags", "document"]
     with pytest.raises(InputError, match=r"no column 'tokens' \(columns: id, words, ner_tags\)"):
         load_corpus(tmp_path / "saved")
 
@@ -245,10 +246,11 @@ def test_corpus_stats_hand_computed(tmp_path):
     (tmp_path / "dev.txt").write_text(DEV)
     stats = corpus_stats(load_corpus(tmp_path))
     assert stats == {"splits": {
-        "train": {"sentences": 3, "tokens": 6, "scheme": "bio", "entities": {"MISC": 1, "ORG": 1, "PER": 1},
-                  "length": {"p50": 2, "p95": 3, "max": 3}},
-        "dev": {"sentences": 1, "tokens": 2, "scheme": "bio", "entities": {"LOC": 1},
-                "length": {"p50": 2, "p95": 2, "max": 2}}}}
+        "train": {"sentences": 3, "documents": 3, "tokens": 6, "scheme": "bio",
+                  "entities": {"MISC": 1, "ORG": 1, "PER": 1}, "length": {"p50": 2, "p95": 3, "max": 3},
+                  "sentences_per_document": {"mean": 1.0, "max": 1}},
+        "dev": {"sentences": 1, "documents": 1, "tokens": 2, "scheme": "bio", "entities": {"LOC": 1},
+                "length": {"p50": 2, "p95": 2, "max": 2}, "sentences_per_document": {"mean": 1.0, "max": 1}}}}
 
 
 def test_data_modules_do_not_import_keras_or_tensorflow():

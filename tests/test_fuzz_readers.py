@@ -8,6 +8,7 @@ example database, so every run tries the same examples.
 
 from __future__ import annotations
 
+import codecs
 import json
 import tempfile
 from pathlib import Path
@@ -147,6 +148,72 @@ def test_conll_folder(train, files):
         parsed_or_ours(load_corpus, d, d)
 
 
+# ---------------------------------------------------------------- invisible characters, BOMs, UTF-16
+
+INVISIBLE = ["\u00a0", "\u2000", "\u3000", "\u2028", "\u2029", "\x00", "\x0b", "\x1c", "\x85", "\x7f", "\u200b",
+             "\u200d", "\u2060", "\ufeff", "\u00ad", " ", "\t", "\r"]
+ENCODINGS = [("utf-8", b""), ("utf-8", codecs.BOM_UTF8), ("utf-16-le", codecs.BOM_UTF16_LE),
+             ("utf-16-be", codecs.BOM_UTF16_BE), ("utf-32-le", codecs.BOM_UTF32_LE), ("utf-32-be", codecs.BOM_UTF32_BE)]
+invisible_text = st.text(st.sampled_from(INVISIBLE), max_size=4)
+
+
+def encoded(text: str, encoding: tuple[str, bytes]) -> bytes:
+    return encoding[1] + text.encode(encoding[0], "surrogatepass")
+
+
+@st.composite
+def invisible_lines(draw, text: str) -> str:
+    """``text`` with invisible characters added to each of its blank lines (it reads the same)."""
+    return "\n".join(line + draw(invisible_text) if not line.strip(" \t\r") else line for line in text.split("\n"))
+
+
+@st.composite
+def invisible_conll(draw) -> bytes:
+    """CoNLL text full of invisible characters (blank lines, separators, tokens), in any encoding with a BOM."""
+    text = draw(conll_text())
+    for _ in range(draw(st.integers(0, 4))):
+        at = draw(st.integers(0, len(text)))
+        text = text[:at] + draw(st.sampled_from(INVISIBLE + ["\n", "\n\u200b\n", "\ufeff"])) + text[at:]
+    return encoded(draw(invisible_lines(text)), draw(st.sampled_from(ENCODINGS)))
+
+
+def outcome(read, path, *args):
+    """``read(path, *args)`` as sentences' (tokens, tags, lines, document), or our one-line error message."""
+    try:
+        return [(s.tokens, s.tags, s.lines, s.document) for s in read(path, *args)]
+    except NerError as exc:
+        assert "\n" not in str(exc) and str(path) in str(exc)
+        return str(exc)
+
+
+@fuzz(200)
+@given(text=conll_text(), encoding=st.sampled_from(ENCODINGS[2:]), data=st.data())
+def test_conll_reads_the_same_in_any_encoding_and_with_invisible_blank_lines(text, encoding, data):
+    with tempfile.TemporaryDirectory() as d:
+        path = write(Path(d), "train.txt", encoded(text, ENCODINGS[1]))
+        plain = outcome(read_conll, path)
+        write(Path(d), "train.txt", encoded(text, encoding))
+        assert outcome(read_conll, path) == plain
+        write(Path(d), "train.txt", encoded(data.draw(invisible_lines(text)), encoding))
+        if isinstance(plain, list):
+            assert outcome(read_conll, path) == plain
+
+
+@fuzz(200)
+@given(data=invisible_conll() | invisible_conll().flatmap(corrupted)
+       | st.builds(bytes.__add__, st.sampled_from([bom for _, bom in ENCODINGS]), st.binary(max_size=60)),
+       tag_col=st.sampled_from([-1, -1, None, 1]))
+def test_conll_with_invisible_characters_boms_and_utf16(data, tag_col):
+    with tempfile.TemporaryDirectory() as d:
+        path = write(Path(d), "train.txt", data)
+        sentences = parsed_or_ours(read_conll, path, path, 0, tag_col)
+        for s in sentences or []:
+            assert s.tokens and len(s.lines) == len(s.tokens) and (s.tags is None or len(s.tags) == len(s.tokens))
+        corpus = parsed_or_ours(load_corpus, path, path)
+        if corpus is not None:
+            assert all(len(r["tokens"]) == len(r["tags"]) and r["document"] >= 0 for r in corpus["train"])
+
+
 # ---------------------------------------------------------------- JSON and JSON lines
 
 def jsonl(records, blank: bool) -> bytes:
@@ -170,7 +237,9 @@ json_bytes = st.one_of(
 
 
 @fuzz(300)
-@given(data=json_bytes, name=st.sampled_from(["t.json", "t.jsonl", "train.JSON"]), repair=st.booleans())
+@given(data=json_bytes | st.builds(lambda r, blank, e: encoded(jsonl(r, blank).decode("utf-8", "surrogatepass"), e),
+                                   st.lists(json_record(), max_size=4), st.booleans(), st.sampled_from(ENCODINGS)),
+       name=st.sampled_from(["t.json", "t.jsonl", "train.JSON"]), repair=st.booleans())
 def test_json_corpus(data, name, repair):
     with tempfile.TemporaryDirectory() as d:
         path = write(Path(d), name, data)

@@ -21,7 +21,11 @@ def register(subparsers) -> None:
         "data", help=HELP,
         description="Inspect, validate and convert NER corpora. PATH is a CoNLL file or a folder of "
                     "train/dev(valid,validation)/test files, a save_to_disk folder, .parquet/.json/.jsonl "
-                    "file(s), or hf:NAME[:CONFIG] for a Hugging Face hub dataset (needs network).")
+                    "file(s), or hf:NAME[:CONFIG] for a Hugging Face hub dataset (needs network). A folder's "
+                    "files are its splits; one file is the train split here (ner evaluate scores it as the "
+                    "split asked for). Files are UTF-8, or UTF-16/UTF-32 with a byte-order mark; a line of "
+                    "only whitespace or invisible characters is blank. A -DOCSTART- line (or a row of only "
+                    "that token) ends a document.")
     parser.set_defaults(func=lambda args: _print_help(parser))
     actions = parser.add_subparsers(dest="data_command", metavar="ACTION")
 
@@ -38,13 +42,15 @@ def register(subparsers) -> None:
                        help="dataset column holding the tags, strings or ClassLabel ids (default tags)")
 
     stats = actions.add_parser(
-        "stats", parents=[common], help="sentences, tokens, entities and lengths per split",
-        description="Per split: sentences, tokens, entities per type, detected tag scheme and sentence-length "
-                    "percentiles (nearest rank).")
+        "stats", parents=[common], help="sentences, documents, tokens, entities and lengths per split",
+        description="Per split: sentences, documents (one per sentence without -DOCSTART- marks) and "
+                    "sentences per document, tokens, entities per type, detected tag scheme and "
+                    "sentence-length percentiles (nearest rank).")
     stats.add_argument("path", metavar="PATH", help="corpus file, folder or hf:NAME[:CONFIG]")
     stats.add_argument("--json", action="store_true",
-                       help='print JSON: {"splits": {SPLIT: {"sentences", "tokens", "scheme", "entities", '
-                            '"length": {"p50", "p95", "max"}}}}')
+                       help='print JSON: {"splits": {SPLIT: {"sentences", "documents", "tokens", "scheme", '
+                            '"entities", "length": {"p50", "p95", "max"}, "sentences_per_document": {"mean", '
+                            '"max"}}}}')
     stats.set_defaults(func=_stats)
 
     check = actions.add_parser(
@@ -59,7 +65,8 @@ def register(subparsers) -> None:
         "convert", parents=[common], help="rewrite a corpus in another tag scheme",
         description="Rewrite the tags of a corpus in another scheme; ill-formed sequences are read leniently "
                     "(like conlleval). A CoNLL file becomes a file and a CoNLL folder a folder with the same "
-                    "file names, every other column and line kept; other sources become OUT/SPLIT.txt. "
+                    "file names, every other column and line (-DOCSTART- too) kept; other sources become "
+                    "OUT/SPLIT.txt, with a -DOCSTART- line starting each document they mark. "
                     "Files are written atomically.")
     conv.add_argument("input", metavar="IN", help="corpus file, folder or hf:NAME[:CONFIG]")
     conv.add_argument("output", metavar="OUT", help="output file (for a CoNLL file) or folder")
@@ -87,12 +94,14 @@ def _stats(args) -> int:
     if args.json:
         print(strict_json.dumps(stats, indent=2))
         return 0
-    rows = [("split", "sentences", "tokens", "scheme", "len p50", "p95", "max", "entities")]
+    rows = [("split", "sentences", "tokens", "scheme", "len p50", "p95", "max", "documents", "sent/doc",
+             "max", "entities")]
     for split, s in stats["splits"].items():
         ents = " ".join(f"{k}={v}" for k, v in s["entities"].items()) or "-"
+        per_doc = s["sentences_per_document"]
         rows.append((split, f"{s['sentences']:,}", f"{s['tokens']:,}", s["scheme"], str(s["length"]["p50"]),
-                     str(s["length"]["p95"]), str(s["length"]["max"]),
-                     f"{sum(s['entities'].values()):,} ({ents})"))
+                     str(s["length"]["p95"]), str(s["length"]["max"]), f"{s['documents']:,}",
+                     f"{per_doc['mean']:.1f}", str(per_doc["max"]), f"{sum(s['entities'].values()):,} ({ents})"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:
         print("  ".join(v.ljust(w) if i == 0 or i == 3 else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths)))
@@ -157,7 +166,9 @@ def _convert(args) -> int:
                     if files:   # CoNLL folder -> the same file names, every other column and line kept
                         replace_column(files[split], tmp / names[split], ss, new_tags[split], args.tag_col)
                     else:
-                        write_conll(tmp / names[split], [(s.tokens, t) for s, t in zip(ss, new_tags[split])])
+                        documents = [s.document for s in ss] if any(s.document is not None for s in ss) else None
+                        write_conll(tmp / names[split], [(s.tokens, t) for s, t in zip(ss, new_tags[split])],
+                                    documents=documents)
                 mark_folder(tmp, "converted corpus")
 
             replace_folder(out, fill, MARK)

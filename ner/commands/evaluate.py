@@ -18,8 +18,12 @@ def register(sub) -> None:
                        description="Entity-level precision, recall and F1, overall and per type (seqeval; "
                                    "conlleval-compatible by default). Exit 0 on success, 2 on bad input.")
     p.add_argument("model", nargs="?", metavar="MODEL", help="model bundle folder (models/NAME)")
-    p.add_argument("--data", default="data/sample", help="corpus to score on (default: data/sample)")
-    p.add_argument("--split", default="test", help="split to score (default: test)")
+    p.add_argument("--data", default="data/sample",
+                   help="corpus to score on (default: data/sample): a folder of train/dev(valid,validation)/test "
+                        "files (or a dataset with such splits), scored on --split; or one file, scored whatever "
+                        "--split says")
+    p.add_argument("--split", default="test",
+                   help="split of a folder or dataset to score (default: test); one --data file is that split")
     p.add_argument("--strict", action="store_true", help="strict IOB2/IOBES chunk matching")
     p.add_argument("--json", action="store_true", help="print the scores as one JSON object")
     p.add_argument("--predictions", metavar="OUT.conll", help="write 'token gold predicted' columns")

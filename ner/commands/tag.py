@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from itertools import repeat
 from pathlib import Path
 
 from ner import strict_json
@@ -25,7 +26,8 @@ def register(sub) -> None:
     p.add_argument("--input", metavar="FILE", help="file to tag ('-' for standard input)")
     p.add_argument("--input-format", choices=("auto", "text", "conll"), default="auto",
                    help="text: one text per line; conll: one token per line, blank line between "
-                        "sentences; auto: conll for .conll/.bio/.iob/.bmes/.tsv files (default)")
+                        "sentences, -DOCSTART- lines kept; auto: conll for .conll/.bio/.iob/.bmes/.tsv files "
+                        "(default)")
     p.add_argument("--format", choices=("json", "conll", "inline"), default="json",
                    help="json: one object per text; conll: token<TAB>tag lines; inline: [Angela Merkel|PER]")
     p.add_argument("--engine", choices=ENGINES, default="auto",
@@ -61,8 +63,13 @@ def _texts(args) -> list[str]:
     return sys.stdin.read().splitlines()
 
 
-def _print_conll(tagger, sentences: list[list[str]]) -> int:
-    for tokens, tags in zip(sentences, tagger.tag_sentences(sentences)):
+def _print_conll(tagger, sentences: list[list[str]], documents: list[int | None] | None = None) -> int:
+    """Print token<TAB>tag lines, and a -DOCSTART- line where each of ``documents`` (if any) starts."""
+    previous = None
+    for tokens, tags, document in zip(sentences, tagger.tag_sentences(sentences), documents or repeat(None)):
+        if document is not None and document != previous:
+            print("-DOCSTART-\tO", end="\n\n")
+        previous = document
         print("\n".join(f"{tok}\t{tag}" for tok, tag in zip(tokens, tags)), end="\n\n")
     return 0
 
@@ -78,7 +85,8 @@ def run(args) -> int:
 
         if not args.input or args.input == "-":
             raise NerError("--input-format conll needs --input FILE")
-        return _print_conll(tagger, [s.tokens for s in read_conll(args.input, tag_col=None)])
+        sentences = read_conll(args.input, tag_col=None)
+        return _print_conll(tagger, [s.tokens for s in sentences], [s.document for s in sentences])
     texts = _texts(args)
     if args.format == "conll":
         from ner.data.tokenize import tokenize_text

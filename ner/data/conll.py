@@ -1,13 +1,17 @@
 """Read and write CoNLL column files: one token per line, columns split by spaces or tabs, a blank line
-between sentences, ``-DOCSTART-`` lines skipped. Reading accepts CRLF, a UTF-8 BOM and trailing
-whitespace; writing is atomic (temporary file in the same folder, then ``os.replace``)."""
+between sentences, a ``-DOCSTART-`` line between documents. Reading accepts CRLF, trailing whitespace,
+UTF-8 with or without a BOM and UTF-16/UTF-32 with one; a line of only whitespace or invisible characters
+(Unicode Zs, Zl, Zp, Cc, Cf) is blank. Writing is atomic (temporary file in the same folder, then
+``os.replace``)."""
 
 from __future__ import annotations
 
 import os
 import re
+import unicodedata
 import uuid
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -21,26 +25,72 @@ _SEP = re.compile(r"[ \t]+")
 _SEP_KEEP = re.compile(r"([ \t]+)")
 _LINE_PARTS = re.compile(r"([ \t]*)(.*?)([ \t\r]*)")
 _BLANK = " \t\r"
+INVISIBLE = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf"})  # Unicode categories a reader does not see
+_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"),
+         (b"\xfe\xff", "UTF-16"))
 
 
 @dataclass
 class Sentence:
-    """One sentence of a CoNLL file; ``lines`` holds the 1-based line number of each token."""
+    """One sentence of a CoNLL file; ``lines`` holds the 1-based line number of each token, ``document``
+    the 0-based document of the sentence (None when its source marks no documents)."""
 
     tokens: list[str]
     tags: list[str] | None  # None when read without a tag column
     lines: list[int]
     path: str | None = None
+    document: int | None = None
 
 
 def decode(data: bytes, path) -> str:
-    """UTF-8 text of ``data`` without a BOM; InputError naming the line of the first invalid byte."""
+    """Text of ``data`` without its BOM: UTF-8, or UTF-16/UTF-32 when a BOM says so; InputError naming the
+    line of the first invalid byte."""
+    encoding = next((name for bom, name in _BOMS if data.startswith(bom)), None)
     try:
-        return data.decode("utf-8-sig")
+        return data.decode(encoding or "utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise InputError(f"not UTF-8 text (byte 0x{data[exc.start]:02x}); re-encode the file as UTF-8",
-                         path, line) from None
+        if encoding is None:
+            line = data.count(b"\n", 0, exc.start) + 1
+            raise InputError(f"not UTF-8 text (byte 0x{data[exc.start]:02x}); re-encode the file as UTF-8",
+                             path, line) from None
+        line = data[:exc.start].decode(encoding, "replace").count("\n") + 1
+        raise InputError(f"not {encoding} text (its byte-order mark says {encoding}; {exc.reason} at byte "
+                         f"{exc.start}); re-encode the file as UTF-8", path, line) from None
+
+
+def is_invisible(char: str) -> bool:
+    """True for whitespace and invisible characters (Unicode categories Zs, Zl, Zp, Cc, Cf)."""
+    return unicodedata.category(char) in INVISIBLE
+
+
+def _hidden_separators(line: str) -> tuple[int, str]:
+    """Columns of ``line`` if its invisible characters (other than spaces and tabs) separated columns, and
+    those characters named, e.g. ``U+00A0 (NO-BREAK SPACE)``; ``(0, "")`` when it holds none."""
+    odd = dict.fromkeys(c for c in line if c not in " \t" and is_invisible(c))
+    if not odd:
+        return 0, ""
+    names = ", ".join(f"U+{ord(c):04X}" + (f" ({unicodedata.name(c)})" if unicodedata.name(c, "") else "")
+                      for c in odd)
+    return len(_SEP.split("".join(" " if c in odd else c for c in line).strip(" \t"))), names
+
+
+def _not_separators(names: str) -> str:
+    return f": it holds {names}, which is not a column separator (only spaces and tabs are)"
+
+
+def _count_error(line: str, ncols: int, first: str, first_line: int, prev_line: int, path, n: int) -> InputError:
+    """InputError for token line ``n`` whose column count differs from the ``ncols`` of the first token line;
+    when an invisible character explains the difference, the message names it at the line holding it."""
+    found = len(_SEP.split(line))
+    count, names = _hidden_separators(line)
+    if names and count == ncols:
+        return InputError(f"line has {found} column(s) but line {prev_line} has {ncols}{_not_separators(names)}",
+                          path, n)
+    count, names = _hidden_separators(first)
+    if names and count == found:
+        return InputError(f"line has {ncols} column(s) but line {n} has {found}{_not_separators(names)}",
+                          path, first_line)
+    return InputError(f"line has {found} column(s) but line {prev_line} has {ncols}", path, n)
 
 
 def _column(index: int, ncols: int, what: str, path, line: int) -> int:
@@ -51,8 +101,10 @@ def _column(index: int, ncols: int, what: str, path, line: int) -> int:
 
 def read_conll(path, token_col: int = 0, tag_col: int | None = -1, docstart: bool = True) -> list[Sentence]:
     """Sentences of a CoNLL file; ``token_col``/``tag_col`` pick columns (negative counts from the end,
-    ``tag_col=None`` reads tokens only). Every token line must have as many columns as the one before.
-    Raises InputError (with file:line) for a missing or empty file, non-UTF-8 bytes, a changed column
+    ``tag_col=None`` reads tokens only). Every token line must have as many columns as the one before. A
+    line of only whitespace or invisible characters ends a sentence; a ``-DOCSTART-`` line (unless
+    ``docstart=False``) ends a document, numbering the sentences' ``document`` from 0 (None without such
+    lines). Raises InputError (with file:line) for a missing or empty file, non-UTF-8 bytes, a changed column
     count, a missing column, or a file without sentences."""
     path = Path(path)
     if not path.exists():
@@ -67,34 +119,41 @@ def read_conll(path, token_col: int = 0, tag_col: int | None = -1, docstart: boo
     tokens: list[str] = []
     tags: list[str] = []
     lines: list[int] = []
-    ncols = prev_line = 0
+    ncols = prev_line = first_line = document = 0
     ti = gi = 0
+    first = ""
+    documents = False  # whether the file has -DOCSTART- lines
 
     def flush() -> None:
         nonlocal tokens, tags, lines
         if tokens:
-            sentences.append(Sentence(tokens, tags if tag_col is not None else None, lines, where))
+            sentences.append(Sentence(tokens, tags if tag_col is not None else None, lines, where, document))
             tokens, tags, lines = [], [], []
 
     for n, raw in enumerate(text.split("\n"), 1):
         line = raw.strip(_BLANK)
-        if not line:
+        if not line or (is_invisible(line[0]) and all(map(is_invisible, line))):
             flush()
             continue
         fields = _SEP.split(line)
         if docstart and fields[0] == DOCSTART:
             flush()
+            if sentences and sentences[-1].document == document:
+                document += 1
+            documents = True
             continue
         if len(fields) != ncols:
             if ncols:
-                raise InputError(f"line has {len(fields)} column(s) but line {prev_line} has {ncols}", path, n)
-            ncols = len(fields)
+                raise _count_error(line, ncols, first, first_line, prev_line, path, n)
+            ncols, first, first_line = len(fields), line, n
             ti = _column(token_col, ncols, "token", path, n)
             if tag_col is not None:
                 gi = _column(tag_col, ncols, "tag", path, n)
                 if gi == ti:
+                    count, names = _hidden_separators(line)
                     raise InputError(f"token and tag columns are the same (the line has {ncols} column(s)); "
-                                     "a tagged file needs a tag column", path, n)
+                                     "a tagged file needs a tag column"
+                                     + (_not_separators(names) if count > ncols else ""), path, n)
         tokens.append(fields[ti])
         if tag_col is not None:
             tags.append(fields[gi])
@@ -103,6 +162,9 @@ def read_conll(path, token_col: int = 0, tag_col: int | None = -1, docstart: boo
     flush()
     if not sentences:
         raise InputError("no sentences (only blank and -DOCSTART- lines)", path)
+    if not documents:
+        for sentence in sentences:
+            sentence.document = None
     return sentences
 
 
@@ -131,10 +193,14 @@ def _check_field(value: str, path, sentence: int, token: int) -> None:
                        "file (empty or contains whitespace)")
 
 
-def format_conll(sentences: Iterable[Sequence[Sequence[str]]], sep: str = " ", path=None) -> str:
-    """CoNLL text for sentences given as tuples of equally long columns; empty sentences are skipped."""
+def format_conll(sentences: Iterable[Sequence[Sequence[str]]], sep: str = " ", path=None,
+                 documents: Sequence[int] | None = None) -> str:
+    """CoNLL text for sentences given as tuples of equally long columns; empty sentences are skipped.
+    ``documents`` (the document of each sentence) puts a ``-DOCSTART- O`` line (``O`` for every column
+    after the first) at the start of each document."""
     blocks: list[str] = []
-    for i, columns in enumerate(sentences, 1):
+    previous = None
+    for i, (columns, document) in enumerate(zip(sentences, repeat(None) if documents is None else documents), 1):
         columns = [list(c) for c in columns]
         n = len(columns[0]) if columns else 0
         if any(len(c) != n for c in columns):
@@ -146,14 +212,19 @@ def format_conll(sentences: Iterable[Sequence[Sequence[str]]], sep: str = " ", p
                 _check_field(value, path, i, j)
         if columns[0][0] == DOCSTART:
             raise NerError(f"{path}: sentence {i}: a sentence cannot start with the token {DOCSTART}")
+        if documents is not None and (not blocks or document != previous):
+            blocks.append(sep.join([DOCSTART] + ["O"] * (len(columns) - 1)))
+        previous = document
         blocks.append("\n".join(sep.join(row) for row in zip(*columns)))
     return "\n\n".join(blocks) + "\n" if blocks else ""
 
 
-def write_conll(path, sentences: Iterable[Sequence[Sequence[str]]], sep: str = " ") -> None:
+def write_conll(path, sentences: Iterable[Sequence[Sequence[str]]], sep: str = " ",
+                documents: Sequence[int] | None = None) -> None:
     """Write sentences, each a tuple of columns such as ``(tokens, tags)`` or ``(tokens, gold, pred)``,
-    atomically. Reading the file back gives the same columns; values with whitespace raise NerError."""
-    atomic_write_text(path, format_conll(sentences, sep, path))
+    atomically, with ``-DOCSTART-`` lines between ``documents`` when given (see :func:`format_conll`).
+    Reading the file back gives the same columns and documents; values with whitespace raise NerError."""
+    atomic_write_text(path, format_conll(sentences, sep, path, documents))
 
 
 def replace_column(src, dst, sentences: Sequence[Sentence], values: Sequence[Sequence[str]],

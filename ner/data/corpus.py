@@ -1,6 +1,6 @@
 """Corpora as ``datasets.DatasetDict``: splits "train", "dev", "test"; columns "tokens" and "tags"
-(lists of strings), whatever the source — CoNLL file or folder, a ``save_to_disk`` folder, parquet /
-json / jsonl files, or a Hugging Face hub dataset (``hf:NAME[:CONFIG]``)."""
+(lists of strings) and "document" (an int per sentence), whatever the source — CoNLL file or folder, a
+``save_to_disk`` folder, parquet / json / jsonl files, or a Hugging Face hub dataset (``hf:NAME[:CONFIG]``)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ logger = logging.getLogger(__name__)
 
 TABLE_EXTENSIONS = (".parquet", ".json", ".jsonl")
 FEATURES = datasets.Features({"tokens": datasets.List(datasets.Value("string")),
-                              "tags": datasets.List(datasets.Value("string"))})
+                              "tags": datasets.List(datasets.Value("string")),
+                              "document": datasets.Value("int64")})
 
 
 class Corpus(datasets.DatasetDict):
@@ -67,8 +68,8 @@ def read_sentences(spec, *, token_col: int = 0, tag_col: int = -1, tokens_column
     """Sentences of every split of ``spec`` (see :func:`load_corpus`), tags as strings, unchecked.
 
     CoNLL sentences carry line numbers; rows of other sources have ``lines == []`` and a ``path`` such
-    as ``"data.parquet [train] row 7"``, ``"data.jsonl:7"`` or ``"data.json, record 7"``. Sentences that
-    are only ``-DOCSTART-`` or empty are dropped.
+    as ``"data.parquet [train] row 7"``, ``"data.jsonl:7"`` or ``"data.json, record 7"``. Empty sentences
+    are dropped; a ``-DOCSTART-`` line or a row of only that token ends a document (see ``Sentence.document``).
     """
     if not isinstance(spec, (str, Path)):
         raise InputError(f"corpus: expected a path or hf:NAME, got {type(spec).__name__}")
@@ -210,9 +211,11 @@ def _json_rows(path: Path, columns: tuple[str, str]) -> list[Sentence]:
         except UnicodeEncodeError as exc:
             raise InputError(f"a string holds a lone surrogate ({exc.object[exc.start]!r}), which is not "
                              "Unicode text", where_, line) from None
-        if tokens and tokens != [DOCSTART]:
+        if tokens == [DOCSTART]:
+            sentences.append(None)
+        elif tokens:
             sentences.append(Sentence(tokens, tags, [], where_ if line is None else f"{where_}:{line}"))
-    return sentences
+    return _documents(sentences)
 
 
 def _rows(ds: datasets.Dataset, source: str, columns: tuple[str, str]) -> list[Sentence]:
@@ -234,6 +237,8 @@ def _rows(ds: datasets.Dataset, source: str, columns: tuple[str, str]) -> list[S
         if len(tokens) != len(tags):
             raise InputError(f"{len(tokens)} tokens but {len(tags)} tags", where_)
         if not tokens or tokens == [DOCSTART]:
+            if tokens:
+                sentences.append(None)  # a -DOCSTART- row ends a document
             continue
         if names is not None:
             if not all(isinstance(t, int) and 0 <= t < len(names) for t in tags):
@@ -242,6 +247,22 @@ def _rows(ds: datasets.Dataset, source: str, columns: tuple[str, str]) -> list[S
         elif not all(isinstance(t, str) for t in tags):
             raise InputError(f"tags must be strings or ClassLabel ids with names (got {tags[:3]}...)", where_)
         sentences.append(Sentence(tokens, tags, [], where_))
+    return _documents(sentences)
+
+
+def _documents(rows: list[Sentence | None]) -> list[Sentence]:
+    """The sentences of ``rows``, where None stands for a ``-DOCSTART-`` row that ends a document, with
+    ``document`` numbered from 0 as :func:`ner.data.conll.read_conll` does (None without such rows)."""
+    marked = None in rows
+    sentences: list[Sentence] = []
+    document = 0
+    for row in rows:
+        if row is None:
+            if sentences and sentences[-1].document == document:
+                document += 1
+        else:
+            row.document = document if marked else None
+            sentences.append(row)
     return sentences
 
 
@@ -260,7 +281,8 @@ def check_tags(splits: Mapping[str, list[Sentence]]) -> None:
 def load_corpus(spec, *, token_col: int = 0, tag_col: int = -1, tokens_column: str = "tokens",
                 tags_column: str = "tags", repair: bool = False,
                 load_kwargs: Mapping[str, Any] | None = None) -> Corpus:
-    """Load a corpus: splits "train" (always), "dev" and "test"; columns "tokens" and "tags" (list[str]).
+    """Load a corpus: splits "train" (always), "dev" and "test"; columns "tokens" and "tags" (list[str]) and
+    "document" (int, 0-based per split; one document per sentence when the source marks none).
 
     ``spec``: a CoNLL file (split "train") or a folder of split files; a ``save_to_disk`` folder;
     a .parquet/.json/.jsonl file (split "train") or a folder of train/dev/test such files; or
@@ -289,8 +311,9 @@ def load_corpus(spec, *, token_col: int = 0, tag_col: int = -1, tokens_column: s
         logger.warning("%s: %d sentence(s) are ill-formed %s (see `ner data validate`; repair=True fixes "
                        "them)", spec, total, scheme)
     corpus = Corpus({
-        split: datasets.Dataset.from_dict({"tokens": [s.tokens for s in ss], "tags": [s.tags for s in ss]},
-                                          features=FEATURES)
+        split: datasets.Dataset.from_dict({"tokens": [s.tokens for s in ss], "tags": [s.tags for s in ss],
+                                           "document": [i if s.document is None else s.document
+                                                        for i, s in enumerate(ss)]}, features=FEATURES)
         for split, ss in splits.items()})
     corpus.scheme, corpus.ill_formed, corpus.repaired = scheme, ill_formed, repaired
     return corpus
@@ -321,20 +344,25 @@ def _percentile(sorted_values: list[int], p: float) -> int:
 
 
 def corpus_stats(corpus: Mapping[str, datasets.Dataset]) -> dict:
-    """``{"splits": {split: {"sentences", "tokens", "scheme", "entities": {label: n},
-    "length": {"p50", "p95", "max"}}}}``; entities are decoded with seqeval's lenient reading."""
+    """``{"splits": {split: {"sentences", "documents", "tokens", "scheme", "entities": {label: n},
+    "length": {"p50", "p95", "max"}, "sentences_per_document": {"mean", "max"}}}}``; entities are decoded
+    with seqeval's lenient reading; a dataset without a "document" column has one document per sentence."""
     out: dict[str, dict] = {}
     for split, ds in corpus.items():
         tags = list(_tag_lists(ds))
         lengths = sorted(len(t) for t in tags)
+        per_document = Counter(ds["document"][:] if "document" in ds.column_names else range(len(tags)))
         scheme = detect_scheme(tags)
         entities = Counter(span.label for t in tags for span in to_spans(t, scheme))
         out[split] = {
             "sentences": len(tags),
+            "documents": len(per_document),
             "tokens": sum(lengths),
             "scheme": scheme,
             "entities": dict(sorted(entities.items())),
             "length": {"p50": _percentile(lengths, 50), "p95": _percentile(lengths, 95),
                        "max": lengths[-1]} if lengths else {"p50": 0, "p95": 0, "max": 0},
+            "sentences_per_document": {"mean": round(len(tags) / len(per_document), 2),
+                                       "max": max(per_document.values())} if per_document else {"mean": 0, "max": 0},
         }
     return {"splits": out}
