@@ -2,7 +2,7 @@
 
 Public API (imported lazily, so ``import ner`` does not start a Keras backend)::
 
-    ner.load_corpus(spec)             -> datasets.DatasetDict with "tokens" and "tags" columns
+    ner.load_corpus(spec)             -> datasets.DatasetDict with "tokens", "tags" and "document" columns
     ner.train(data=..., encoder=...)  -> path of the written model bundle
     ner.evaluate(model_or_path, data) -> entity-level scores (seqeval)
     ner.Tagger.load(path).tag(text)   -> entities with character offsets and scores
