@@ -36,7 +36,9 @@ DEFAULT_EPOCHS = 8           # the default grid of 10 runs on data/sample: about
 DECODE_BATCH = 256          # sentences per batch when measuring decode speed
 DECODE_SECONDS = 1.0        # timed decode passes last at least this long (and at least 3 passes)
 BUSY_LOAD = 1.5             # a 1-minute load average over 1.5 × the cores: other work shared the machine
-GRID_OWNED = ("data", "out", "encoder", "crf", "seed", "epochs", "verbose")  # set by the grid itself
+GRID_OWNED = ("data", "out", "encoder", "crf", "seed", "epochs", "verbose", "tokens_column",
+              "tags_column")  # set by the grid itself
+NO_COLUMNS = (None, None)   # (tokens_column, tags_column) of the data: detected
 
 
 @dataclass
@@ -153,23 +155,23 @@ def _names(value, what: str) -> list[str]:
 
 # ---------------------------------------------------------------- data
 
-def test_split(data: str) -> tuple[list, list, str, set | None]:
+def test_split(data: str, columns: tuple = NO_COLUMNS) -> tuple[list, list, str, set | None]:
     """(tokens, gold tags, scheme, training vocabulary) of the data runs are scored on.
 
-    The test split of ``data``; a single file (which loads as one split) is scored whole. The training
-    vocabulary (lower-cased words of the train split) is None when there is no separate train split.
-    Cached while the files stay the same.
+    The test split of ``data`` (``columns``: its tokens and tags columns, None: detected); a single file
+    (which loads as one split) is scored whole. The training vocabulary (lower-cased words of the train
+    split) is None when there is no separate train split. Cached while the files stay the same.
     """
     from ner.training import corpus_hash
 
-    return _load_test(data, corpus_hash(data))
+    return _load_test(data, corpus_hash(data), tuple(columns))
 
 
 @functools.lru_cache(maxsize=4)
-def _load_test(data: str, data_hash: str) -> tuple[list, list, str, set | None]:
+def _load_test(data: str, data_hash: str, columns: tuple) -> tuple[list, list, str, set | None]:
     from ner.data.corpus import corpus_scheme, load_corpus
 
-    dataset = load_corpus(data)
+    dataset = load_corpus(data, tokens_column=columns[0], tags_column=columns[1])
     if "test" in dataset:
         split, vocabulary = dataset["test"], {w.lower() for s in dataset["train"]["tokens"] for w in s}
     elif Path(data).is_file() and len(dataset) == 1:
@@ -179,12 +181,12 @@ def _load_test(data: str, data_hash: str) -> tuple[list, list, str, set | None]:
     return list(split["tokens"]), list(split["tags"]), corpus_scheme(dataset), vocabulary
 
 
-def write_slice(data: str, out: Path, max_train: int) -> Path:
+def write_slice(data: str, out: Path, max_train: int, columns: tuple = NO_COLUMNS) -> Path:
     """Copy of ``data`` as CoNLL files under ``out`` with only the first ``max_train`` training sentences."""
     from ner.data.conll import write_conll
     from ner.data.corpus import load_corpus
 
-    dataset = load_corpus(data)
+    dataset = load_corpus(data, tokens_column=columns[0], tags_column=columns[1])
     for name, split in dataset.items():
         safe_name(name, f"{data}: split name")
         rows = zip(split["tokens"], split["tags"])
@@ -211,7 +213,7 @@ def measure_decode(model, vocabs, tokens: list) -> dict:
             "cores": os.cpu_count()}
 
 
-def score_run(run: dict, data: str, measure: bool, train: dict) -> dict:
+def score_run(run: dict, data: str, measure: bool, train: dict, columns: tuple = NO_COLUMNS) -> dict:
     """Tag the test split with the run's bundle, write predictions.txt and run.json; returns run.json.
 
     ``run``: :class:`Run` fields as a dict (so a worker process can take it); ``train``: how training was
@@ -224,7 +226,7 @@ def score_run(run: dict, data: str, measure: bool, train: dict) -> dict:
     from ner.training import corpus_hash, predict_split
 
     folder, bundle_path = Path(run["folder"]), Path(run["bundle"])
-    tokens, gold, scheme, _ = test_split(data)
+    tokens, gold, scheme, _ = test_split(data, columns)
     bundle = load_bundle(bundle_path)
     model_scheme = bundle.config["scheme"]
     raw = predict_split(bundle.model, bundle.vocabs, tokens, batch_size=DECODE_BATCH)
@@ -239,7 +241,8 @@ def score_run(run: dict, data: str, measure: bool, train: dict) -> dict:
     return record
 
 
-def train_and_score(run: dict, data: str, measure: bool, alone: bool, verbose: int) -> dict:
+def train_and_score(run: dict, data: str, measure: bool, alone: bool, verbose: int,
+                    columns: tuple = NO_COLUMNS) -> dict:
     """Train one grid run (unless its bundle is already there) and score it; runs in a worker too.
 
     ``alone``: no other run trains at the same time. A bundle trained earlier keeps its timing record."""
@@ -255,7 +258,7 @@ def train_and_score(run: dict, data: str, measure: bool, alone: bool, verbose: i
     else:
         train(**run["settings"], out=str(run["bundle"]), verbose=verbose)
         timing = {"train_alone": alone, "train_load": load_average()}
-    return score_run(run, data, measure, timing)
+    return score_run(run, data, measure, timing, columns)
 
 
 # ---------------------------------------------------------------- planning
@@ -401,7 +404,7 @@ def _test_f1(run: Run) -> float | None:
     return metrics.get("test", {}).get("f1")
 
 
-def run_grid(runs: list[Run], data: str, jobs: int, verbose: int, quiet: bool) -> None:
+def run_grid(runs: list[Run], data: str, jobs: int, verbose: int, quiet: bool, columns: tuple = NO_COLUMNS) -> None:
     """Train and score the runs that are not complete; with ``jobs`` > 1 in parallel worker processes,
     then decode speed re-measured for each run alone."""
     from ner.training import corpus_hash
@@ -423,7 +426,7 @@ def run_grid(runs: list[Run], data: str, jobs: int, verbose: int, quiet: bool) -
         for k, (run, trained) in enumerate(todo, 1):
             progress.start(k, run, "scoring" if trained else "training")
             start = time.perf_counter()
-            train_and_score(job[run.name], data, True, True, verbose)
+            train_and_score(job[run.name], data, True, True, verbose, columns)
             progress.finish(run, time.perf_counter() - start, _test_f1(run))
         return
     context = multiprocessing.get_context("spawn")
@@ -435,7 +438,7 @@ def run_grid(runs: list[Run], data: str, jobs: int, verbose: int, quiet: bool) -
                     run, trained = queue.pop(0)
                     k += 1
                     progress.start(k, run, "scoring" if trained else "training")
-                    future = pool.submit(train_and_score, job[run.name], data, False, False, verbose)
+                    future = pool.submit(train_and_score, job[run.name], data, False, False, verbose, columns)
                     pending[future] = (run, time.perf_counter())
                 finished, _ = futures.wait(pending, return_when=futures.FIRST_COMPLETED)
                 for future in finished:
@@ -449,14 +452,14 @@ def run_grid(runs: list[Run], data: str, jobs: int, verbose: int, quiet: bool) -
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
-    measure_alone([run for run, _ in todo], data, quiet)
+    measure_alone([run for run, _ in todo], data, quiet, columns)
 
 
-def measure_alone(runs: list[Run], data: str, quiet: bool) -> None:
+def measure_alone(runs: list[Run], data: str, quiet: bool, columns: tuple = NO_COLUMNS) -> None:
     """Decode speed of each run that lacks one, measured one at a time in this process."""
     from ner.bundle import load_bundle
 
-    tokens = test_split(data)[0]
+    tokens = test_split(data, columns)[0]
     missing = [r for r in runs if (_read_json(r.record) or {}).get("decode") is None]
     for k, run in enumerate(missing, 1):
         _log(quiet, f"[{k}/{len(missing)}] measuring decode speed of {run.name} alone")
@@ -466,14 +469,14 @@ def measure_alone(runs: list[Run], data: str, quiet: bool) -> None:
         write_json(run.record, record)
 
 
-def score_bundles(runs: list[Run], data: str, quiet: bool) -> None:
+def score_bundles(runs: list[Run], data: str, quiet: bool, columns: tuple = NO_COLUMNS) -> None:
     """Score the given bundles (skipping those already scored on this data), one at a time; first refuse
     (RunError) a bundle that shares no entity type or no word with the data."""
     from ner.bundle import load_bundle
     from ner.evaluation import check_overlap
     from ner.training import corpus_hash
 
-    tokens, gold, scheme, _ = test_split(data)
+    tokens, gold, scheme, _ = test_split(data, columns)
     for run in runs:
         check_overlap(load_bundle(run.bundle, model=False).vocabs, tokens, gold, scheme, f"--from {run.bundle}: {data}")
     data_hash = corpus_hash(data)
@@ -484,7 +487,7 @@ def score_bundles(runs: list[Run], data: str, quiet: bool) -> None:
             continue
         progress.start(k, run, f"scoring {run.bundle} as")
         start = time.perf_counter()
-        score_run(dataclasses.asdict(run), data, True, {"train_alone": None, "train_load": None})
+        score_run(dataclasses.asdict(run), data, True, {"train_alone": None, "train_load": None}, columns)
         progress.finish(run, time.perf_counter() - start)
 
 
@@ -530,14 +533,16 @@ def _use_backend(backend: str | None) -> None:
 def compare(data: str = "data/sample", encoders=DEFAULT_ENCODERS, heads=HEADS, seeds: int = 1,
             epochs: int = DEFAULT_EPOCHS, out: str = "reports/compare", jobs: int = 1, max_train: int | None = None,
             bundles=None, resamples: int = 1000, backend: str | None = None, verbose: int = 0,
-            quiet: bool = False, **settings) -> Path:
+            quiet: bool = False, tokens_column: str | None = None, tags_column: str | None = None,
+            **settings) -> Path:
     """Train (or, with ``bundles``, score) and compare configurations; returns the path of report.md.
 
     ``encoders``/``heads``: names or comma-separated strings; ``seeds``: seeds 1..N of each configuration;
     ``max_train``: train on the first N training sentences; ``jobs``: runs trained at once (decode speed is
     then measured afterwards, one run at a time); ``settings``: other :class:`ner.training.TrainConfig`
     fields for every run (``hidden``, ``word_dim``, ``patience``, ``batch_size``, ...); ``verbose``: the
-    training runs' own verbosity; ``resamples``: bootstrap resamples for the verdicts.
+    training runs' own verbosity; ``resamples``: bootstrap resamples for the verdicts;
+    ``tokens_column``/``tags_column``: the columns of a table source (None: detected), for training and scoring.
     """
     _use_backend(backend)
     if jobs < 1:
@@ -553,7 +558,7 @@ def compare(data: str = "data/sample", encoders=DEFAULT_ENCODERS, heads=HEADS, s
     inputs = (data, settings.get("embeddings"), *(bundles or ()))
     with claim(out, MARK, flag="--out", inputs=inputs, legacy=_old_report):
         return _compare(data, encoders, heads, seeds, epochs, Path(out), jobs, max_train, bundles, resamples,
-                        verbose, quiet, settings)
+                        verbose, quiet, settings, (tokens_column, tags_column))
 
 
 def _old_report(names: list[str]) -> bool:
@@ -564,26 +569,29 @@ def _old_report(names: list[str]) -> bool:
 
 
 def _compare(data, encoders, heads, seeds, epochs, out: Path, jobs, max_train, bundles, resamples, verbose,
-             quiet, settings) -> Path:
+             quiet, settings, columns) -> Path:
     from ner import report
 
+    train_columns = columns
     if bundles:
         runs = plan_bundles(out, bundles)
-        test_split(data)
+        test_split(data, columns)
         mark_folder(out, "comparison")
-        score_bundles(runs, data, quiet)
+        score_bundles(runs, data, quiet, columns)
         train_data, jobs = data, 1
     else:
         train_data = str(out / "data") if max_train else data
-        runs = plan_grid(out, train_data, encoders, heads, seeds, epochs, _check_settings(settings))
-        test_split(data)
+        train_columns = NO_COLUMNS if max_train else columns   # the slice is CoNLL
+        named = {k: v for k, v in zip(("tokens_column", "tags_column"), train_columns) if v is not None}
+        runs = plan_grid(out, train_data, encoders, heads, seeds, epochs, {**_check_settings(settings), **named})
+        test_split(data, columns)
         mark_folder(out, "comparison")
         if max_train:
-            write_slice(data, out / "data", max_train)
-        run_grid(runs, data, jobs, verbose, quiet)
+            write_slice(data, out / "data", max_train, columns)
+        run_grid(runs, data, jobs, verbose, quiet, columns)
     import keras
 
-    _, _, _, vocabulary = test_split(train_data)
+    _, _, _, vocabulary = test_split(train_data, train_columns)
     context = {"data": data, "out": str(out), "mode": "from" if bundles else "grid", "jobs": jobs,
                "backend": keras.backend.backend(), "cores": os.cpu_count(),
                "max_train": max_train, "epochs": None if bundles else epochs, "seeds": None if bundles else seeds,

@@ -183,7 +183,8 @@ def check_overlap(vocabs, tokens, gold, scheme: str, where: str) -> Counter:
 
 
 def evaluate(model_or_path, data, *, split: str = "test", strict: bool = False, predictions=None,
-             errors: bool = False, token_col: int = 0, tag_col: int = -1, engine: str = "auto") -> dict:
+             errors: bool = False, token_col: int = 0, tag_col: int = -1, tokens_column: str | None = None,
+             tags_column: str | None = None, engine: str = "auto") -> dict:
     """Score a bundle (path or loaded ``Bundle``/``Tagger``) on one split of a corpus; a corpus of one file
     (CoNLL, parquet, json) is that split, whatever ``split`` names.
 
@@ -192,11 +193,15 @@ def evaluate(model_or_path, data, *, split: str = "test", strict: bool = False, 
     has one, without importing Keras); a ``Tagger`` tags with its own engine, a ``Bundle`` with its Keras
     model. Returns an :func:`entity_scores` object, plus ``"unseen_labels"`` (entity types of the data that
     the model never saw, with their gold counts) when there are any and ``"errors"`` when ``errors``.
-    ``predictions`` names a CoNLL file to write with ``token gold predicted`` columns.
+    ``predictions`` names a CoNLL file to write with ``token gold predicted`` columns. ``data`` is any
+    source of :func:`ner.load_corpus` (columns as there), also a ``datasets.Dataset`` (that split) or
+    ``DatasetDict``.
     """
     from ner.bundle import Bundle
     from ner.data.conll import write_conll
-    from ner.data.corpus import corpus_scheme, load_corpus
+    import datasets
+
+    from ner.data.corpus import corpus_scheme, data_name, load_corpus
     from ner.errors import NerError
     from ner.outputs import check_file
     from ner.tagger import Tagger
@@ -208,17 +213,22 @@ def evaluate(model_or_path, data, *, split: str = "test", strict: bool = False, 
         tagger = model_or_path if isinstance(model_or_path, Tagger) else Tagger.load(model_or_path, engine=engine)
         bundle = tagger.bundle
     if predictions is not None:
-        check_file(predictions, "--predictions", inputs=(data, bundle.path))
-    dataset = load_corpus(data, token_col=token_col, tag_col=tag_col)
+        source = None if isinstance(data, (datasets.Dataset, datasets.DatasetDict)) else data
+        check_file(predictions, "--predictions", inputs=(source, bundle.path))
+    dataset = load_corpus(data, token_col=token_col, tag_col=tag_col, tokens_column=tokens_column,
+                          tags_column=tags_column)
     if isinstance(data, (str, Path)) and Path(data).is_file():
         dataset = {split: dataset["train"]}   # one file is the split asked for
+    if isinstance(data, datasets.Dataset):
+        dataset = {split: dataset["train"]}   # and so is one Dataset
+    name = data_name(data)
     if split not in dataset:
-        raise NerError(f"--split: {data} has no split {split!r} (it has {', '.join(dataset)})")
+        raise NerError(f"--split: {name} has no split {split!r} (it has {', '.join(dataset)})")
     tokens, gold = list(dataset[split]["tokens"]), list(dataset[split]["tags"])
     if not tokens:
-        raise NerError(f"{data}: split {split} has no sentences")
+        raise NerError(f"{name}: split {split} has no sentences")
     scheme = corpus_scheme(dataset[split])
-    unseen = check_overlap(bundle.vocabs, tokens, gold, scheme, f"{data} [{split}]")
+    unseen = check_overlap(bundle.vocabs, tokens, gold, scheme, f"{name} [{split}]")
     if tagger is not None and tagger.runtime is not None:
         predicted = tagger.tag_sentences(tokens, scheme)
         scores = entity_scores(gold, predicted, scheme, strict=strict)

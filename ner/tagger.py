@@ -35,11 +35,14 @@ def _items(values, what: str) -> list:
 
 
 def _tokens(tokens, what: str) -> list[str]:
-    """``tokens`` as a list of str; a token of another type is a TypeError naming its index."""
+    """``tokens`` as a list of str; a token of another type is a TypeError naming its index, an empty or
+    whitespace-only token a ValueError naming its index."""
     tokens = _items(tokens, what)
     for i, token in enumerate(tokens):
         if not isinstance(token, str):
             raise TypeError(f"{what}[{i}]: expected str, got {type(token).__name__}")
+        if not token.strip():
+            raise ValueError(f"{what}[{i}]: empty token {token!r} (every token needs a non-space character)")
     return tokens
 
 

@@ -32,7 +32,7 @@ DEFAULT_LR = {"adam": 2e-3, "sgd": 1e-2}
 class TrainConfig:
     """Every training setting; ``ner train`` flags and ``--config FILE.json`` keys use the same names."""
 
-    data: str = "data/sample"
+    data: str = "data/sample"          # a path or hf:NAME; in Python also a datasets.Dataset / DatasetDict
     out: str = "models/tagger"
     encoder: str = "bilstm-cnn"
     crf: bool = True
@@ -60,8 +60,10 @@ class TrainConfig:
     digits: bool = True                # map digits to 0 in the word vocabulary
     dev_fraction: float = 0.1          # share of train held out when the corpus has no dev split
     init: str | None = None            # start from this bundle's weights and vocabularies
-    token_col: int = 0
+    token_col: int = 0                 # CoNLL files
     tag_col: int = -1
+    tokens_column: str | None = None   # table sources (save_to_disk, parquet, json, hf:); None: detected
+    tags_column: str | None = None
     verbose: int = 1                   # 0 silent, 1 progress bar and epoch lines, 2 epoch lines only
     crf_scan: str = "sequential"       # CRF log Z / Viterbi: "parallel" = no loop over time (JAX; for GPUs)
     lstm_path: str = "loop"            # bilstm-cnn-fused's BiLSTM: "cudnn" = one cuDNN call (JAX; GPUs)
@@ -102,6 +104,15 @@ class TrainConfig:
         from ner.layers.encoders import get_encoder
         get_encoder(self.encoder)
         return self
+
+    @property
+    def data_name(self) -> str:
+        """``data`` in one line (a ``datasets`` object described, not printed whole)."""
+        if not is_dataset(self.data):
+            return str(self.data)
+        from ner.data.corpus import data_name
+
+        return data_name(self.data)
 
     @property
     def learning_rate(self) -> float:
@@ -146,6 +157,12 @@ class TrainConfig:
 _PATHS = ("data", "out", "embeddings", "init")   # str fields that also take an os.PathLike
 
 
+def is_dataset(value) -> bool:
+    """Is ``value`` a ``datasets.Dataset`` or ``DatasetDict`` (without importing ``datasets`` to find out)?"""
+    module = sys.modules.get("datasets")
+    return module is not None and isinstance(value, (module.Dataset, module.DatasetDict))
+
+
 @functools.cache
 def _field_types() -> dict[str, tuple]:
     """TrainConfig field -> the types its annotation allows (``float | None`` -> (float, NoneType))."""
@@ -173,6 +190,8 @@ def setting_problem(name: str, value) -> str | None:
         fits = float in kinds
     elif isinstance(value, str) or isinstance(value, os.PathLike) and name in _PATHS:
         fits = str in kinds
+    elif name == "data" and is_dataset(value):
+        fits = True
     else:
         fits = value is None and type(None) in kinds
     if not fits:
@@ -187,7 +206,7 @@ def setting_problem(name: str, value) -> str | None:
 def _normalised(name: str, value):
     """A checked value as a plain JSON type: int for int fields, float for float fields, str for paths."""
     kinds = _field_types()[name]
-    if isinstance(value, bool) or value is None:
+    if isinstance(value, bool) or value is None or is_dataset(value):
         return value
     if isinstance(value, numbers.Integral) and int in kinds:
         return int(value)
@@ -196,9 +215,16 @@ def _normalised(name: str, value):
     return os.fspath(value)
 
 
-def corpus_hash(spec: str) -> str:
-    """sha256 of the corpus files (a file, or every file under a folder); of the spec for hub names."""
+def corpus_hash(spec) -> str:
+    """sha256 of the corpus files (a file, or every file under a folder); of the spec for hub names; of the
+    split fingerprints for a ``datasets`` object."""
     digest = hashlib.sha256()
+    if is_dataset(spec):
+        from ner.data.corpus import fingerprints
+
+        digest.update(json.dumps(fingerprints(spec), sort_keys=True).encode())
+        return digest.hexdigest()
+    spec = str(spec)
     path = Path(spec)
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path] if path.is_file() else []
     if not files:
@@ -237,16 +263,16 @@ def prepare_splits(dataset, cfg: TrainConfig) -> tuple[dict, str, str]:
     from ner.data.corpus import corpus_scheme
 
     if "train" not in dataset:
-        raise NerError(f"{cfg.data}: the corpus has no train split")
+        raise NerError(f"{cfg.data_name}: the corpus has no train split")
     splits = {name: (list(ds["tokens"]), list(ds["tags"])) for name, ds in dataset.items()}
     if any(len(splits[name][0]) == 0 for name in splits):
         empty = [name for name in splits if len(splits[name][0]) == 0]
-        raise NerError(f"{cfg.data}: split {empty[0]} has no sentences")
+        raise NerError(f"{cfg.data_name}: split {empty[0]} has no sentences")
     note = "dev split of the corpus"
     if "dev" not in splits:
         tokens, tags = splits["train"]
         if len(tokens) < 2:
-            raise NerError(f"{cfg.data}: too few training sentences to hold out a dev split")
+            raise NerError(f"{cfg.data_name}: too few training sentences to hold out a dev split")
         order = np.random.default_rng(cfg.seed).permutation(len(tokens))
         n_dev = max(1, int(round(cfg.dev_fraction * len(tokens))))
         dev, train = sorted(order[:n_dev]), sorted(order[n_dev:])
@@ -277,7 +303,7 @@ def training_vocabularies(splits: dict, data_scheme: str, cfg: TrainConfig):
     tags = to_training_scheme(splits["train"][1] + splits["dev"][1], data_scheme, cfg.scheme)
     labels = full_label_set(tags, cfg.scheme)
     if labels == ["O"]:
-        raise NerError(f"{cfg.data}: no entities in the train and dev splits (every tag is O): nothing to learn")
+        raise NerError(f"{cfg.data_name}: no entities in the train and dev splits (every tag is O): nothing to learn")
     vocabs = build_vocabularies(tokens, tags, min_freq=cfg.min_freq, lowercase=cfg.lowercase, digits=cfg.digits)
     vocabs.labels = Vocab(labels, pad=False, unk=False)
     return vocabs
@@ -451,7 +477,8 @@ def train(config: TrainConfig | None = None, **settings) -> Path:
     _check_execution_paths(cfg)
     from ner.outputs import claim
 
-    with claim(cfg.out, flag="--out", inputs=(cfg.data, cfg.embeddings, cfg.init), same_ok=cfg.init), \
+    data = None if is_dataset(cfg.data) else cfg.data
+    with claim(cfg.out, flag="--out", inputs=(data, cfg.embeddings, cfg.init), same_ok=cfg.init), \
             time_scan(cfg.crf_scan), lstm_path(cfg.lstm_path):   # the process's modes again afterwards
         return _train(cfg)
 
@@ -481,9 +508,10 @@ def _train(cfg: TrainConfig) -> Path:
     from ner.model import build_tagger
 
     set_seed(cfg.seed)
-    dataset = load_corpus(cfg.data, token_col=cfg.token_col, tag_col=cfg.tag_col)
+    dataset = load_corpus(cfg.data, token_col=cfg.token_col, tag_col=cfg.tag_col, tokens_column=cfg.tokens_column,
+                          tags_column=cfg.tags_column)
     splits, data_scheme, dev_note = prepare_splits(dataset, cfg)
-    _log(cfg, f"data {cfg.data}: scheme {data_scheme}; "
+    _log(cfg, f"data {cfg.data_name}: scheme {data_scheme}; "
               + ", ".join(f"{name} {len(splits[name][0])}" for name in splits) + f" sentences; {dev_note}")
     train_tokens, train_tags = splits["train"]
     train_tags = to_training_scheme(train_tags, data_scheme, cfg.scheme)
@@ -529,14 +557,19 @@ def _train(cfg: TrainConfig) -> Path:
         "status": status,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "versions": versions(),
-        "data": {"path": str(cfg.data), "hash": corpus_hash(str(cfg.data)), "scheme": data_scheme,
+        "data": {"path": cfg.data_name, "hash": corpus_hash(cfg.data), "scheme": data_scheme,
                  "dev": dev_note, "sentences": {name: len(splits[name][0]) for name in splits}},
         "parameters": int(model.count_params()),
         "best_epoch": monitor.best_epoch,
         "epochs_run": len(monitor.history),
         "train_seconds": round(time.perf_counter() - started, 3),
     }
-    out = write_bundle(cfg.out, model=model, vocabs=vocabs, config=dataclasses.asdict(cfg), meta=meta,
+    if is_dataset(cfg.data):   # the object is not JSON: config.json names it, bundle.json keeps its fingerprints
+        from ner.data.corpus import fingerprints
+
+        meta["data"]["fingerprints"] = fingerprints(cfg.data)
+    config = dataclasses.asdict(dataclasses.replace(cfg, data=cfg.data_name))
+    out = write_bundle(cfg.out, model=model, vocabs=vocabs, config=config, meta=meta,
                        history=monitor.history, metrics=metrics)
     summary = ", ".join(f"{name} F1 {m['f1']:.4f}" for name, m in metrics.items())
     _log(cfg, f"wrote {out} ({status}; best epoch {monitor.best_epoch}; {summary})")

@@ -67,8 +67,9 @@ def test_save_to_disk_with_classlabel_tags_and_column_names(tmp_path):
     corpus = load_corpus(tmp_path / "saved", **HF_COLUMNS)
     assert rows(corpus) == EXPECTED_HF  # ids -> names, validation -> dev, -DOCSTART- row dropped
     assert corpus["train"].column_names == ["tokens", "tags", "document"]
-    with pytest.raises(InputError, match=r"no column 'tokens' \(columns: id, words, ner_tags\)"):
-        load_corpus(tmp_path / "saved")
+    assert rows(load_corpus(tmp_path / "saved")) == EXPECTED_HF  # words / ner_tags detected
+    with pytest.raises(InputError, match=r"no column 'tokens' \(columns: 'id', 'words', 'ner_tags'\)"):
+        load_corpus(tmp_path / "saved", tokens_column="tokens")
 
 
 def test_save_to_disk_single_dataset(tmp_path):
@@ -156,7 +157,7 @@ def put(path, text):
     (lambda p: put(p / "t.txt", "FIFA PER\n"), ":1: unknown tag 'PER'"),
     (lambda p: put(p / "t.jsonl", '{"tokens": ["a"], "tags": ["O"]}\n{oops\n'), ":2: not JSON"),
     (lambda p: put(p / "t.jsonl", '{"tokens": ["a"], "tags": [1]}\n'),
-     "t.jsonl:1: 'tags' must be a list of strings; item 1 is a number"),
+     "t.jsonl:1: 'tags' holds label ids but no label names: give the tags as strings"),
     (lambda p: put(p / "t.jsonl", '{"tokens": ["a", "b"], "tags": ["O"]}\n'), "t.jsonl:1: 2 tokens but 1 tags"),
     (lambda p: put(p / "t.jsonl", '{"tokens": ["a"], "tags": ["O"]}\n{"tokens": ["b"], "tags": ["Y-Z"]}'),
      "t.jsonl:2, token 1: unknown tag 'Y-Z'"),
@@ -166,7 +167,7 @@ def put(path, text):
     (lambda p: put(p / "t.jsonl", '["a", "b"]'),
      "t.jsonl:1: expected an object with 'tokens' and 'tags', got an array"),
     (lambda p: put(p / "t.jsonl", "null"), "t.jsonl:1: expected an object with 'tokens' and 'tags', got null"),
-    (lambda p: put(p / "t.jsonl", '{"tokens": ["a"]}'), "t.jsonl:1: no 'tags' (keys: 'tokens')"),
+    (lambda p: put(p / "t.jsonl", '{"tokens": ["a"]}'), "t.jsonl:1: no tag column (looked for tags, ner_tags, labels, ner; columns: 'tokens')"),
     (lambda p: put(p / "t.jsonl", '{"tokens": "a b", "tags": ["O", "O"]}'),
      "t.jsonl:1: 'tokens' must be a list of strings, got a string"),
     (lambda p: put(p / "t.jsonl", '{"tokens": ["\\ud800"], "tags": ["O"]}'),

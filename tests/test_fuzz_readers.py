@@ -96,7 +96,7 @@ def json_record(draw):
     record = {"tokens": draw(st.lists(token, min_size=n, max_size=n)),
               "tags": draw(st.lists(st.sampled_from(TAGS[:8]), min_size=n, max_size=n))}
     for _ in range(draw(st.integers(0, 2))):
-        key = draw(st.sampled_from(["tokens", "tags", "id", "tokens"]))
+        key = draw(st.sampled_from(["tokens", "tags", "id", "tokens", "words", "ner_tags"]))
         if draw(st.booleans()):
             record.pop(key, None)
         else:
@@ -278,7 +278,8 @@ def _arrow_column(draw):
 def parquet_table(draw):
     import pyarrow as pa
 
-    names = draw(st.sampled_from([["tokens", "tags"]] * 3 + [["tags", "tokens", "id"], ["tokens"], ["id", "tags"], []]))
+    names = draw(st.sampled_from([["tokens", "tags"]] * 3 + [["tags", "tokens", "id"], ["tokens"], ["id", "tags"], [],
+                                                            ["words", "tags", "labels"], ["words", "ner"]]))
     columns = {name: _arrow_column(draw) for name in names}
     lengths = {len(c) for c in columns.values()}
     if len(lengths) > 1:  # a table needs equally long columns: cut them to the shortest
@@ -310,6 +311,49 @@ def test_parquet_corpus(table, garbage):
         corpus = parsed_or_ours(load_corpus, path, path)
         if corpus is not None:
             assert all(len(r["tokens"]) == len(r["tags"]) for r in corpus["train"])
+
+
+# ---------------------------------------------------------------- datasets objects, columns detected
+
+@st.composite
+def hub_dataset(draw):
+    """A Dataset or DatasetDict as hub NER sets come: candidate token/tag columns (sometimes none or two),
+    ClassLabel ids, string tags or ids without names, extra columns, blank tokens, rows of unequal lengths."""
+    import datasets
+
+    columns = draw(st.sampled_from([["tokens", "ner_tags"], ["id", "words", "labels"], ["tokens", "tags", "ner"],
+                                    ["words", "tokens", "tags"], ["tokens", "pos_tags"], ["id", "ner_tags"]]))
+    kind = draw(st.sampled_from(["names", "strings", "ids"]))
+    names = TAGS[:6]
+    lengths = draw(st.lists(st.integers(0, 3), max_size=3))
+    rows, features = {}, {}
+    for column in columns:
+        if column in ("tokens", "words"):
+            words = token | st.sampled_from(["", " ", "\u00a0", "\u2028", "-DOCSTART-"])
+            rows[column] = [draw(st.lists(words, min_size=n, max_size=n)) for n in lengths]
+            features[column] = datasets.List(datasets.Value("string"))
+        elif column == "id":
+            rows[column], features[column] = [str(i) for i in range(len(lengths))], datasets.Value("string")
+        else:
+            item = st.sampled_from(TAGS) if kind == "strings" else st.integers(0, len(names) - 1)
+            rows[column] = [draw(st.lists(item, min_size=n, max_size=n + draw(st.sampled_from([0, 0, 1]))))
+                            for n in lengths]
+            inner = {"names": datasets.ClassLabel(names=names), "strings": datasets.Value("string"),
+                     "ids": datasets.Value("int64")}[kind]
+            features[column] = datasets.List(inner)
+    ds = datasets.Dataset.from_dict(rows, features=datasets.Features(features))
+    shape = draw(st.sampled_from(["dataset", "dict", "no train"]))
+    if shape == "dataset":
+        return ds
+    return datasets.DatasetDict({"train" if shape == "dict" else "test": ds, "validation": ds})
+
+
+@fuzz(100)
+@given(data=hub_dataset(), tags_column=st.sampled_from([None, None, None, "ner_tags", "nope"]))
+def test_dataset_objects(data, tags_column):
+    corpus = parsed_or_ours(load_corpus, "Dataset", data, tags_column=tags_column)
+    for split in corpus or {}:
+        assert all(len(r["tokens"]) == len(r["tags"]) and all(t.strip() for t in r["tokens"]) for r in corpus[split])
 
 
 # ---------------------------------------------------------------- pretrained embeddings

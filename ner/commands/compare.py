@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ner.cli import BACKENDS
+from ner.cli import BACKENDS, TAGS_COLUMN_HELP, TOKENS_COLUMN_HELP
 from ner.comparison import DEFAULT_ENCODERS, DEFAULT_EPOCHS, HEADS
 
 # optional training settings passed to every run: flag -> (TrainConfig field, type, metavar, help)
@@ -35,6 +35,8 @@ def register(sub) -> None:
     p.add_argument("--data", default="data/sample", metavar="PATH",
                    help="corpus with a test split: CoNLL folder, save_to_disk folder, parquet/json or hf:NAME "
                         "(default: data/sample)")
+    p.add_argument("--tokens-column", metavar="NAME", help=TOKENS_COLUMN_HELP)
+    p.add_argument("--tags-column", metavar="NAME", help=TAGS_COLUMN_HELP)
     p.add_argument("--encoders", default=",".join(DEFAULT_ENCODERS), metavar="LIST",
                    help=f"comma-separated encoders (default: {','.join(DEFAULT_ENCODERS)}; "
                         "`ner train --help` lists all)")
@@ -72,6 +74,6 @@ def run(args) -> int:
     path = compare(data=args.data, encoders=args.encoders, heads=args.heads, seeds=args.seeds, epochs=args.epochs,
                    out=args.out, jobs=args.jobs, max_train=args.max_train, bundles=args.bundles,
                    resamples=args.resamples, backend=args.backend, verbose=2 if args.verbose else 0,
-                   quiet=args.quiet, **settings)
+                   quiet=args.quiet, tokens_column=args.tokens_column, tags_column=args.tags_column, **settings)
     print(path)
     return 0

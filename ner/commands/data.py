@@ -8,6 +8,7 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from ner import strict_json
+from ner.cli import TAGS_COLUMN_HELP, TOKENS_COLUMN_HELP
 from ner.data.schemes import SCHEMES
 from ner.errors import NerError
 
@@ -32,14 +33,13 @@ def register(subparsers) -> None:
     common = argparse.ArgumentParser(add_help=False)
     group = common.add_argument_group("input columns")
     group.add_argument("--token-col", type=int, default=0, metavar="N",
-                       help="CoNLL column holding the token, 0-based; negative counts from the end (default 0)")
+                       help="CoNLL files: column holding the token, 0-based; negative counts from the end "
+                            "(default 0)")
     group.add_argument("--tag-col", type=int, default=-1, metavar="N",
-                       help="CoNLL column holding the tag, 0-based; negative counts from the end (default -1, "
-                            "the last column)")
-    group.add_argument("--tokens-column", default="tokens", metavar="NAME",
-                       help="dataset column holding the tokens (parquet/json/save_to_disk/hf:; default tokens)")
-    group.add_argument("--tags-column", default="tags", metavar="NAME",
-                       help="dataset column holding the tags, strings or ClassLabel ids (default tags)")
+                       help="CoNLL files: column holding the tag, 0-based; negative counts from the end (default "
+                            "-1, the last column)")
+    group.add_argument("--tokens-column", metavar="NAME", help=TOKENS_COLUMN_HELP)
+    group.add_argument("--tags-column", metavar="NAME", help=TAGS_COLUMN_HELP)
 
     stats = actions.add_parser(
         "stats", parents=[common], help="sentences, documents, tokens, entities and lengths per split",

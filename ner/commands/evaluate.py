@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from ner import strict_json
-from ner.cli import BACKENDS
+from ner.cli import BACKENDS, TAGS_COLUMN_HELP, TOKENS_COLUMN_HELP
 from ner.errors import NerError
 from ner.tagger import ENGINES
 
@@ -31,8 +31,10 @@ def register(sub) -> None:
                    help="add an error analysis (type confusions, boundary errors, missed, spurious)")
     p.add_argument("--scored", metavar="FILE",
                    help="score an existing 'token gold predicted' file instead of a model")
-    p.add_argument("--token-col", type=int, default=0, help="CoNLL column of the tokens (default 0)")
-    p.add_argument("--tag-col", type=int, default=-1, help="CoNLL column of the gold tags (default -1)")
+    p.add_argument("--token-col", type=int, default=0, help="CoNLL files: column of the tokens (default 0)")
+    p.add_argument("--tag-col", type=int, default=-1, help="CoNLL files: column of the gold tags (default -1)")
+    p.add_argument("--tokens-column", metavar="NAME", help=TOKENS_COLUMN_HELP)
+    p.add_argument("--tags-column", metavar="NAME", help=TAGS_COLUMN_HELP)
     p.add_argument("--engine", choices=ENGINES, default="auto",
                    help="numpy: tag without loading Keras (fast start; bundles with weights.npz); keras: the "
                         "saved Keras model on --backend; auto: numpy when the bundle allows (default)")
@@ -53,7 +55,8 @@ def run(args) -> int:
             raise NerError("MODEL is required (or --scored FILE)")
         scores = evaluate(args.model, args.data, split=args.split, strict=args.strict,
                           predictions=args.predictions, errors=args.errors,
-                          token_col=args.token_col, tag_col=args.tag_col, engine=args.engine)
+                          token_col=args.token_col, tag_col=args.tag_col, tokens_column=args.tokens_column,
+                          tags_column=args.tags_column, engine=args.engine)
         title = f"{args.model} on {args.data} [{args.split}]"
     if scores.get("unseen_labels"):
         unseen = ", ".join(f"{k} ({v})" for k, v in scores["unseen_labels"].items())

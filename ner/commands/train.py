@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from ner.cli import BACKENDS
+from ner.cli import BACKENDS, TAGS_COLUMN_HELP, TOKENS_COLUMN_HELP
 
 # flags whose TrainConfig field has another name or an inverted sense are handled explicitly
 _FLAGS = {
@@ -30,8 +30,10 @@ _FLAGS = {
     "min_freq": ("N", int, "minimum word frequency for the vocabulary"),
     "dev_fraction": ("F", float, "share of train held out as dev when the corpus has none"),
     "init": ("BUNDLE", str, "start from this bundle's weights (resume or fine-tune)"),
-    "token_col": ("I", int, "CoNLL column of the tokens"),
-    "tag_col": ("I", int, "CoNLL column of the tags"),
+    "token_col": ("I", int, "CoNLL files: column of the tokens"),
+    "tag_col": ("I", int, "CoNLL files: column of the tags"),
+    "tokens_column": ("NAME", str, TOKENS_COLUMN_HELP),
+    "tags_column": ("NAME", str, TAGS_COLUMN_HELP),
     "crf_scan": ("MODE", str, "CRF log Z and Viterbi: sequential (a loop over time) or parallel (log T-deep "
                               "matrix products; JAX only, for GPUs: slower on a CPU)"),
     "lstm_path": ("PATH", str, "BiLSTM of bilstm-cnn-fused: loop, or cudnn (one cuDNN call per pass; "

@@ -4,9 +4,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
+import os
+import warnings
 from collections import Counter
 from itertools import chain
 from pathlib import Path
@@ -22,6 +25,10 @@ from ner.errors import InputError
 logger = logging.getLogger(__name__)
 
 TABLE_EXTENSIONS = (".parquet", ".json", ".jsonl")
+TOKEN_COLUMNS = ("tokens", "words")                  # table sources: candidates, when no column is named
+TAG_COLUMNS = ("tags", "ner_tags", "labels", "ner")
+NO_LABEL_NAMES = ("holds label ids but no label names: give the tags as strings (B-PER, O, ...), or save the "
+                  "dataset with ClassLabel names in its features")
 FEATURES = datasets.Features({"tokens": datasets.List(datasets.Value("string")),
                               "tags": datasets.List(datasets.Value("string")),
                               "document": datasets.Value("int64")})
@@ -44,6 +51,47 @@ def where(sentence: Sentence, token: int) -> tuple[str, int | None]:
     return f"{sentence.path}, token {token + 1}", None
 
 
+def data_name(spec) -> str:
+    """``spec`` in one line for messages and bundles: the path or hf: spec, or a ``datasets`` object described
+    as ``DatasetDict(train, validation)`` / ``Dataset(N rows)``."""
+    if isinstance(spec, datasets.DatasetDict):
+        return f"DatasetDict({', '.join(spec)})"
+    if isinstance(spec, datasets.Dataset):
+        return f"Dataset({len(spec)} row{'s' * (len(spec) != 1)})"
+    return str(spec)
+
+
+def fingerprints(spec) -> dict[str, str] | None:
+    """``{split: fingerprint}`` of a ``datasets.Dataset`` (split "train") or ``DatasetDict``; None for paths."""
+    if isinstance(spec, datasets.DatasetDict):
+        return {split: ds._fingerprint for split, ds in spec.items()}
+    if isinstance(spec, datasets.Dataset):
+        return {"train": spec._fingerprint}
+    return None
+
+
+def pick_columns(names: list[str], columns: tuple[str | None, str | None], source, line: int | None = None
+                 ) -> tuple[str, str]:
+    """The (tokens, tags) columns among ``names``: the ones named in ``columns``, else the only candidate of
+    :data:`TOKEN_COLUMNS` / :data:`TAG_COLUMNS`; InputError when a named one is missing, or when no
+    candidate or several are there."""
+    shown = ", ".join(map(repr, names)) or "none"
+    picked = []
+    for given, kind, candidates in zip(columns, ("token", "tag"), (TOKEN_COLUMNS, TAG_COLUMNS)):
+        if given is not None:
+            if given not in names:
+                raise InputError(f"no column {given!r} (columns: {shown})", source, line)
+            picked.append(given)
+            continue
+        found = [c for c in candidates if c in names]
+        if len(found) != 1:
+            why = f"several {kind} columns ({', '.join(found)})" if found else \
+                f"no {kind} column (looked for {', '.join(candidates)}; columns: {shown})"
+            raise InputError(f"{why}: choose one with --{kind}s-column ({kind}s_column=)", source, line)
+        picked.append(found[0])
+    return picked[0], picked[1]
+
+
 def _saved_to_disk(folder: Path) -> bool:
     return (folder / "dataset_dict.json").is_file() or (folder / "state.json").is_file()
 
@@ -62,8 +110,8 @@ def conll_files(spec) -> dict[str, Path] | None:
     return None if path.suffix.lower() in TABLE_EXTENSIONS else {"train": path}
 
 
-def read_sentences(spec, *, token_col: int = 0, tag_col: int = -1, tokens_column: str = "tokens",
-                   tags_column: str = "tags", load_kwargs: Mapping[str, Any] | None = None
+def read_sentences(spec, *, token_col: int = 0, tag_col: int = -1, tokens_column: str | None = None,
+                   tags_column: str | None = None, load_kwargs: Mapping[str, Any] | None = None
                    ) -> dict[str, list[Sentence]]:
     """Sentences of every split of ``spec`` (see :func:`load_corpus`), tags as strings, unchecked.
 
@@ -71,12 +119,14 @@ def read_sentences(spec, *, token_col: int = 0, tag_col: int = -1, tokens_column
     as ``"data.parquet [train] row 7"``, ``"data.jsonl:7"`` or ``"data.json, record 7"``. Empty sentences
     are dropped; a ``-DOCSTART-`` line or a row of only that token ends a document (see ``Sentence.document``).
     """
+    columns = (tokens_column, tags_column)
+    if isinstance(spec, (datasets.Dataset, datasets.DatasetDict)):
+        return _dataset_splits(spec, data_name(spec), columns)
     if not isinstance(spec, (str, Path)):
-        raise InputError(f"corpus: expected a path or hf:NAME, got {type(spec).__name__}")
+        raise InputError(f"corpus: expected a path, hf:NAME or a datasets.Dataset, got {type(spec).__name__}")
     files = conll_files(spec)
     if files is not None:
         return {split: read_conll(p, token_col, tag_col) for split, p in files.items()}
-    columns = (tokens_column, tags_column)
     if isinstance(spec, str) and spec.startswith("hf:"):
         return _dataset_splits(_load_hub(spec, load_kwargs), spec, columns)
     path = Path(spec)
@@ -99,12 +149,48 @@ def _load_hub(spec: str, load_kwargs: Mapping[str, Any] | None):
     name, _, config = spec[3:].partition(":")
     if not name:
         raise InputError("expected hf:NAME or hf:NAME:CONFIG, e.g. hf:conll2003", spec)
+    offline = _hub_offline()
     try:
-        return datasets.load_dataset(name, config or None, **dict(load_kwargs or {}))
+        with _quiet_hub(offline):
+            return datasets.load_dataset(name, config or None, **dict(load_kwargs or {}))
     except Exception as exc:  # network, unknown name, bad config: one line for the user
         detail = (str(exc).strip().splitlines() or [""])[0]
-        raise InputError(f"could not load dataset {name!r} (hub datasets need network access): "
-                         f"{type(exc).__name__}: {detail}", spec) from exc
+        why = ("offline (HF_HUB_OFFLINE / HF_DATASETS_OFFLINE) and not in the local cache" if offline else
+               "hub datasets need network access or a copy in the local cache")
+        raise InputError(f"could not load dataset {name!r} ({why}): {type(exc).__name__}: {detail}",
+                         spec) from exc
+
+
+def _hub_offline() -> bool:
+    """Offline as HF_DATASETS_OFFLINE or else HF_HUB_OFFLINE say now (``datasets`` reads them once, at import)."""
+    value = os.environ.get("HF_DATASETS_OFFLINE", os.environ.get("HF_HUB_OFFLINE"))
+    return datasets.config.HF_HUB_OFFLINE if value is None else value.upper() in datasets.config.ENV_VARS_TRUE_VALUES
+
+
+@contextlib.contextmanager
+def _quiet_hub(offline: bool):
+    """``datasets`` and ``huggingface_hub`` offline as ``offline`` says (offline, a cached dataset loads without
+    trying the network), with their log lines (retries, cache notes), warnings and progress bars off."""
+    import huggingface_hub.constants as hub
+    from datasets.utils import logging as datasets_logging
+    from huggingface_hub.utils import logging as hub_logging
+
+    saved = (datasets.config.HF_HUB_OFFLINE, datasets.config.HF_DATASETS_OFFLINE, hub.HF_HUB_OFFLINE,
+             datasets_logging.get_verbosity(), hub_logging.get_verbosity(), datasets.is_progress_bar_enabled())
+    datasets.config.HF_HUB_OFFLINE = datasets.config.HF_DATASETS_OFFLINE = hub.HF_HUB_OFFLINE = offline
+    datasets_logging.set_verbosity_error()
+    hub_logging.set_verbosity_error()
+    datasets.disable_progress_bars()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        datasets.config.HF_HUB_OFFLINE, datasets.config.HF_DATASETS_OFFLINE, hub.HF_HUB_OFFLINE = saved[:3]
+        datasets_logging.set_verbosity(saved[3])
+        hub_logging.set_verbosity(saved[4])
+        if saved[5]:
+            datasets.enable_progress_bars()
 
 
 def _dataset_splits(data, source: str, columns: tuple[str, str]) -> dict[str, list[Sentence]]:
@@ -180,18 +266,22 @@ def _json_records(path: Path, text: str) -> list[tuple[str, int | None, Any]]:
     return [(str(path), n, _loads(line, path, n)) for n, line in enumerate(text.split("\n"), 1) if line.strip()]
 
 
-def _json_rows(path: Path, columns: tuple[str, str]) -> list[Sentence]:
-    """Sentences of a json or jsonl file: every row an object whose token and tag columns are equally long
-    lists of strings; InputError naming the line (or record) of the first row that is not."""
+def _json_rows(path: Path, columns: tuple[str | None, str | None]) -> list[Sentence]:
+    """Sentences of a json or jsonl file: every row an object whose token and tag columns (named, or detected
+    in the first row) are equally long lists of strings; InputError naming the line (or record) of the
+    first row that is not."""
     text = decode(path.read_bytes(), path)
     if not text.strip():
         raise InputError("empty file", path)
     sentences = []
+    picked = None
     for where_, line, record in _json_records(path, text):
         if not isinstance(record, dict):
-            raise InputError(f"expected an object with {' and '.join(map(repr, columns))}, got "
-                             f"{_json_kind(record)}", where_, line)
-        for column in columns:
+            wanted = picked or (columns[0] or "tokens", columns[1] or "tags")
+            raise InputError(f"expected an object with {' and '.join(map(repr, wanted))}, got {_json_kind(record)}",
+                             where_, line)
+        picked = picked or pick_columns(list(record), columns, where_, line)
+        for column in picked:
             value = record.get(column)
             if column not in record:
                 keys = ", ".join(map(repr, list(record)[:10])) or "none"
@@ -200,10 +290,12 @@ def _json_rows(path: Path, columns: tuple[str, str]) -> list[Sentence]:
             if not isinstance(value, list):
                 raise InputError(f"{column!r} must be a list of strings, got {_json_kind(value)}", where_, line)
             odd = next((i for i, v in enumerate(value) if not isinstance(v, str)), None)
+            if odd is not None and column == picked[1] and all(_json_kind(v) == "a number" for v in value):
+                raise InputError(f"{column!r} {NO_LABEL_NAMES}", where_, line)
             if odd is not None:
                 raise InputError(f"{column!r} must be a list of strings; item {odd + 1} is "
                                  f"{_json_kind(value[odd])}", where_, line)
-        tokens, tags = record[columns[0]], record[columns[1]]
+        tokens, tags = record[picked[0]], record[picked[1]]
         if len(tokens) != len(tags):
             raise InputError(f"{len(tokens)} tokens but {len(tags)} tags", where_, line)
         try:
@@ -211,6 +303,8 @@ def _json_rows(path: Path, columns: tuple[str, str]) -> list[Sentence]:
         except UnicodeEncodeError as exc:
             raise InputError(f"a string holds a lone surrogate ({exc.object[exc.start]!r}), which is not "
                              "Unicode text", where_, line) from None
+        if blank := _blank_token(tokens):
+            raise InputError(blank, where_, line)
         if tokens == [DOCSTART]:
             sentences.append(None)
         elif tokens:
@@ -218,15 +312,20 @@ def _json_rows(path: Path, columns: tuple[str, str]) -> list[Sentence]:
     return _documents(sentences)
 
 
-def _rows(ds: datasets.Dataset, source: str, columns: tuple[str, str]) -> list[Sentence]:
-    """Sentences of a Dataset's token and tag columns; ClassLabel tag ids become their names."""
-    for column in columns:
-        if column not in ds.column_names:
-            raise InputError(f"no column {column!r} (columns: {', '.join(ds.column_names)}); "
-                             "choose with tokens_column / tags_column", source)
-    tokens_column, tags_column = columns
-    names = getattr(ds.features[tags_column], "feature", None)
-    names = names.names if isinstance(names, datasets.ClassLabel) else None
+def _blank_token(tokens: list[str]) -> str | None:
+    """Why ``tokens`` cannot be read (a token that is empty or only whitespace), or None."""
+    j = next((j for j, t in enumerate(tokens) if not t.strip()), None)
+    return None if j is None else f"token {j + 1} is empty ({tokens[j]!r}): every token needs a non-space character"
+
+
+def _rows(ds: datasets.Dataset, source: str, columns: tuple[str | None, str | None]) -> list[Sentence]:
+    """Sentences of a Dataset's token and tag columns (named, or detected); ClassLabel tag ids (also of
+    ``Sequence(ClassLabel)``) become their names, ids without names are refused."""
+    tokens_column, tags_column = pick_columns(ds.column_names, columns, source)
+    feature = getattr(ds.features[tags_column], "feature", None)
+    names = feature.names if isinstance(feature, datasets.ClassLabel) else None
+    if isinstance(feature, datasets.Value) and feature.dtype.startswith(("int", "uint")):
+        raise InputError(f"column {tags_column!r} {NO_LABEL_NAMES}", source)
     sentences = []
     for i, (tokens, tags) in enumerate(zip(ds[tokens_column][:], ds[tags_column][:])):
         where_ = f"{source} row {i + 1}"
@@ -236,6 +335,8 @@ def _rows(ds: datasets.Dataset, source: str, columns: tuple[str, str]) -> list[S
             raise InputError(f"tokens must be strings (got {tokens[:3]}...)", where_)
         if len(tokens) != len(tags):
             raise InputError(f"{len(tokens)} tokens but {len(tags)} tags", where_)
+        if blank := _blank_token(tokens):
+            raise InputError(blank, where_)
         if not tokens or tokens == [DOCSTART]:
             if tokens:
                 sentences.append(None)  # a -DOCSTART- row ends a document
@@ -244,6 +345,8 @@ def _rows(ds: datasets.Dataset, source: str, columns: tuple[str, str]) -> list[S
             if not all(isinstance(t, int) and 0 <= t < len(names) for t in tags):
                 raise InputError(f"tag ids {tags} outside the {len(names)} label names", where_)
             tags = [names[t] for t in tags]
+        elif all(isinstance(t, int) and not isinstance(t, bool) for t in tags):
+            raise InputError(f"column {tags_column!r} {NO_LABEL_NAMES}", where_)
         elif not all(isinstance(t, str) for t in tags):
             raise InputError(f"tags must be strings or ClassLabel ids with names (got {tags[:3]}...)", where_)
         sentences.append(Sentence(tokens, tags, [], where_))
@@ -278,17 +381,20 @@ def check_tags(splits: Mapping[str, list[Sentence]]) -> None:
                                  *where(sentence, j))
 
 
-def load_corpus(spec, *, token_col: int = 0, tag_col: int = -1, tokens_column: str = "tokens",
-                tags_column: str = "tags", repair: bool = False,
+def load_corpus(spec, *, token_col: int = 0, tag_col: int = -1, tokens_column: str | None = None,
+                tags_column: str | None = None, repair: bool = False,
                 load_kwargs: Mapping[str, Any] | None = None) -> Corpus:
     """Load a corpus: splits "train" (always), "dev" and "test"; columns "tokens" and "tags" (list[str]) and
     "document" (int, 0-based per split; one document per sentence when the source marks none).
 
     ``spec``: a CoNLL file (split "train") or a folder of split files; a ``save_to_disk`` folder;
     a .parquet/.json/.jsonl file (split "train") or a folder of train/dev/test such files; or
-    ``"hf:NAME[:CONFIG]"`` = ``datasets.load_dataset(NAME, CONFIG, **load_kwargs)`` (needs network for
-    hub names). ``token_col``/``tag_col`` pick CoNLL columns, ``tokens_column``/``tags_column`` dataset
-    columns; ClassLabel ids become tag names; HF "validation" becomes "dev". Unknown tags raise
+    ``"hf:NAME[:CONFIG]"`` = ``datasets.load_dataset(NAME, CONFIG, **load_kwargs)`` (hub names need network,
+    or a copy in the local cache: offline with HF_HUB_OFFLINE=1); or a ``datasets.Dataset`` (split "train")
+    or ``DatasetDict``. ``token_col``/``tag_col`` pick CoNLL columns, ``tokens_column``/``tags_column``
+    the columns of the other sources (None: detected, tokens from "tokens"/"words", tags from
+    "tags"/"ner_tags"/"labels"/"ner"; other columns are ignored); ClassLabel ids become tag names; HF
+    "validation" becomes "dev"; an empty or whitespace token is an InputError naming its row. Unknown tags raise
     InputError (file:line). Sentences that break the detected scheme are kept as they are and counted
     (a warning is logged) or, with ``repair=True``, rewritten to the spans a conlleval reading gives.
     """
@@ -306,10 +412,11 @@ def load_corpus(spec, *, token_col: int = 0, tag_col: int = -1, tokens_column: s
                 if fixed != s.tags:
                     s.tags = fixed
                     repaired[split] += 1
-        logger.warning("%s: repaired %d ill-formed %s sentence(s)", spec, sum(repaired.values()), scheme)
+        logger.warning("%s: repaired %d ill-formed %s sentence(s)", data_name(spec), sum(repaired.values()),
+                       scheme)
     elif total:
         logger.warning("%s: %d sentence(s) are ill-formed %s (see `ner data validate`; repair=True fixes "
-                       "them)", spec, total, scheme)
+                       "them)", data_name(spec), total, scheme)
     corpus = Corpus({
         split: datasets.Dataset.from_dict({"tokens": [s.tokens for s in ss], "tags": [s.tags for s in ss],
                                            "document": [i if s.document is None else s.document
