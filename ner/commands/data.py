@@ -22,7 +22,9 @@ def register(subparsers) -> None:
         "data", help=HELP,
         description="Inspect, validate and convert NER corpora. PATH is a CoNLL file or a folder of "
                     "train/dev(valid,validation)/test files, a save_to_disk folder, .parquet/.json/.jsonl "
-                    "file(s), or hf:NAME[:CONFIG] for a Hugging Face hub dataset (needs network). A folder's "
+                    "file(s), or hf:NAME[:CONFIG] for a Hugging Face hub dataset (needs network, or a copy in "
+                    "the local cache: HF_HUB_OFFLINE=1 skips the hub). Table sources have their token and tag "
+                    "columns detected (--tokens-column/--tags-column choose). A folder's "
                     "files are its splits; one file is the train split here (ner evaluate scores it as the "
                     "split asked for). Files are UTF-8, or UTF-16/UTF-32 with a byte-order mark; a line of "
                     "only whitespace or invisible characters is blank. A -DOCSTART- line (or a row of only "
