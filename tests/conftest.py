@@ -10,6 +10,8 @@ import pytest
 
 # XLA's expensive optimisation passes cost more than they save on the tiny test models (JAX, TF jit).
 os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true")
+# Hermetic: any request to the Hugging Face hub goes to a loopback port where nothing listens.
+os.environ["HF_ENDPOINT"] = "http://127.0.0.1:9"
 # No persistent JAX compilation cache in ~/.cache from tests (ner.compile_cache keeps a set value).
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", "")
 

@@ -10,6 +10,7 @@ import datasets
 import pytest
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Sequence, Value
 
+import ner.data.corpus as corpus_module
 from ner.data.corpus import FEATURES, Corpus, corpus_scheme, corpus_stats, load_corpus
 from ner.errors import InputError
 
@@ -129,6 +130,7 @@ def test_hf_spec_failure_is_one_line(monkeypatch):
         raise ConnectionError("Couldn't reach 'conll2003' on the Hub (LocalEntryNotFoundError)\nmore detail")
 
     monkeypatch.setattr(datasets, "load_dataset", offline)
+    monkeypatch.setattr(corpus_module, "_hub_unreachable", lambda: None)   # the hub answers, the load fails
     with pytest.raises(InputError) as err:
         load_corpus("hf:conll2003")
     assert str(err.value).startswith("hf:conll2003: could not load dataset 'conll2003'")

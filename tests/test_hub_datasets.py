@@ -4,6 +4,7 @@ is built locally; the hub is made unreachable (HF_HUB_OFFLINE=1) where ``hf:`` i
 
 import json
 import shutil
+import time
 
 import datasets
 import pandas as pd
@@ -250,3 +251,22 @@ def test_tagger_refuses_an_empty_token(trained):
         tagger.tag_tokens(["Paris", ""])
     with pytest.raises(ValueError, match=r"sentences\[1\]\[0\]: empty token ' '"):
         tagger.tag_sentences([["Paris"], [" ", "x"]])
+
+
+def test_an_unreachable_hub_reads_the_cache_at_once(capfd, tmp_path, monkeypatch):
+    import huggingface_hub.constants
+
+    cache_hub_dataset(tmp_path, "someone/ner_set", hub_like())
+    for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy",
+                 "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", "http://127.0.0.1:9")   # nothing listens there
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", str(tmp_path))
+    monkeypatch.setattr(time, "sleep", lambda seconds: pytest.fail("retried the unreachable hub"))
+    capfd.readouterr()
+    assert main(["data", "stats", "hf:someone/ner_set", "--json"]) == 0
+    out, err = capfd.readouterr()
+    assert err == "" and json.loads(out)["splits"]["dev"]["entities"] == {"LOC": 1}
+    assert main(["data", "stats", "hf:someone/not_here"]) == 2
+    err = capfd.readouterr().err
+    assert err.count("\n") == 1 and "the hub is unreachable (127.0.0.1:9: Connection refused)" in err, err

@@ -150,15 +150,38 @@ def _load_hub(spec: str, load_kwargs: Mapping[str, Any] | None):
     if not name:
         raise InputError("expected hf:NAME or hf:NAME:CONFIG, e.g. hf:conll2003", spec)
     offline = _hub_offline()
+    unreachable = None if offline else _hub_unreachable()
     try:
-        with _quiet_hub(offline):
+        with _quiet_hub(offline or unreachable is not None):
             return datasets.load_dataset(name, config or None, **dict(load_kwargs or {}))
     except Exception as exc:  # network, unknown name, bad config: one line for the user
-        detail = (str(exc).strip().splitlines() or [""])[0]
         why = ("offline (HF_HUB_OFFLINE / HF_DATASETS_OFFLINE) and not in the local cache" if offline else
+               f"the hub is unreachable ({unreachable}) and it is not in the local cache" if unreachable else
                "hub datasets need network access or a copy in the local cache")
-        raise InputError(f"could not load dataset {name!r} ({why}): {type(exc).__name__}: {detail}",
-                         spec) from exc
+        first = (str(exc).strip().splitlines() or [""])[0]
+        detail = "" if offline or unreachable else f": {type(exc).__name__}: {first}"   # theirs says "offline"
+        raise InputError(f"could not load dataset {name!r} ({why}){detail}", spec) from exc
+
+
+def _hub_unreachable(timeout: float = 3.0) -> str | None:
+    """Why the hub's endpoint takes no connection within ``timeout`` seconds (None: it does, or a proxy is
+    set, which only a real request can test). Unreachable, ``datasets`` would retry for tens of seconds;
+    ``ner`` reads the local cache instead."""
+    import socket
+    import urllib.request
+    from urllib.parse import urlsplit
+
+    import huggingface_hub.constants as hub
+
+    if urllib.request.getproxies():
+        return None
+    url = urlsplit(hub.ENDPOINT)
+    host, port = url.hostname or "", url.port or (443 if url.scheme == "https" else 80)
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:
+        return f"{host}:{port}: {exc.strerror or type(exc).__name__}"
+    return None
 
 
 def _hub_offline() -> bool:
