@@ -37,8 +37,9 @@ DECODE_BATCH = 256          # sentences per batch when measuring decode speed
 DECODE_SECONDS = 1.0        # timed decode passes last at least this long (and at least 3 passes)
 BUSY_LOAD = 1.5             # a 1-minute load average over 1.5 × the cores: other work shared the machine
 GRID_OWNED = ("data", "out", "encoder", "crf", "seed", "epochs", "verbose", "tokens_column",
-              "tags_column")  # set by the grid itself
-NO_COLUMNS = (None, None)   # (tokens_column, tags_column) of the data: detected
+              "tags_column", "token_col", "tag_col")  # set by the grid itself
+COLUMN_KEYS = ("tokens_column", "tags_column", "token_col", "tag_col")   # how load_corpus reads the data
+NO_COLUMNS = (None, None, 0, -1)   # table columns detected; CoNLL tokens first, tags last
 
 
 @dataclass
@@ -158,7 +159,7 @@ def _names(value, what: str) -> list[str]:
 def test_split(data: str, columns: tuple = NO_COLUMNS) -> tuple[list, list, str, set | None]:
     """(tokens, gold tags, scheme, training vocabulary) of the data runs are scored on.
 
-    The test split of ``data`` (``columns``: its tokens and tags columns, None: detected); a single file
+    The test split of ``data`` (``columns``: how to read it, :data:`COLUMN_KEYS`); a single file
     (which loads as one split) is scored whole. The training vocabulary (lower-cased words of the train
     split) is None when there is no separate train split. Cached while the files stay the same.
     """
@@ -171,7 +172,7 @@ def test_split(data: str, columns: tuple = NO_COLUMNS) -> tuple[list, list, str,
 def _load_test(data: str, data_hash: str, columns: tuple) -> tuple[list, list, str, set | None]:
     from ner.data.corpus import corpus_scheme, load_corpus
 
-    dataset = load_corpus(data, tokens_column=columns[0], tags_column=columns[1])
+    dataset = load_corpus(data, **dict(zip(COLUMN_KEYS, columns)))
     if "test" in dataset:
         split, vocabulary = dataset["test"], {w.lower() for s in dataset["train"]["tokens"] for w in s}
     elif Path(data).is_file() and len(dataset) == 1:
@@ -186,7 +187,7 @@ def write_slice(data: str, out: Path, max_train: int, columns: tuple = NO_COLUMN
     from ner.data.conll import write_conll
     from ner.data.corpus import load_corpus
 
-    dataset = load_corpus(data, tokens_column=columns[0], tags_column=columns[1])
+    dataset = load_corpus(data, **dict(zip(COLUMN_KEYS, columns)))
     for name, split in dataset.items():
         safe_name(name, f"{data}: split name")
         rows = zip(split["tokens"], split["tags"])
@@ -534,7 +535,7 @@ def compare(data: str = "data/sample", encoders=DEFAULT_ENCODERS, heads=HEADS, s
             epochs: int = DEFAULT_EPOCHS, out: str = "reports/compare", jobs: int = 1, max_train: int | None = None,
             bundles=None, resamples: int = 1000, backend: str | None = None, verbose: int = 0,
             quiet: bool = False, tokens_column: str | None = None, tags_column: str | None = None,
-            **settings) -> Path:
+            token_col: int = 0, tag_col: int = -1, **settings) -> Path:
     """Train (or, with ``bundles``, score) and compare configurations; returns the path of report.md.
 
     ``encoders``/``heads``: names or comma-separated strings; ``seeds``: seeds 1..N of each configuration;
@@ -542,7 +543,8 @@ def compare(data: str = "data/sample", encoders=DEFAULT_ENCODERS, heads=HEADS, s
     then measured afterwards, one run at a time); ``settings``: other :class:`ner.training.TrainConfig`
     fields for every run (``hidden``, ``word_dim``, ``patience``, ``batch_size``, ...); ``verbose``: the
     training runs' own verbosity; ``resamples``: bootstrap resamples for the verdicts;
-    ``tokens_column``/``tags_column``: the columns of a table source (None: detected), for training and scoring.
+    ``tokens_column``/``tags_column``: the columns of a table source (None: detected), ``token_col``/``tag_col``
+    those of CoNLL files, for training and scoring.
     """
     _use_backend(backend)
     if jobs < 1:
@@ -558,7 +560,7 @@ def compare(data: str = "data/sample", encoders=DEFAULT_ENCODERS, heads=HEADS, s
     inputs = (data, settings.get("embeddings"), *(bundles or ()))
     with claim(out, MARK, flag="--out", inputs=inputs, legacy=_old_report):
         return _compare(data, encoders, heads, seeds, epochs, Path(out), jobs, max_train, bundles, resamples,
-                        verbose, quiet, settings, (tokens_column, tags_column))
+                        verbose, quiet, settings, (tokens_column, tags_column, token_col, tag_col))
 
 
 def _old_report(names: list[str]) -> bool:
@@ -582,7 +584,7 @@ def _compare(data, encoders, heads, seeds, epochs, out: Path, jobs, max_train, b
     else:
         train_data = str(out / "data") if max_train else data
         train_columns = NO_COLUMNS if max_train else columns   # the slice is CoNLL
-        named = {k: v for k, v in zip(("tokens_column", "tags_column"), train_columns) if v is not None}
+        named = {k: v for k, v, default in zip(COLUMN_KEYS, train_columns, NO_COLUMNS) if v != default}
         runs = plan_grid(out, train_data, encoders, heads, seeds, epochs, {**_check_settings(settings), **named})
         test_split(data, columns)
         mark_folder(out, "comparison")

@@ -212,3 +212,23 @@ def test_bad_input_is_one_line_error(args, message, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("ner: error: ") and message in err and len(err.splitlines()) == 1
     assert not (tmp_path / "out" / "runs").exists()
+
+
+def test_conll_columns_reach_training_and_scoring(tmp_path, monkeypatch):
+    """A corpus whose tags are column 1 of 3 ("token tag pos") compares with --tag-col 1."""
+    monkeypatch.setattr(C, "DECODE_SECONDS", 0.05)
+    data = tmp_path / "data"
+    data.mkdir()
+    for split, n in (("train", 40), ("dev", 20), ("test", 20)):
+        blocks = ["\n".join(f"{line} X" for line in block.splitlines())
+                  for block in sentences(SAMPLE / f"{split}.txt")[:n]]
+        (data / f"{split}.txt").write_text("\n\n".join(blocks) + "\n")
+    argv = ["compare", "--data", str(data), "--encoders", "rnn", "--heads", "softmax", "--epochs", "1",
+            "--hidden", "8", "--word-dim", "8", "--resamples", "100", "--out", str(tmp_path / "out"), "--quiet"]
+    assert cli.main(argv) == 2   # the last column (X) is no tag
+    assert cli.main(argv + ["--tag-col", "1"]) == 0
+    config = json.loads((tmp_path / "out" / "runs" / "rnn-softmax-s1" / "model" / "config.json").read_text())
+    assert config["tag_col"] == 1
+    _, gold, _ = read_predictions(tmp_path / "out" / "runs" / "rnn-softmax-s1" / "predictions.txt")
+    assert gold == [[line.split()[1] for line in block.splitlines()]
+                    for block in sentences(data / "test.txt")]

@@ -37,6 +37,10 @@ def register(sub) -> None:
                         "(default: data/sample)")
     p.add_argument("--tokens-column", metavar="NAME", help=TOKENS_COLUMN_HELP)
     p.add_argument("--tags-column", metavar="NAME", help=TAGS_COLUMN_HELP)
+    p.add_argument("--token-col", type=int, default=0, metavar="N",
+                   help="CoNLL files: column of the tokens, 0-based, negative from the end (default 0)")
+    p.add_argument("--tag-col", type=int, default=-1, metavar="N",
+                   help="CoNLL files: column of the tags (default -1, the last)")
     p.add_argument("--encoders", default=",".join(DEFAULT_ENCODERS), metavar="LIST",
                    help=f"comma-separated encoders (default: {','.join(DEFAULT_ENCODERS)}; "
                         "`ner train --help` lists all)")
@@ -74,6 +78,7 @@ def run(args) -> int:
     path = compare(data=args.data, encoders=args.encoders, heads=args.heads, seeds=args.seeds, epochs=args.epochs,
                    out=args.out, jobs=args.jobs, max_train=args.max_train, bundles=args.bundles,
                    resamples=args.resamples, backend=args.backend, verbose=2 if args.verbose else 0,
-                   quiet=args.quiet, tokens_column=args.tokens_column, tags_column=args.tags_column, **settings)
+                   quiet=args.quiet, tokens_column=args.tokens_column, tags_column=args.tags_column,
+                   token_col=args.token_col, tag_col=args.tag_col, **settings)
     print(path)
     return 0
