@@ -184,7 +184,7 @@ def check_overlap(vocabs, tokens, gold, scheme: str, where: str) -> Counter:
 
 def evaluate(model_or_path, data, *, split: str = "test", strict: bool = False, predictions=None,
              errors: bool = False, token_col: int = 0, tag_col: int = -1, tokens_column: str | None = None,
-             tags_column: str | None = None, engine: str = "auto") -> dict:
+             tags_column: str | None = None, engine: str = "auto", overwrite: bool = False) -> dict:
     """Score a bundle (path or loaded ``Bundle``/``Tagger``) on one split of a corpus; a corpus of one file
     (CoNLL, parquet, json) is that split, whatever ``split`` names.
 
@@ -193,7 +193,8 @@ def evaluate(model_or_path, data, *, split: str = "test", strict: bool = False, 
     has one, without importing Keras); a ``Tagger`` tags with its own engine, a ``Bundle`` with its Keras
     model. Returns an :func:`entity_scores` object, plus ``"unseen_labels"`` (entity types of the data that
     the model never saw, with their gold counts) when there are any and ``"errors"`` when ``errors``.
-    ``predictions`` names a CoNLL file to write with ``token gold predicted`` columns. ``data`` is any
+    ``predictions`` names a CoNLL file to write with ``token gold predicted`` columns (an existing file is
+    replaced only with ``overwrite``). ``data`` is any
     source of :func:`ner.load_corpus` (columns as there), also a ``datasets.Dataset`` (that split) or
     ``DatasetDict``.
     """
@@ -214,7 +215,7 @@ def evaluate(model_or_path, data, *, split: str = "test", strict: bool = False, 
         bundle = tagger.bundle
     if predictions is not None:
         source = None if isinstance(data, (datasets.Dataset, datasets.DatasetDict)) else data
-        check_file(predictions, "--predictions", inputs=(source, bundle.path))
+        check_file(predictions, "--predictions", inputs=(source, bundle.path), overwrite=overwrite)
     dataset = load_corpus(data, token_col=token_col, tag_col=tag_col, tokens_column=tokens_column,
                           tags_column=tags_column)
     if isinstance(data, (str, Path)) and Path(data).is_file():

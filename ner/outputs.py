@@ -107,15 +107,20 @@ def _make_parent(out: Path, flag: str | None) -> None:
         raise _fail(exc.filename or out.parent, f"cannot create the folder ({exc.strerror})", flag) from None
 
 
-def check_file(path, flag: str, inputs: Iterable = ()) -> Path:
+def check_file(path, flag: str, inputs: Iterable = (), overwrite: bool = False) -> Path:
     """Check that ``path`` can take an output file before the work starts; returns it resolved.
 
-    An existing regular file is replaced (the user named it); a folder, a device or an input is refused.
+    An existing file is replaced only with ``overwrite`` (``--overwrite``: ner cannot tell a file it wrote);
+    a folder, a device, an input, or a place inside a model bundle is refused.
     """
     out = _target(path, flag)
     check_inputs(out, inputs, flag)
     if os.path.lexists(out) and not out.is_file():
         raise _fail(out, "exists and is not a regular file", flag)
+    if out.is_file() and not overwrite:
+        raise _fail(out, "exists; give --overwrite to replace it", flag)
+    if (out.parent / BUNDLE_MARK).is_file():
+        raise _fail(out, "is inside a model bundle; choose another place", flag)
     _make_parent(out, flag)
     _probe(out.parent, flag)
     return out
@@ -130,9 +135,20 @@ def _foreign(out: Path, mark: str, legacy: Callable[[list[str]], bool] | None) -
     names = sorted(p.name for p in out.iterdir() if not p.name.startswith(PROBE))
     if mark == BUNDLE_MARK and mark in names:
         return [n for n in names if n not in BUNDLE_FILES]
-    if mark in names or (legacy is not None and legacy(names)):
+    if mark in names:
+        written = _read_mark(out).get("files")   # a folder ner replaces whole lists what it wrote
+        return [] if written is None else [n for n in names if n != MARK and n not in written]
+    if legacy is not None and legacy(names):
         return []
     return names
+
+
+def _read_mark(out: Path) -> dict:
+    try:
+        mark = json.loads((out / MARK).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"files": []}   # unreadable: trust no file in the folder
+    return mark if isinstance(mark, dict) and isinstance(mark.get("files", []), list) else {"files": []}
 
 
 def _leftovers(out: Path) -> list[Path]:
@@ -232,6 +248,11 @@ def claim(path, mark: str = BUNDLE_MARK, *, flag: str | None = None, inputs: Ite
             if foreign is None:
                 raise _fail(out, "exists and is not a folder; ner writes only into new or empty folders or "
                                  "ones it wrote", flag)
+            other = "a model bundle" if mark != BUNDLE_MARK and BUNDLE_MARK in foreign else \
+                f"another kind of ner output ({_read_mark(out).get('kind', 'unknown')})" \
+                if mark == BUNDLE_MARK and MARK in foreign else None
+            if other:
+                raise _fail(out, f"is {other}; choose another folder", flag)
             if foreign:
                 shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
                 raise _fail(out, f"holds files ner did not write ({shown}); ner writes only into new or empty "
@@ -241,13 +262,15 @@ def claim(path, mark: str = BUNDLE_MARK, *, flag: str | None = None, inputs: Ite
         yield out
 
 
-def mark_folder(out: Path, kind: str) -> None:
-    """Create folder ``out`` if needed and write :data:`MARK` into it (``kind``: what ner keeps there)."""
+def mark_folder(out: Path, kind: str, files: list[str] | None = None) -> None:
+    """Create folder ``out`` if needed and write :data:`MARK` into it (``kind``: what ner keeps there;
+    ``files``: every name ner wrote, for a folder it replaces whole: a rerun refuses to delete others)."""
     from ner import __version__
     from ner.data.conll import atomic_write_text
 
     out.mkdir(mode=0o777, exist_ok=True)
-    atomic_write_text(out / MARK, json.dumps({"written_by": "ner", "version": __version__, "kind": kind}) + "\n")
+    mark = {"written_by": "ner", "version": __version__, "kind": kind}
+    atomic_write_text(out / MARK, json.dumps(mark if files is None else {**mark, "files": sorted(files)}) + "\n")
 
 
 # ---------------------------------------------------------------- the swap

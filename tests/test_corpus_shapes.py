@@ -35,12 +35,22 @@ def run(capsys, *argv):
 
 # ---------------------------------------------------------------- lines read as a person reads them
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"], ids=["LF", "CRLF", "CR"])
+def test_every_line_end_an_editor_shows_ends_a_line(tmp_path, capsys, newline):
+    path = put(tmp_path, TEXT.replace("\n", newline))
+    assert read(path) == EXPECTED
+    assert read_conll(path)[1].lines == [4, 5]   # line numbers as the editor counts them
+    code, _, _ = run(capsys, "data", "convert", path, tmp_path / "out.txt", "--to", "bioes")
+    bioes = TEXT.replace("I-PER", "E-PER").replace("B-LOC", "S-LOC")
+    assert code == 0 and (tmp_path / "out.txt").read_bytes() == bioes.replace("\n", newline).encode()   # ends kept
+
+
 @pytest.mark.parametrize("blank", [
     "\u00a0", "\u2000", "\u2009", "\u202f", "\u3000",          # Zs
     "\u2028", "\u2029",                                        # Zl, Zp
     "\x00", "\x0b", "\x0c", "\x1c", "\x1f", "\x7f", "\x85",    # Cc
     "\u200b", "\u200c", "\u200d", "\u200e", "\u2060", "\ufeff", "\u00ad", "\U000e0001",  # Cf
-    " \u200b\t\u00a0\ufeff ", "\r\u2028\r",
+    " \u200b\t\u00a0\ufeff ", " \u2028\t",
 ], ids=lambda s: "+".join(f"U+{ord(c):04X}" for c in s))
 def test_invisible_line_is_a_sentence_break(tmp_path, blank):
     sentences = read_conll(put(tmp_path, TEXT.replace("\n\n", f"\n{blank}\n")))

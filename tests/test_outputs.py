@@ -307,3 +307,37 @@ def test_convert_replaces_only_its_own_output(area, capsys):
     assert main(["data", "stats", str(area / "bioes"), "--json"]) == 0
     capsys.readouterr()
     assert snapshot(area) == {**before, **{k: v for k, v in snapshot(area).items() if k.startswith("bioes")}}
+
+
+def test_file_outputs_replace_an_existing_file_only_with_overwrite(area, crf_bundle, capsys):
+    corpus = area / "corpus"
+    (area / "mine" / "test.txt").write_text("my own test file\n")
+    shutil.copytree(crf_bundle, area / "other-model")
+    before = snapshot(area)
+    refused(["data", "convert", str(corpus / "test.txt"), str(area / "plain.txt"), "--to", "bioes"], capsys,
+            "plain.txt", "--overwrite")
+    refused(["data", "convert", str(corpus / "test.txt"), str(area / "mine"), "--to", "bioes"], capsys,
+            "mine/test.txt", "--overwrite")
+    refused(["evaluate", str(crf_bundle), "--data", str(corpus / "test.txt"), "--predictions",
+             str(area / "plain.txt")], capsys, "plain.txt", "--overwrite")
+    for name in ("vocab.json", "new.conll"):   # never into a model bundle, not even with --overwrite
+        refused(["evaluate", str(crf_bundle), "--data", str(corpus / "test.txt"), "--predictions",
+                 str(area / "other-model" / name), "--overwrite"], capsys, "inside a model bundle")
+    assert snapshot(area) == before
+    assert main(["data", "convert", str(corpus / "test.txt"), str(area / "plain.txt"), "--to", "bioes",
+                 "--overwrite"]) == 0
+    assert main(["evaluate", str(crf_bundle), "--data", str(corpus / "test.txt"), "--predictions",
+                 str(area / "p.conll")]) == 0
+    assert main(["evaluate", str(crf_bundle), "--data", str(corpus / "test.txt"), "--predictions",
+                 str(area / "p.conll"), "--overwrite"]) == 0
+
+
+def test_a_rerun_never_deletes_what_a_user_added_to_a_converted_folder(area, no_work, capsys):
+    corpus = area / "corpus"
+    assert main(["data", "convert", str(corpus), str(area / "bioes"), "--to", "bioes"]) == 0
+    (area / "bioes" / "notes.txt").write_text("mine\n")
+    before = snapshot(area)
+    refused(["data", "convert", str(corpus), str(area / "bioes"), "--to", "bio"], capsys, "notes.txt")
+    refused(["train", "--data", str(corpus), "--out", str(area / "bioes")], capsys,
+            "another kind of ner output (converted corpus)")
+    assert snapshot(area) == before

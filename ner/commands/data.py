@@ -76,6 +76,8 @@ def register(subparsers) -> None:
                       help="target scheme")
     conv.add_argument("--from", dest="source", type=str.lower, choices=SCHEMES + ("iob2", "iobes"),
                       help="scheme of IN (default: detected)")
+    conv.add_argument("--overwrite", action="store_true",
+                      help="replace an existing OUT file (a folder OUT is replaced when ner wrote it)")
     conv.set_defaults(func=_convert)
 
 
@@ -147,7 +149,7 @@ def _convert(args) -> int:
     single = files is not None and not Path(args.input).is_dir()   # one CoNLL file -> one file
     if single:
         shown = out / files["train"].name if out.is_dir() else out
-        target = check_file(shown, "OUT", inputs=(args.input,))
+        target = check_file(shown, "OUT", inputs=(args.input,), overwrite=args.overwrite)
     with nullcontext() if single else claim(out, MARK, flag="OUT", inputs=(args.input,)):
         splits = read_sentences(args.input, **_columns(args))
         check_tags(splits)
@@ -171,7 +173,7 @@ def _convert(args) -> int:
                         documents = [s.document for s in ss] if any(s.document is not None for s in ss) else None
                         write_conll(tmp / names[split], [(s.tokens, t) for s, t in zip(ss, new_tags[split])],
                                     documents=documents)
-                mark_folder(tmp, "converted corpus")
+                mark_folder(tmp, "converted corpus", files=list(names.values()))
 
             replace_folder(out, fill, MARK)
             written = [out / name for name in names.values()]

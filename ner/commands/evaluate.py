@@ -27,6 +27,7 @@ def register(sub) -> None:
     p.add_argument("--strict", action="store_true", help="strict IOB2/IOBES chunk matching")
     p.add_argument("--json", action="store_true", help="print the scores as one JSON object")
     p.add_argument("--predictions", metavar="OUT.conll", help="write 'token gold predicted' columns")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --predictions file")
     p.add_argument("--errors", action="store_true",
                    help="add an error analysis (type confusions, boundary errors, missed, spurious)")
     p.add_argument("--scored", metavar="FILE",
@@ -56,7 +57,7 @@ def run(args) -> int:
         scores = evaluate(args.model, args.data, split=args.split, strict=args.strict,
                           predictions=args.predictions, errors=args.errors,
                           token_col=args.token_col, tag_col=args.tag_col, tokens_column=args.tokens_column,
-                          tags_column=args.tags_column, engine=args.engine)
+                          tags_column=args.tags_column, engine=args.engine, overwrite=args.overwrite)
         title = f"{args.model} on {args.data} [{args.split}]"
     if scores.get("unseen_labels"):
         unseen = ", ".join(f"{k} ({v})" for k, v in scores["unseen_labels"].items())

@@ -25,6 +25,7 @@ _SEP = re.compile(r"[ \t]+")
 _SEP_KEEP = re.compile(r"([ \t]+)")
 _LINE_PARTS = re.compile(r"([ \t]*)(.*?)([ \t\r]*)")
 _BLANK = " \t\r"
+_NEWLINE = re.compile(r"(\r\n|\r|\n)")   # a line ends as an editor shows it: CRLF, a lone CR or LF
 INVISIBLE = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf"})  # Unicode categories a reader does not see
 _BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"),
          (b"\xfe\xff", "UTF-16"))
@@ -130,7 +131,7 @@ def read_conll(path, token_col: int = 0, tag_col: int | None = -1, docstart: boo
             sentences.append(Sentence(tokens, tags if tag_col is not None else None, lines, where, document))
             tokens, tags, lines = [], [], []
 
-    for n, raw in enumerate(text.split("\n"), 1):
+    for n, raw in enumerate(_NEWLINE.split(text)[::2], 1):
         line = raw.strip(_BLANK)
         if not line or (is_invisible(line[0]) and all(map(is_invisible, line))):
             flush()
@@ -232,7 +233,8 @@ def replace_column(src, dst, sentences: Sequence[Sentence], values: Sequence[Seq
     """Copy CoNLL file ``src`` to ``dst`` (atomically) with column ``column`` of each token line of
     ``sentences`` (as read from ``src``) set to ``values``; every other byte of the text is kept."""
     src = Path(src)
-    lines = decode(src.read_bytes(), src).split("\n")
+    parts = _NEWLINE.split(decode(src.read_bytes(), src))
+    lines, ends = parts[::2], parts[1::2] + [""]   # each line and the line end it had
     for sentence, vals in zip(sentences, values, strict=True):
         for n, value in zip(sentence.lines, vals, strict=True):
             lead, body, trail = _LINE_PARTS.fullmatch(lines[n - 1]).groups()
@@ -240,7 +242,7 @@ def replace_column(src, dst, sentences: Sequence[Sentence], values: Sequence[Seq
             k = column % ((len(parts) + 1) // 2)
             parts[2 * k] = value
             lines[n - 1] = lead + "".join(parts) + trail
-    atomic_write_text(dst, "\n".join(lines))
+    atomic_write_text(dst, "".join(line + end for line, end in zip(lines, ends)))
 
 
 def match_splits(folder, extensions: Sequence[str] = CONLL_EXTENSIONS) -> dict[str, Path]:
