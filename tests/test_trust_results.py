@@ -76,6 +76,8 @@ def test_non_finite_flags_are_bad_input(command, flag, value, small_sample, tmp_
     ('{"lr": NaN}', ["'lr'", "finite number, not nan"]),
     ('{"dropout": Infinity}', ["'dropout'", "finite number, not inf"]),
     ('{"data": null}', ["'data'", "a string, not null"]),
+    ('{"epochs": 0}', ["--epochs: must be at least 1"]),
+    ('{"optimizer": "rmsprop"}', ["--optimizer: unknown optimizer 'rmsprop'"]),
 ])
 def test_config_values_are_checked_against_the_field_type(text, words, tmp_path, capsys):
     config = tmp_path / "c.json"

@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 
 from ner.cli import BACKENDS, TAGS_COLUMN_HELP, TOKENS_COLUMN_HELP
+from ner.errors import NerError
 
 # flags whose TrainConfig field has another name or an inverted sense are handled explicitly
 _FLAGS = {
@@ -87,6 +88,10 @@ def run(args) -> int:
     from ner.training import TrainConfig, train
 
     settings = TrainConfig.from_json(args.config) if args.config else {}
+    try:   # a value out of range in the file is named with the file
+        TrainConfig(**settings).validate()
+    except NerError as exc:
+        raise NerError(f"--config: {args.config}: {exc}") from None
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     settings.update({k: v for k, v in vars(args).items() if k in fields})
     if args.quiet:
