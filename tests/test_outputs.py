@@ -341,3 +341,15 @@ def test_a_rerun_never_deletes_what_a_user_added_to_a_converted_folder(area, no_
     refused(["train", "--data", str(corpus), "--out", str(area / "bioes")], capsys,
             "another kind of ner output (converted corpus)")
     assert snapshot(area) == before
+
+
+def test_a_file_write_removes_the_temporary_files_of_killed_writers_only(tmp_path):
+    from ner.data.conll import atomic_write_text
+
+    dead = tmp_path / ".p.conll.999999999.0badf00d.tmp"     # no such process
+    alive = tmp_path / f".p.conll.{os.getpid()}.0badf00d.tmp"
+    other = tmp_path / ".q.conll.999999999.0badf00d.tmp"    # another file's
+    for path in (dead, alive, other):
+        path.write_text("partial")
+    atomic_write_text(tmp_path / "p.conll", "x O\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["p.conll", alive.name, other.name])
