@@ -264,7 +264,8 @@ def train_and_score(run: dict, data: str, measure: bool, alone: bool, verbose: i
 
 # ---------------------------------------------------------------- planning
 
-def _check_settings(settings: dict) -> dict:
+def _check_settings(settings: dict) -> None:
+    """Refuse training settings that are unknown, set by the grid itself, or invalid, before any work."""
     from ner.training import TrainConfig
 
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
@@ -274,8 +275,7 @@ def _check_settings(settings: dict) -> dict:
     owned = sorted(set(settings) & set(GRID_OWNED))
     if owned:
         raise NerError(f"compare sets {', '.join(owned)} itself (use its own options)")
-    TrainConfig(**settings).validate()   # types, finite numbers, ranges: before any work
-    return settings
+    TrainConfig(**settings).validate()   # types, finite numbers, ranges
 
 
 def plan_grid(out: Path, data: str, encoders, heads, seeds: int, epochs: int, settings: dict) -> list[Run]:
@@ -585,7 +585,7 @@ def _compare(data, encoders, heads, seeds, epochs, out: Path, jobs, max_train, b
         train_data = str(out / "data") if max_train else data
         train_columns = NO_COLUMNS if max_train else columns   # the slice is CoNLL
         named = {k: v for k, v, default in zip(COLUMN_KEYS, train_columns, NO_COLUMNS) if v != default}
-        runs = plan_grid(out, train_data, encoders, heads, seeds, epochs, {**_check_settings(settings), **named})
+        runs = plan_grid(out, train_data, encoders, heads, seeds, epochs, {**settings, **named})
         test_split(data, columns)
         mark_folder(out, "comparison")
         if max_train:

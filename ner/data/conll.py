@@ -1,5 +1,6 @@
 """Read and write CoNLL column files: one token per line, columns split by spaces or tabs, a blank line
-between sentences, a ``-DOCSTART-`` line between documents. Reading accepts CRLF, trailing whitespace,
+between sentences, a ``-DOCSTART-`` line between documents. Reading ends lines at LF, CRLF or a lone CR,
+and accepts trailing whitespace,
 UTF-8 with or without a BOM and UTF-16/UTF-32 with one; a line of only whitespace or invisible characters
 (Unicode Zs, Zl, Zp, Cc, Cf) is blank. Writing is atomic (temporary file in the same folder, then
 ``os.replace``)."""
@@ -24,8 +25,8 @@ SPLIT_NAMES = {"train": "train", "dev": "dev", "valid": "dev", "validation": "de
 SPLIT_ORDER = ("train", "dev", "test")
 _SEP = re.compile(r"[ \t]+")
 _SEP_KEEP = re.compile(r"([ \t]+)")
-_LINE_PARTS = re.compile(r"([ \t]*)(.*?)([ \t\r]*)")
-_BLANK = " \t\r"
+_LINE_PARTS = re.compile(r"([ \t]*)(.*?)([ \t]*)")
+_BLANK = " \t"
 _NEWLINE = re.compile(r"(\r\n|\r|\n)")   # a line ends as an editor shows it: CRLF, a lone CR or LF
 INVISIBLE = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf"})  # Unicode categories a reader does not see
 _BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"),
@@ -117,19 +118,18 @@ def read_conll(path, token_col: int = 0, tag_col: int | None = -1, docstart: boo
     if not text.strip():
         raise InputError("empty file", path)
     where = str(path)
-    sentences: list[Sentence] = []
+    rows: list[Sentence | None] = []   # None: a -DOCSTART- line
     tokens: list[str] = []
     tags: list[str] = []
     lines: list[int] = []
-    ncols = prev_line = first_line = document = 0
+    ncols = prev_line = first_line = 0
     ti = gi = 0
     first = ""
-    documents = False  # whether the file has -DOCSTART- lines
 
     def flush() -> None:
         nonlocal tokens, tags, lines
         if tokens:
-            sentences.append(Sentence(tokens, tags if tag_col is not None else None, lines, where, document))
+            rows.append(Sentence(tokens, tags if tag_col is not None else None, lines, where))
             tokens, tags, lines = [], [], []
 
     for n, raw in enumerate(_NEWLINE.split(text)[::2], 1):
@@ -140,9 +140,7 @@ def read_conll(path, token_col: int = 0, tag_col: int | None = -1, docstart: boo
         fields = _SEP.split(line)
         if docstart and fields[0] == DOCSTART:
             flush()
-            if sentences and sentences[-1].document == document:
-                document += 1
-            documents = True
+            rows.append(None)
             continue
         if len(fields) != ncols:
             if ncols:
@@ -162,11 +160,25 @@ def read_conll(path, token_col: int = 0, tag_col: int | None = -1, docstart: boo
         lines.append(n)
         prev_line = n
     flush()
+    sentences = number_documents(rows)
     if not sentences:
         raise InputError("no sentences (only blank and -DOCSTART- lines)", path)
-    if not documents:
-        for sentence in sentences:
-            sentence.document = None
+    return sentences
+
+
+def number_documents(rows: list[Sentence | None]) -> list[Sentence]:
+    """The sentences of ``rows``, where None stands for a ``-DOCSTART-`` that ends a document, with
+    ``document`` numbered from 0 (None for every sentence when ``rows`` mark no document)."""
+    marked = None in rows
+    sentences: list[Sentence] = []
+    document = 0
+    for row in rows:
+        if row is None:
+            if sentences and sentences[-1].document == document:
+                document += 1
+        else:
+            row.document = document if marked else None
+            sentences.append(row)
     return sentences
 
 

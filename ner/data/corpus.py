@@ -18,7 +18,7 @@ from typing import Any, Iterable, Iterator, Mapping
 import datasets
 
 from ner.data.conll import (DOCSTART, SPLIT_NAMES, SPLIT_ORDER, Sentence, decode, find_splits, match_splits,
-                            read_conll)
+                            number_documents, read_conll)
 from ner.data.schemes import detect_scheme, is_known_tag, repair as repair_tags, to_spans, validate
 from ner.errors import InputError
 
@@ -332,7 +332,7 @@ def _json_rows(path: Path, columns: tuple[str | None, str | None]) -> list[Sente
             sentences.append(None)
         elif tokens:
             sentences.append(Sentence(tokens, tags, [], where_ if line is None else f"{where_}:{line}"))
-    return _documents(sentences)
+    return number_documents(sentences)
 
 
 def _blank_token(tokens: list[str]) -> str | None:
@@ -373,23 +373,7 @@ def _rows(ds: datasets.Dataset, source: str, columns: tuple[str | None, str | No
         elif not all(isinstance(t, str) for t in tags):
             raise InputError(f"tags must be strings or ClassLabel ids with names (got {tags[:3]}...)", where_)
         sentences.append(Sentence(tokens, tags, [], where_))
-    return _documents(sentences)
-
-
-def _documents(rows: list[Sentence | None]) -> list[Sentence]:
-    """The sentences of ``rows``, where None stands for a ``-DOCSTART-`` row that ends a document, with
-    ``document`` numbered from 0 as :func:`ner.data.conll.read_conll` does (None without such rows)."""
-    marked = None in rows
-    sentences: list[Sentence] = []
-    document = 0
-    for row in rows:
-        if row is None:
-            if sentences and sentences[-1].document == document:
-                document += 1
-        else:
-            row.document = document if marked else None
-            sentences.append(row)
-    return sentences
+    return number_documents(sentences)
 
 
 def check_tags(splits: Mapping[str, list[Sentence]]) -> None:
