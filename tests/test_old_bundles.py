@@ -1,0 +1,51 @@
+"""Bundles written by ner 0.1.0 (``tests/bundles``, see its ``make.py``) load and tag as they did then."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent / "bundles"
+EXPECTED = json.loads((HERE / "expected.json").read_text(encoding="utf-8"))
+# Every Keras class ner 0.1.0 registered, with the module its saved configs name.
+REGISTERED_0_1_0 = {"SequenceTagger": "ner.model", "CRF": "ner.layers.crf", "CharCNN": "ner.layers.char_cnn",
+                    "FusedLSTM": "ner.layers.lstm", "SequenceStack": "ner.layers.encoders",
+                    "MaskedConv1D": "ner.layers.encoders", "Adam": "ner.optimizers", "SGD": "ner.optimizers"}
+
+
+def _spans(entities: list[dict]) -> list[tuple]:
+    return [(e["start"], e["end"], e["label"], e["text"]) for e in entities]
+
+
+@pytest.mark.parametrize("engine", ["numpy", "keras"])
+@pytest.mark.parametrize("name", sorted(EXPECTED["tags"]))
+def test_old_bundle_tags_as_recorded(name, engine):
+    from ner.tagger import Tagger
+
+    tagger = Tagger.load(HERE / name, engine=engine)
+    expected = EXPECTED["tags"][name]
+    assert sum(map(len, expected.values())) > 20   # the recorded tags hold entities, not only O
+    for text, entities in expected.items():
+        got = tagger.tag(text)
+        assert _spans(got) == _spans(entities), text
+        assert [e["score"] for e in got] == pytest.approx([e["score"] for e in entities], rel=1e-3, abs=1e-5)
+
+
+def test_old_bundles_name_only_registered_classes():
+    """What the old model files name is still registered under the same name."""
+    import keras
+
+    from ner.bundle import load_model
+
+    load_model(HERE / "fused-crf-adam")   # imports whatever registers the classes
+    named = set()
+    for bundle in sorted(EXPECTED["tags"]):
+        with zipfile.ZipFile(HERE / bundle / "model.keras") as archive:
+            config = archive.read("config.json").decode("utf-8")
+        named |= {part.split('"')[0] for part in config.split('"registered_name": "ner>')[1:]}
+    assert named == {"SequenceTagger", "Adam", "SGD"}
+    for name, module in REGISTERED_0_1_0.items():
+        assert keras.saving.get_registered_object(f"ner>{name}") is not None, (module, name)
