@@ -1,4 +1,4 @@
-"""Training speed with and without the non-finite check (``ner.training.finite_guard``).
+"""Training speed with and without the non-finite check (``ner.training.fit.finite_guard``).
 
     python bench/nan_check.py [--data data/sample] [--encoder bilstm-cnn] [--epochs 4] [--repeats 3] [--json FILE]
 
@@ -49,21 +49,21 @@ def main() -> int:
 
     import keras
 
-    import ner.training
+    import ner.training.fit
     from ner.bundle import load_bundle
 
-    guard = ner.training.finite_guard
+    guard = ner.training.fit.finite_guard
     settings = dict(data=args.data, encoder=args.encoder, epochs=args.epochs, batch_size=args.batch_size,
                     hidden=args.hidden, word_dim=args.word_dim, patience=0, verbose=0, seed=1)
-    info = {"commit": commit(), **ner.training.versions(), "settings": settings}
+    info = {"commit": commit(), **ner.training.fit.versions(), "settings": settings}
     print(json.dumps(info))
     speeds: dict[str, list[float]] = {"with": [], "without": []}
     with tempfile.TemporaryDirectory() as tmp:
         for repeat in range(args.repeats):
             for check in ("with", "without"):
-                ner.training.finite_guard = guard if check == "with" else keras.callbacks.Callback
+                ner.training.fit.finite_guard = guard if check == "with" else keras.callbacks.Callback
                 keras.backend.clear_session()
-                bundle = load_bundle(ner.training.train(**settings, out=f"{tmp}/{check}{repeat}"), model=False)
+                bundle = load_bundle(ner.training.fit.train(**settings, out=f"{tmp}/{check}{repeat}"), model=False)
                 timed = bundle.history[1:]
                 sentences = bundle.meta["data"]["sentences"]["train"] * len(timed)
                 speed = sentences / sum(h["seconds"] for h in timed)

@@ -16,9 +16,9 @@ width 3, 200 units per direction, 10-d casing feature):
   * peak resident memory of the process (ru_maxrss);
   * with --f1-epochs N > 2, dev entity F1 after epoch N (so speed is never bought with accuracy), scored
     outside the timed span, so N can be smaller than the number of epochs run;
-  * --malloc default measures with glibc's allocator settings instead of ``ner.allocator.keep_freed_memory``
+  * --malloc default measures with glibc's allocator settings instead of ``ner.backend.allocator.keep_freed_memory``
     (which ``ner train`` applies); rows without a "malloc" field predate it and ran with glibc's defaults;
-  * --updates keras measures with keras.optimizers.Adam instead of ``ner.optimizers.Adam`` (which ``ner
+  * --updates keras measures with keras.optimizers.Adam instead of ``ner.model.optimizers.Adam`` (which ``ner
     train`` uses: one fused kernel per variable on TensorFlow); rows without an "updates" field used Keras';
   * --crf-scan parallel computes the CRF's log Z and Viterbi without a loop over time
     (``ner.layers.crf.set_time_scan``; JAX only, for GPUs); rows without a "crf_scan" field looped;
@@ -46,7 +46,7 @@ from pathlib import Path
 
 def measure(args) -> dict:
     """Run one configuration in this process; returns its figures."""
-    from ner.allocator import keep_freed_memory
+    from ner.backend.allocator import keep_freed_memory
 
     if args.malloc == "tuned":
         keep_freed_memory()
@@ -60,23 +60,25 @@ def measure(args) -> dict:
 
     from ner.data.batching import TaggingBatches, batch_layout
     from ner.data.corpus import load_corpus
-    from ner.model import build_tagger, predict_tags
-    from ner.training import (TrainConfig, make_optimizer, prepare_splits, score_split, set_seed,
-                              to_training_scheme, training_vocabularies)
+    from ner.data.prepare import prepare_corpus
+    from ner.evaluation import score_split
+    from ner.model.network import build_tagger
+    from ner.model.predict import predict_tags
+    from ner.training.config import TrainConfig
+    from ner.training.fit import make_optimizer, set_seed
 
     cfg = TrainConfig(data=args.data, encoder=args.encoder, crf=args.head == "crf", seed=args.seed,
                       batch_size=args.batch_size)
     set_seed(cfg.seed)
-    splits, data_scheme, _ = prepare_splits(load_corpus(cfg.data), cfg)
-    train_tokens, train_tags = splits["train"][0], to_training_scheme(splits["train"][1], data_scheme, cfg.scheme)
-    vocabs = training_vocabularies(splits, data_scheme, cfg)
+    data = prepare_corpus(load_corpus(cfg.data), **cfg.data_options())
+    splits, data_scheme, vocabs = data.splits, data.data_scheme, data.vocabs
+    train_tokens = splits["train"][0]
     model = build_tagger(cfg.model_config(), vocabs)
     jit = {"auto": "auto", "true": True, "false": False}[args.jit_compile]
     optimizer = (make_optimizer(cfg) if args.updates == "fused"
                  else keras.optimizers.Adam(cfg.learning_rate, clipnorm=cfg.clipnorm))
     model.compile(optimizer=optimizer, jit_compile=jit)
-    batches = TaggingBatches(train_tokens, vocabs, train_tags, batch_size=cfg.batch_size, shuffle=True,
-                             seed=cfg.seed, word_dropout=cfg.word_dropout, **batch_layout(model))
+    batches = data.batches(batch_layout(model), cfg.batch_size, cfg.seed, cfg.word_dropout)
     epochs = max(1 + args.timed_epochs, args.f1_epochs)
     seconds, f1 = [], {}
 
@@ -162,9 +164,10 @@ def main() -> int:
     p.add_argument("--jit-compile", choices=("auto", "true", "false"), default="auto",
                    help="Keras compile(jit_compile=...): XLA on TF (auto = off on a CPU-only machine)")
     p.add_argument("--malloc", choices=("tuned", "default"), default="tuned",
-                   help="tuned: ner.allocator.keep_freed_memory() as `ner train` does; default: glibc's settings")
+                   help="tuned: ner.backend.allocator.keep_freed_memory() as `ner train` does; "
+                        "default: glibc's settings")
     p.add_argument("--updates", choices=("fused", "keras"), default="fused",
-                   help="fused: ner.optimizers as `ner train` uses (one kernel per variable on TensorFlow); "
+                   help="fused: ner.model.optimizers as `ner train` uses (one kernel per variable on TensorFlow); "
                         "keras: keras.optimizers.Adam")
     p.add_argument("--crf-scan", choices=("sequential", "parallel"), default="sequential",
                    help="CRF log Z and Viterbi: loop over time, or parallel tree / scan products (JAX only)")

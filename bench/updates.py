@@ -1,4 +1,4 @@
-"""Optimizer update cost per training step: Keras' Adam / SGD against ``ner.optimizers`` (fused on TensorFlow).
+"""Optimizer update cost per training step: Keras' Adam / SGD against ``ner.model.optimizers`` (fused on TensorFlow).
 
     python bench/updates.py --data ../shared/data/conll2003 [--encoder bilstm-cnn] [--repeats 300]
 
@@ -29,30 +29,30 @@ def main() -> int:
     p.add_argument("--json", default="", help="append one JSON line per optimizer to this file")
     args = p.parse_args()
 
-    from ner.allocator import keep_freed_memory
+    from ner.backend.allocator import keep_freed_memory
 
     keep_freed_memory()
     import keras
     import numpy as np
 
-    from ner import optimizers
     from ner.data.batching import TaggingBatches, batch_layout
     from ner.data.corpus import load_corpus
-    from ner.model import build_tagger
-    from ner.training import TrainConfig, prepare_splits, to_training_scheme, training_vocabularies
+    from ner.data.prepare import prepare_corpus
+    from ner.model import optimizers
+    from ner.model.network import build_tagger
+    from ner.training.config import TrainConfig
 
     cfg = TrainConfig(data=args.data, encoder=args.encoder, batch_size=args.batch_size)
-    splits, scheme, _ = prepare_splits(load_corpus(cfg.data), cfg)
-    tokens, tags = splits["train"][0], to_training_scheme(splits["train"][1], scheme, cfg.scheme)
-    vocabs = training_vocabularies(splits, scheme, cfg)
+    data = prepare_corpus(load_corpus(cfg.data), **cfg.data_options())
+    tokens, tags, vocabs = data.splits["train"][0], data.train_tags, data.vocabs
     batches = TaggingBatches(tokens, vocabs, tags, batch_size=args.batch_size,
                              **batch_layout(build_tagger(cfg.model_config(), vocabs)))
     batch = batches[len(batches) // 2][0]   # sorted by length: a batch of median-length sentences
     backend = keras.backend.backend()
     rows = []
-    for name, make in [("keras.optimizers.Adam", keras.optimizers.Adam), ("ner.optimizers.Adam", optimizers.Adam),
+    for name, make in [("keras.optimizers.Adam", keras.optimizers.Adam), ("ner.model.optimizers.Adam", optimizers.Adam),
                        ("keras.optimizers.SGD", lambda lr, **k: keras.optimizers.SGD(lr, momentum=0.9, **k)),
-                       ("ner.optimizers.SGD", lambda lr, **k: optimizers.SGD(lr, momentum=0.9, **k))]:
+                       ("ner.model.optimizers.SGD", lambda lr, **k: optimizers.SGD(lr, momentum=0.9, **k))]:
         keras.utils.set_random_seed(0)
         model = build_tagger(cfg.model_config(), vocabs)
         optimizer = make(1e-3, clipnorm=cfg.clipnorm)

@@ -15,11 +15,11 @@ __version__ = "0.1.0"
 
 _API = {
     "load_corpus": "ner.data.corpus",
-    "train": "ner.training",
-    "TrainConfig": "ner.training",
+    "train": "ner.training.fit",
+    "TrainConfig": "ner.training.fit",
     "evaluate": "ner.evaluation",
-    "Tagger": "ner.tagger",
-    "compare": "ner.comparison",
+    "Tagger": "ner.inference.tagger",
+    "compare": "ner.comparison.grid",
 }
 
 __all__ = list(_API)

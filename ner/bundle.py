@@ -4,14 +4,14 @@ Layout of ``models/NAME/``::
 
     bundle.json    format_version, status (complete | interrupted), versions, data path + hash, parameters
     model.keras    the Keras model (loads without custom_objects)
-    weights.npz    the same weights for ner.runtime (numpy tagging without Keras), when it covers the encoder
+    weights.npz    the same weights for ner.inference.runtime (numpy tagging without Keras), when it covers the encoder
     vocab.json     word, character and label vocabularies
     config.json    the training configuration (model settings included)
     history.json   one object per epoch: loss, dev precision/recall/f1, seconds, learning rate
     metrics.json   {"dev": scores, "test": scores}, each an ``ner.evaluation.entity_scores`` object
 
 A bundle is written into a temporary sibling folder and swapped into place when complete, so a crash
-never leaves a half-written folder, or none, under the final name (:mod:`ner.outputs`).
+never leaves a half-written folder, or none, under the final name (:mod:`ner.io.outputs`).
 """
 
 from __future__ import annotations
@@ -24,19 +24,21 @@ from pathlib import Path
 
 import numpy as np
 
-from ner import strict_json
+from ner.data.schemes import TRAIN_SCHEMES
+from ner.data.vocab import Vocabularies
 from ner.errors import NerError
-from ner.outputs import replace_folder, restore
-from ner.runtime import WEIGHTS, export_arrays
+from ner.io.files import write_json
+from ner.io.outputs import replace_folder, restore
 
 FORMAT_VERSION = 1
 STATUSES = ("complete", "interrupted")
+WEIGHTS = "weights.npz"
 REQUIRED = ("bundle.json", "model.keras", "vocab.json", "config.json", "history.json", "metrics.json")
 
 
 @dataclass
 class Bundle:
-    """A loaded bundle. ``model`` is a ``ner.model.SequenceTagger``; the rest are the JSON files."""
+    """A loaded bundle. ``model`` is a ``ner.model.network.SequenceTagger``; the rest are the JSON files."""
 
     path: Path
     model: object
@@ -47,16 +49,14 @@ class Bundle:
     metrics: dict = field(default_factory=dict)
 
 
-def _dump(path: Path, obj) -> None:
-    path.write_text(strict_json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
 def write_bundle(out, *, model, vocabs, config: dict, meta: dict, history: list, metrics: dict) -> Path:
     """Write a bundle to ``out`` and return it: into a temporary sibling folder, swapped in when complete
-    (:func:`ner.outputs.replace_folder`), so ``out`` holds the old or the new complete bundle at every instant.
+    (:func:`ner.io.outputs.replace_folder`), so ``out`` holds the old or the new complete bundle at every instant.
     """
     if meta.get("status") not in STATUSES:
         raise ValueError(f"status must be one of {STATUSES}, got {meta.get('status')!r}")
+
+    from ner.model.arrays import export_arrays  # imports Keras: a bundle is read without it
 
     def fill(folder: Path) -> None:
         model.save(folder / "model.keras")
@@ -64,10 +64,10 @@ def write_bundle(out, *, model, vocabs, config: dict, meta: dict, history: list,
         if arrays is not None:
             np.savez(folder / WEIGHTS, **arrays)
         vocabs.save(folder / "vocab.json")
-        _dump(folder / "config.json", config)
-        _dump(folder / "history.json", history)
-        _dump(folder / "metrics.json", metrics)
-        _dump(folder / "bundle.json", {"format_version": FORMAT_VERSION, **meta})   # last: marks it complete
+        write_json(folder / "config.json", config)
+        write_json(folder / "history.json", history)
+        write_json(folder / "metrics.json", metrics)
+        write_json(folder / "bundle.json", {"format_version": FORMAT_VERSION, **meta})   # last: marks it complete
 
     replace_folder(out, fill)
     return Path(out)
@@ -108,8 +108,6 @@ def load_bundle(path, model: bool = True) -> Bundle:
 
     ``model=False`` skips the Keras model (``Bundle.model`` is None) and never imports Keras.
     """
-    from ner.data.vocab import Vocabularies
-
     path = Path(path)
     meta = read_meta(path)
 
@@ -122,8 +120,6 @@ def load_bundle(path, model: bool = True) -> Bundle:
             what = "a JSON object" if kind is dict else "a JSON list"
             raise NerError(f"{path / name}: corrupt bundle file (expected {what})")
         return value
-
-    from ner.training import TRAIN_SCHEMES
 
     config = load_json("config.json", dict)
     if config.get("scheme") not in TRAIN_SCHEMES:
@@ -138,11 +134,11 @@ def load_bundle(path, model: bool = True) -> Bundle:
 
 
 def load_model(path):
-    """The Keras model of the bundle at ``path`` (a ``ner.model.SequenceTagger``)."""
+    """The Keras model of the bundle at ``path`` (a ``ner.model.network.SequenceTagger``)."""
     import keras
 
-    import ner.model  # noqa: F401  (registers the serializable layers)
-    import ner.optimizers  # noqa: F401  (and the optimizers that compiled models are saved with)
+    import ner.model.network  # noqa: F401  (registers the serializable layers)
+    import ner.model.optimizers  # noqa: F401  (and the optimizers that compiled models are saved with)
 
     file = Path(path) / "model.keras"
     with open(file, "rb") as f:   # a file-system error stays an OSError
@@ -182,7 +178,7 @@ def check_parts(path, source: str, facts: dict, vocabs, config: dict) -> None:
 
 
 def check_model(path, model, vocabs, config: dict) -> None:
-    """:func:`check_parts` for the Keras model (``ner.model.SequenceTagger``) of the bundle at ``path``."""
+    """:func:`check_parts` for the Keras model (``ner.model.network.SequenceTagger``) of the bundle at ``path``."""
     settings = model.config
     facts = {"words": model.num_words, "chars": model.num_chars, "labels": list(model.labels),
              "crf": settings["head"] == "crf",

@@ -11,19 +11,12 @@ import importlib.util
 import os
 import sys
 
-from ner.allocator import keep_freed_memory
+from ner.backend.allocator import keep_freed_memory
+from ner.commands.common import BACKENDS
 from ner.errors import NerError
 
 # Sub-command modules under ner/commands; each has ``register(subparsers)`` that sets ``func``.
 COMMANDS = ("data", "train", "evaluate", "tag", "info", "compare")
-BACKENDS = ("tensorflow", "jax")
-# --tokens-column / --tags-column of every command that reads a corpus (--token-col / --tag-col: CoNLL files)
-TOKENS_COLUMN_HELP = "table sources (save_to_disk, parquet, json, hf:), not CoNLL files: column of the tokens " \
-                     "(default: detected, tokens or words)"
-TAGS_COLUMN_HELP = "table sources (save_to_disk, parquet, json, hf:), not CoNLL files: column of the tags, strings " \
-                   "or ClassLabel ids (default: detected, tags, ner_tags, labels or ner)"
-
-
 def _select_backend(argv: list[str]) -> None:
     """Set KERAS_BACKEND from ``--backend`` before anything imports keras; refuse a backend we do not offer
     or that is not installed."""

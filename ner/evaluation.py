@@ -15,11 +15,17 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
+import datasets
 from seqeval.metrics import classification_report
 from seqeval.scheme import IOB1, IOB2, IOBES
 
-from ner.data.conll import read_conll
+from ner.bundle import Bundle
+from ner.data.conll import read_conll, write_conll
+from ner.data.corpus import corpus_scheme, data_name, load_corpus
 from ner.data.schemes import Span, convert, detect_scheme, scoring_scheme, to_spans
+from ner.errors import NerError, RunError
+from ner.inference.tagger import Tagger
+from ner.io.outputs import check_file
 
 _STRICT = {"iob1": IOB1, "bio": IOB2, "bioes": IOBES}
 
@@ -166,11 +172,19 @@ def format_errors(analysis: dict) -> str:
     return "\n".join(lines)
 
 
+def score_split(model, vocabs, tokens, gold, data_scheme: str, model_scheme: str, strict: bool = False
+                ) -> tuple[dict, list]:
+    """Entity scores of the Keras ``model`` on one split, compared in the data's scheme; also returns the
+    predictions (in the data's scheme)."""
+    from ner.model.predict import predict_split  # imports Keras: only for the Keras engine
+
+    predicted = [convert(p, model_scheme, data_scheme) for p in predict_split(model, vocabs, tokens)]
+    return entity_scores(gold, predicted, data_scheme, strict=strict), predicted
+
+
 def check_overlap(vocabs, tokens, gold, scheme: str, where: str) -> Counter:
     """Gold counts of the entity types the model never saw; RunError when the data shares no entity type or
     no word or character with the model (its scores would mean nothing)."""
-    from ner.errors import RunError
-
     known = {t.split("-", 1)[1] for t in vocabs.labels.items if t != "O"}
     types = Counter(s.label for g in gold for s in to_spans(g, scheme))
     if types and not known & set(types):
@@ -198,16 +212,6 @@ def evaluate(model_or_path, data, *, split: str = "test", strict: bool = False, 
     source of :func:`ner.load_corpus` (columns as there), also a ``datasets.Dataset`` (that split) or
     ``DatasetDict``.
     """
-    from ner.bundle import Bundle
-    from ner.data.conll import write_conll
-    import datasets
-
-    from ner.data.corpus import corpus_scheme, data_name, load_corpus
-    from ner.errors import NerError
-    from ner.outputs import check_file
-    from ner.tagger import Tagger
-    from ner.training import score_split
-
     if isinstance(model_or_path, Bundle):
         bundle, tagger = model_or_path, None
     else:

@@ -12,7 +12,7 @@ import pytest
 os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true")
 # Hermetic: any request to the Hugging Face hub goes to a loopback port where nothing listens.
 os.environ["HF_ENDPOINT"] = "http://127.0.0.1:9"
-# No persistent JAX compilation cache in ~/.cache from tests (ner.compile_cache keeps a set value).
+# No persistent JAX compilation cache in ~/.cache from tests (ner.backend.compile_cache keeps a set value).
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", "")
 
 ROOT = Path(__file__).resolve().parents[1]

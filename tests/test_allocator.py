@@ -1,16 +1,16 @@
-"""ner.allocator: freed large blocks stay mapped, so reusing them costs no page faults."""
+"""ner.backend.allocator: freed large blocks stay mapped, so reusing them costs no page faults."""
 
 import subprocess
 import sys
 
 import pytest
 
-from ner.allocator import keep_freed_memory
+from ner.backend.allocator import keep_freed_memory
 
 PROBE = """
 import ctypes, resource, sys
 if sys.argv[1] == "tuned":
-    from ner.allocator import keep_freed_memory
+    from ner.backend.allocator import keep_freed_memory
     assert keep_freed_memory()
 libc = ctypes.CDLL("libc.so.6")
 libc.malloc.restype, libc.malloc.argtypes, libc.free.argtypes = ctypes.c_void_p, [ctypes.c_size_t], [ctypes.c_void_p]

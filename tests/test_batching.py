@@ -4,8 +4,7 @@ import types
 import numpy as np
 import pytest
 
-from ner.data.batching import (BUCKETS, CHAR_BUCKETS, CPU_BUCKETS, EXACT, TaggingBatches, batch_layout,
-                                bucket_length)
+from ner.data.batching import BUCKETS, CHAR_BUCKETS, CPU_BUCKETS, EXACT, TaggingBatches, batch_layout, bucket_length
 from ner.data.vocab import build_vocabularies
 from ner.errors import NerError
 

@@ -8,14 +8,13 @@ import subprocess
 import sys
 
 import pytest
+from conftest import ROOT, TINY
 
 import ner
 from ner.bundle import load_bundle, read_meta, write_bundle
 from ner.cli import main
 from ner.errors import NerError
-from ner.training import _DevMonitor
-
-from conftest import ROOT, TINY
+from ner.training.fit import _DevMonitor
 
 
 def _error(capsys, argv) -> str:
@@ -45,7 +44,8 @@ def test_missing_half_written_and_newer_bundles(crf_bundle, tmp_path, capsys):
 
 
 def test_bad_training_input(small_sample, tmp_path, capsys):
-    err = _error(capsys, ["train", "--data", str(small_sample), "--encoder", "transformer-xl", "--out", str(tmp_path / "m")])
+    err = _error(capsys, ["train", "--data", str(small_sample), "--encoder", "transformer-xl",
+                          "--out", str(tmp_path / "m")])
     assert "unknown encoder 'transformer-xl'" in err and "bilstm-cnn" in err
     empty = tmp_path / "empty.txt"
     empty.write_text("\n\n")
@@ -77,7 +77,8 @@ def test_unseen_labels_are_counted(crf_bundle, small_sample, tmp_path, capsys):
 
 
 def test_evaluate_bad_split_and_scored_file(crf_bundle, small_sample, tmp_path, capsys):
-    assert "no split 'gold'" in _error(capsys, ["evaluate", str(crf_bundle), "--data", str(small_sample), "--split", "gold"])
+    assert "no split 'gold'" in _error(capsys, ["evaluate", str(crf_bundle), "--data", str(small_sample),
+                                               "--split", "gold"])
     assert "no such" in _error(capsys, ["evaluate", "--scored", str(tmp_path / "none.conll")])
 
 

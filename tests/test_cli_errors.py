@@ -13,10 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, SAMPLE_ZH
 
 from ner.cli import main
-
-from conftest import ROOT, SAMPLE_ZH
 
 
 def _copy(name: str, content: bytes):
@@ -131,7 +130,7 @@ def test_backend_not_installed(crf_bundle, monkeypatch, capsys):
 
 def test_permission_denied_and_disk_full(small_sample, tmp_path, monkeypatch, capsys):
     """Errors the OS raises while reading or writing (simulated: the tests run as root)."""
-    from ner.data import conll
+    from ner.io import files as conll
 
     train = small_sample / "train.txt"
     read_bytes = Path.read_bytes
@@ -170,8 +169,8 @@ def test_partial_label_overlap_warns_on_stderr(crf_bundle, small_sample, tmp_pat
 
 
 def test_interrupt_exits_130_everywhere(crf_bundle, small_sample, tmp_path, monkeypatch, capsys):
-    from ner.model import SequenceTagger
-    from ner.tagger import Tagger
+    from ner.inference.tagger import Tagger
+    from ner.model.network import SequenceTagger
 
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
@@ -189,7 +188,7 @@ def test_interrupt_exits_130_everywhere(crf_bundle, small_sample, tmp_path, monk
 
 def test_out_of_memory_is_one_line(crf_bundle, monkeypatch, capsys):
     """However a library re-raises it (Keras turns TensorFlow's ResourceExhaustedError into a TypeError)."""
-    from ner.tagger import Tagger
+    from ner.inference.tagger import Tagger
 
     class ResourceExhaustedError(Exception):
         pass
@@ -197,8 +196,8 @@ def test_out_of_memory_is_one_line(crf_bundle, monkeypatch, capsys):
     def exhausted(*args, **kwargs):
         try:
             raise ResourceExhaustedError("OOM when allocating tensor")
-        except ResourceExhaustedError:
-            raise TypeError("__init__() missing 2 required positional arguments")
+        except ResourceExhaustedError:   # re-raised as Keras does: the original only in __context__
+            raise TypeError("__init__() missing 2 required positional arguments")  # noqa: B904
 
     def memory_error(*args, **kwargs):
         raise MemoryError
@@ -253,7 +252,7 @@ def test_stdout_holds_only_the_result(small_sample, tmp_path, capsys):
 def test_tagger_api_types(crf_bundle, small_sample):
     import ner
     from ner.errors import NerError
-    from ner.tagger import Tagger
+    from ner.inference.tagger import Tagger
 
     tagger = Tagger.load(crf_bundle)
     for call in (lambda: tagger.tag_many("Angela Merkel"), lambda: tagger.tag_tokens("Angela Merkel"),

@@ -11,9 +11,10 @@ from seqeval.metrics import classification_report, f1_score, precision_score, re
 
 import ner
 from ner import cli
-from ner import comparison as C
-from ner.report import FIGURES
-from ner.verdicts import BUCKETS, INCONCLUSIVE, NOT_TESTED
+from ner.comparison import grid as C
+from ner.comparison.figures import FIGURES
+from ner.comparison.results import BUSY_LOAD
+from ner.comparison.verdicts import BUCKETS, INCONCLUSIVE, NOT_TESTED
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 TINY = dict(encoders="lstm,bilstm", heads="softmax,crf", seeds=1, epochs=1, max_train=40, hidden=16, word_dim=16,
@@ -175,7 +176,7 @@ def test_a_busy_run_leaves_the_time_columns(tiny):
     shutil.copytree(tiny["out"], out)
     record = out / "runs" / "bilstm-crf-s1" / "run.json"
     run = json.loads(record.read_text())
-    record.write_text(json.dumps({**run, "train_load": C.BUSY_LOAD * (os.cpu_count() or 1) + 0.5}))
+    record.write_text(json.dumps({**run, "train_load": BUSY_LOAD * (os.cpu_count() or 1) + 0.5}))
     path, log = run_compare(data=str(tiny["data"]), out=str(out), **TINY)
     assert "training" not in log and "scoring" not in log
     report = json.loads((path.parent / "report.json").read_text())

@@ -1,9 +1,9 @@
-"""ner.compile_cache: JAX's persistent compilation cache on by default, the user's setting kept."""
+"""ner.backend.compile_cache: JAX's persistent compilation cache on by default, the user's setting kept."""
 
 import os
 import sys
 
-from ner.compile_cache import ENV, default_dir, enable_compile_cache
+from ner.backend.compile_cache import ENV, default_dir, enable_compile_cache
 
 
 def test_default_folder_when_unset(monkeypatch, tmp_path):

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from keras import ops
 
+from ner.data.embeddings import load_vectors
 from ner.data.vocab import Vocab, Vocabularies
-from ner.embeddings import load_vectors
 from ner.errors import InputError, NerError
-from ner.model import build_tagger
+from ner.model.network import build_tagger
 
 WORDS = ["<pad>", "<unk>", "paris", "Berlin", "london", "zzz"]
 

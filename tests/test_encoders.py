@@ -6,16 +6,24 @@ Tiny sizes keep the file fast; it runs on TensorFlow and again with KERAS_BACKEN
 import keras
 import numpy as np
 import pytest
+from test_crf import grads
 
 from ner.data.batching import TaggingBatches
 from ner.data.vocab import build_vocabularies
 from ner.errors import NerError
 from ner.layers.char_cnn import CharCNN
-from ner.layers.encoders import (_REGISTRY, EncoderSpec, MaskedConv1D, SequenceStack, get_encoder, list_encoders,
-                                 register_encoder)
+from ner.layers.encoders import (
+    _REGISTRY,
+    EncoderSpec,
+    MaskedConv1D,
+    SequenceStack,
+    get_encoder,
+    list_encoders,
+    register_encoder,
+)
 from ner.layers.lstm import LSTM_PATHS, FusedLSTM, lstm_path
-from ner.model import build_tagger, predict_tags
-from test_crf import grads
+from ner.model.network import build_tagger
+from ner.model.predict import predict_tags
 
 # Tiny models: XLA's optimisation passes cost more than they save (JAX compiles every step and every weight
 # initialiser; so does TF with jit_compile=True). Read at the first XLA compilation, after collection.

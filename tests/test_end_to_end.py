@@ -6,15 +6,14 @@ import json
 
 import numpy as np
 import pytest
+from conftest import TINY
 from seqeval.metrics import classification_report, f1_score
 
 import ner
 from ner.bundle import load_bundle
 from ner.cli import main
 from ner.data.conll import read_conll
-from ner.tagger import Tagger
-
-from conftest import TINY
+from ner.inference.tagger import Tagger
 
 
 def test_bundle_holds_everything(crf_bundle):
@@ -102,7 +101,8 @@ def test_config_file_and_flags(small_sample, tmp_path, capsys):
                  "--casing-dim", "0", "--out", str(out), "--quiet"]) == 0
     assert capsys.readouterr().out.strip() == str(out)
     saved = json.loads((out / "config.json").read_text())
-    assert (saved["encoder"], saved["hidden"], saved["epochs"], saved["crf"], saved["casing_dim"]) == ("rnn", 8, 1, False, 0)
+    assert (saved["encoder"], saved["hidden"], saved["epochs"], saved["crf"], saved["casing_dim"]) == \
+        ("rnn", 8, 1, False, 0)
     assert main(["info", str(out), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["encoder"] == "rnn" and info["head"] == "softmax" and info["status"] == "complete"

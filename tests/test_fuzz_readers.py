@@ -15,14 +15,15 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ner.bundle import REQUIRED, load_bundle, read_meta
 from ner.commands.info import describe
 from ner.data.conll import read_conll
 from ner.data.corpus import load_corpus, read_sentences
+from ner.data.embeddings import load_vectors
 from ner.data.vocab import Vocabularies
-from ner.embeddings import load_vectors
 from ner.errors import NerError
 
 

@@ -9,15 +9,14 @@ import time
 import datasets
 import pandas as pd
 import pytest
+from conftest import SAMPLE, TINY
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Sequence, Value
 
 import ner
 from ner.cli import main
 from ner.data.corpus import load_corpus
 from ner.errors import InputError, NerError
-from ner.training import TrainConfig
-
-from conftest import SAMPLE, TINY
+from ner.training.config import TrainConfig
 
 LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 HUB = Features({"id": Value("string"), "tokens": Sequence(Value("string")), "pos_tags": Sequence(Value("int32")),
@@ -123,7 +122,8 @@ def test_empty_token_names_its_row(capsys, tmp_path, token):
     assert f"{tmp_path / 't.parquet'} [train] row 2: token 2 is empty" in \
         one_line_error(capsys, "data", "stats", tmp_path / "t.parquet")
     (tmp_path / "t.jsonl").write_text("\n".join(json.dumps(r) for r in data.to_list()))
-    assert f"{tmp_path / 't.jsonl'}:2: token 2 is empty" in one_line_error(capsys, "data", "stats", tmp_path / "t.jsonl")
+    error = one_line_error(capsys, "data", "stats", tmp_path / "t.jsonl")
+    assert f"{tmp_path / 't.jsonl'}:2: token 2 is empty" in error
 
 
 def test_train_config_takes_a_dataset_and_column_names(tmp_path):

@@ -11,11 +11,12 @@ import keras
 import numpy as np
 import pytest
 from keras import ops
+from test_encoders import TINY, tiny_corpus  # also sets XLA_FLAGS for fast compilation of tiny models
 
 from ner.data.batching import TaggingBatches
 from ner.errors import NerError
-from ner.model import DEFAULTS, SequenceTagger, build_tagger, predict_tags
-from test_encoders import TINY, tiny_corpus   # also sets XLA_FLAGS for fast compilation of tiny models
+from ner.model.network import DEFAULTS, SequenceTagger, build_tagger
+from ner.model.predict import predict_tags
 
 BACKEND = keras.backend.backend()
 OTHER = "jax" if BACKEND == "tensorflow" else "tensorflow"
@@ -190,7 +191,8 @@ CROSS_BACKEND = """
 import sys; sys.path.insert(0, {tests!r})
 import keras, numpy as np
 from ner.data.batching import TaggingBatches
-from ner.model import build_tagger, predict_tags
+from ner.model.network import build_tagger
+from ner.model.predict import predict_tags
 from test_encoders import TINY, tiny_corpus
 tokens, _, vocabs = tiny_corpus()
 batches = TaggingBatches(tokens, vocabs, batch_size=len(tokens))

@@ -6,9 +6,8 @@ from __future__ import annotations
 import shutil
 
 import nbformat
-from nbclient import NotebookClient
-
 from conftest import ROOT
+from nbclient import NotebookClient
 
 
 def test_notebook_executes(crf_bundle, zh_bundle, tmp_path, monkeypatch):

@@ -23,7 +23,7 @@ def _spans(entities: list[dict]) -> list[tuple]:
 @pytest.mark.parametrize("engine", ["numpy", "keras"])
 @pytest.mark.parametrize("name", sorted(EXPECTED["tags"]))
 def test_old_bundle_tags_as_recorded(name, engine):
-    from ner.tagger import Tagger
+    from ner.inference.tagger import Tagger
 
     tagger = Tagger.load(HERE / name, engine=engine)
     expected = EXPECTED["tags"][name]

@@ -1,4 +1,4 @@
-"""ner.optimizers: the same updates as Keras' Adam and SGD, fused into one kernel per variable on TensorFlow."""
+"""ner.model.optimizers: the same updates as Keras' Adam and SGD, fused into one kernel per variable on TensorFlow."""
 
 import subprocess
 import sys
@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from ner import optimizers
+from ner.model import optimizers
 
 CASES = [
     ("adam", dict(learning_rate=0.01)),
@@ -44,7 +44,7 @@ def test_same_weights_as_keras(name, settings, jit_compile, monkeypatch):
                               "sgd": (keras.optimizers.SGD, optimizers.SGD)}[name]
     calls = []
     if keras.backend.backend() == "tensorflow":
-        from ner import tf_kernels
+        from ner.backend import tf_kernels
 
         for kernel in ("apply_adam", "apply_momentum"):
             original = getattr(tf_kernels, kernel)
@@ -68,7 +68,7 @@ def test_saved_optimizer_loads_in_a_fresh_process(tmp_path):
     probe = ("import sys; from ner.bundle import load_model; m = load_model(sys.argv[1]); "
              "print(type(m.optimizer).__module__, type(m.optimizer).__name__, m.optimizer.get_config()['clipnorm'])")
     out = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["ner.optimizers", "Adam", "5.0"]
+    assert out.stdout.split() == ["ner.model.optimizers", "Adam", "5.0"]
 
 
 def test_adam_with_repeated_words():

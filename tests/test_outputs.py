@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from ner.cli import main
-from ner.outputs import MARK, claim, replace_folder, restore, safe_name
+from ner.io.outputs import MARK, claim, replace_folder, restore, safe_name
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,14 +44,14 @@ def area(tmp_path, small_sample):
 @pytest.fixture
 def no_work(monkeypatch):
     """Fail the test if training or comparing starts."""
-    import ner.comparison
-    import ner.training
+    import ner.comparison.grid
+    import ner.training.fit
 
     def forbidden(*args, **kwargs):
         raise AssertionError("work started before the output was checked")
 
-    monkeypatch.setattr(ner.training, "_train", forbidden)
-    monkeypatch.setattr(ner.comparison, "_compare", forbidden)
+    monkeypatch.setattr(ner.training.fit, "_train", forbidden)
+    monkeypatch.setattr(ner.comparison.grid, "_compare", forbidden)
 
 
 def refused(argv: list[str], capsys, *words: str) -> str:
@@ -99,8 +99,9 @@ def test_bundle_with_a_foreign_file_is_not_replaced(area, crf_bundle, no_work, c
 
 
 def test_train_writes_into_an_empty_folder_and_fine_tunes_its_own_bundle_in_place(area, tmp_path):
-    import ner
     from conftest import SAMPLE, TINY, write_slice
+
+    import ner
 
     before = snapshot(area)
     work = tmp_path.parent / f"{tmp_path.name}-work"
@@ -138,7 +139,7 @@ def test_bundle_from_training_follows_the_umask(crf_bundle):
 
 # ---------------------------------------------------------------- one writer per output
 
-HOLDER = ("import sys; from ner.outputs import claim\n"
+HOLDER = ("import sys; from ner.io.outputs import claim\n"
           "with claim(sys.argv[1]):\n    print('holding', flush=True); sys.stdin.read()\n")
 
 
@@ -163,7 +164,7 @@ def test_a_second_writer_exits_at_once_and_a_killed_holder_blocks_nothing(area, 
 DRIVER = r"""
 import os, shutil, sys
 from pathlib import Path
-import ner.outputs as outputs
+import ner.io.outputs as outputs
 
 out, kill_at, exchange, version = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4]
 calls = 0

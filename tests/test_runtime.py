@@ -4,12 +4,13 @@ x both heads, one and two layers; emissions, Viterbi paths and forward-backward 
 import keras
 import numpy as np
 import pytest
+from test_encoders import TINY, tiny_corpus
 
 from ner.data.batching import TaggingBatches
+from ner.inference.runtime import NumpyModel
 from ner.layers.encoders import list_encoders
-from ner.model import build_tagger
-from ner.runtime import NumpyModel, export_arrays
-from test_encoders import TINY, tiny_corpus
+from ner.model.arrays import export_arrays
+from ner.model.network import build_tagger
 
 
 @pytest.fixture(scope="module")

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from conftest import SAMPLE, SAMPLE_ZH
 
 from ner.data.conll import read_conll
 from ner.data.schemes import detect_scheme, to_spans, validate
-
-from conftest import SAMPLE, SAMPLE_ZH
 
 
 def _splits(folder):

@@ -9,8 +9,20 @@ import pytest
 from seqeval.metrics.sequence_labeling import get_entities
 
 from ner.data.conll import read_conll
-from ner.data.schemes import (SCHEMES, Span, convert, detect_scheme, from_spans, normalize_scheme, repair,
-                              scoring_scheme, split_tag, to_spans, transition_constraints, validate)
+from ner.data.schemes import (
+    SCHEMES,
+    Span,
+    convert,
+    detect_scheme,
+    from_spans,
+    normalize_scheme,
+    repair,
+    scoring_scheme,
+    split_tag,
+    to_spans,
+    transition_constraints,
+    validate,
+)
 from ner.errors import NerError
 
 CONLL2003 = Path(__file__).resolve().parents[2] / "shared" / "data" / "conll2003"

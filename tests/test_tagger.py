@@ -12,8 +12,7 @@ import ner
 from ner.cli import main
 from ner.data.batching import TaggingBatches
 from ner.data.schemes import to_spans
-from ner.tagger import Tagger
-
+from ner.inference.tagger import Tagger
 
 TEXT = "Angela Merkel visited Paris on Tuesday. Officials of the European Commission met Ana Souza in Lagos!"
 

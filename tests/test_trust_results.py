@@ -10,23 +10,21 @@ import shutil
 
 import numpy as np
 import pytest
+from conftest import TINY
 from keras import ops
 
 import ner
-from ner import strict_json
 from ner.bundle import load_bundle, write_bundle
 from ner.cli import main
-from ner.comparison import write_json
 from ner.data.batching import TaggingBatches
+from ner.data.embeddings import load_vectors
 from ner.data.vocab import Vocab, Vocabularies
-from ner.embeddings import load_vectors
 from ner.errors import InputError, NerError, RunError
-from ner.model import SequenceTagger
-from ner.runtime import NumpyModel
-from ner.tagger import Tagger
-from ner.training import INIT_SETTINGS, TrainConfig
-
-from conftest import TINY
+from ner.inference.runtime import NumpyModel
+from ner.inference.tagger import Tagger
+from ner.io.files import strict_dumps, write_json
+from ner.model.network import SequenceTagger
+from ner.training.config import INIT_SETTINGS, TrainConfig
 
 
 def _fail(capsys, argv, code=2) -> str:
@@ -187,7 +185,7 @@ def test_train_refuses_non_finite_vectors(small_sample, tmp_path, capsys):
 
 def test_strict_json_turns_non_finite_numbers_into_null(tmp_path):
     value = {"loss": float("nan"), "f1": [float("inf"), 0.5], "spread": (float("-inf"), np.float64("nan"))}
-    assert _strict(strict_json.dumps(value)) == {"loss": None, "f1": [None, 0.5], "spread": [None, None]}
+    assert _strict(strict_dumps(value)) == {"loss": None, "f1": [None, 0.5], "spread": [None, None]}
     write_json(tmp_path / "report.json", value)
     assert _strict((tmp_path / "report.json").read_text())["loss"] is None
 
@@ -300,7 +298,7 @@ def test_the_lazily_loaded_keras_model_is_checked_too(crf_bundle, softmax_bundle
     tagger = Tagger.load(folder, engine="numpy")   # weights.npz belongs: tags
     assert isinstance(tagger.tag("Angela Merkel visited Paris."), list)
     with pytest.raises(NerError, match="model.keras: built with crf true"):
-        tagger.model
+        _ = tagger.model
 
 
 def test_matching_parts_load_everywhere(crf_bundle, softmax_bundle):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from seqeval.metrics import f1_score
 
-from ner import verdicts as V
+from ner.comparison import verdicts as V
 
 N = 400                                   # test sentences, one gold entity each
 LONG = np.arange(N) >= N // 2             # the second half are long sentences

@@ -1,12 +1,14 @@
+import errno
+import io
 import json
 import os
 
 import numpy as np
 import pytest
 
-from ner.data import vocab as vocab_module
 from ner.data.vocab import NUM_CASINGS, Vocab, Vocabularies, build_vocabularies, casing_id
 from ner.errors import InputError, NerError
+from ner.io import files
 
 
 def test_ids_specials_first_then_items():
@@ -141,10 +143,16 @@ def test_failed_save_keeps_old_file_and_leaves_no_temp(tmp_path, monkeypatch):
     build_vocabularies(TOKENS, TAGS).save(path)
     before = path.read_bytes()
 
-    def boom(*args, **kwargs):
-        raise RuntimeError("disk full")
-    monkeypatch.setattr(vocab_module.json, "dump", boom)
-    with pytest.raises(RuntimeError):
+    class Full(io.StringIO):
+        def write(self, text):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def full_open(name, *args, **kwargs):
+        open(name, *args, **kwargs).close()   # the temporary file is created, its content does not fit
+        return Full()
+
+    monkeypatch.setattr(files, "open", full_open, raising=False)
+    with pytest.raises(OSError, match="No space left"):
         build_vocabularies([["x"]], [["O"]]).save(path)
     assert path.read_bytes() == before and os.listdir(tmp_path) == ["vocab.json"]
 

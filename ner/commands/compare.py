@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from ner.cli import BACKENDS, TAGS_COLUMN_HELP, TOKENS_COLUMN_HELP
-from ner.comparison import DEFAULT_ENCODERS, DEFAULT_EPOCHS, HEADS
+from ner.commands.common import BACKENDS, TAGS_COLUMN_HELP, TOKENS_COLUMN_HELP
+from ner.comparison import DEFAULT_ENCODERS, DEFAULT_EPOCHS
+from ner.model import HEADS
 
 # optional training settings passed to every run: flag -> (TrainConfig field, type, metavar, help)
 _TRAINING = {
@@ -72,7 +73,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ner.comparison import compare
+    from ner.comparison.grid import compare
 
     settings = {name: getattr(args, name) for name in _TRAINING if hasattr(args, name)}
     path = compare(data=args.data, encoders=args.encoders, heads=args.heads, seeds=args.seeds, epochs=args.epochs,

@@ -7,11 +7,10 @@ import sys
 from contextlib import nullcontext
 from pathlib import Path
 
-from ner import strict_json
-from ner.cli import TAGS_COLUMN_HELP, TOKENS_COLUMN_HELP
+from ner.commands.common import TAGS_COLUMN_HELP, TOKENS_COLUMN_HELP
 from ner.data.schemes import SCHEMES
 from ner.errors import NerError
-
+from ner.io.files import strict_dumps
 
 HELP = "inspect, validate and convert corpora"
 
@@ -96,7 +95,7 @@ def _stats(args) -> int:
 
     stats = corpus_stats(load_corpus(args.path, **_columns(args)))
     if args.json:
-        print(strict_json.dumps(stats, indent=2))
+        print(strict_dumps(stats, indent=2))
         return 0
     rows = [("split", "sentences", "tokens", "scheme", "len p50", "p95", "max", "documents", "sent/doc",
              "max", "entities")]
@@ -140,7 +139,7 @@ def _convert(args) -> int:
     from ner.data.conll import replace_column, write_conll
     from ner.data.corpus import check_tags, conll_files, read_sentences
     from ner.data.schemes import convert, detect_scheme, normalize_scheme, validate
-    from ner.outputs import MARK, check_file, claim, mark_folder, replace_folder, safe_name
+    from ner.io.outputs import MARK, check_file, claim, mark_folder, replace_folder, safe_name
 
     files = conll_files(args.input)
     if not args.output:

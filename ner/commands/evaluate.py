@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from ner import strict_json
-from ner.cli import BACKENDS, TAGS_COLUMN_HELP, TOKENS_COLUMN_HELP
+from ner.commands.common import BACKENDS, TAGS_COLUMN_HELP, TOKENS_COLUMN_HELP
 from ner.errors import NerError
-from ner.tagger import ENGINES
-
+from ner.inference.tagger import ENGINES
+from ner.io.files import strict_dumps
 
 HELP = "score a model bundle (seqeval entity-level P/R/F1)"
 
@@ -63,7 +62,7 @@ def run(args) -> int:
         unseen = ", ".join(f"{k} ({v})" for k, v in scores["unseen_labels"].items())
         print(f"ner: warning: labels the model never saw (counted as missed): {unseen}", file=sys.stderr)
     if args.json:
-        print(strict_json.dumps(scores, ensure_ascii=False))
+        print(strict_dumps(scores, ensure_ascii=False))
         return 0
     print(format_scores(scores, title))
     if "errors" in scores:

@@ -6,10 +6,9 @@ import json
 from contextlib import contextmanager
 from pathlib import Path
 
-from ner import strict_json
 from ner.bundle import read_meta
 from ner.errors import NerError
-
+from ner.io.files import strict_dumps
 
 HELP = "describe a model bundle"
 
@@ -64,7 +63,7 @@ def describe(path) -> dict:
 def run(args) -> int:
     info = describe(args.model)
     if args.json:
-        print(strict_json.dumps(info, ensure_ascii=False))
+        print(strict_dumps(info, ensure_ascii=False))
         return 0
     print(f"{info['path']}: {info['encoder']} + {info['head']} ({info['status']}, format {info['format_version']})")
     print("sizes:      " + ", ".join(f"{k} {v}" for k, v in info["sizes"].items()))

@@ -6,10 +6,10 @@ import sys
 from itertools import repeat
 from pathlib import Path
 
-from ner import strict_json
-from ner.cli import BACKENDS
+from ner.commands.common import BACKENDS
 from ner.errors import NerError
-from ner.tagger import ENGINES
+from ner.inference.tagger import ENGINES
+from ner.io.files import strict_dumps
 
 CONLL_SUFFIXES = {".conll", ".bio", ".iob", ".bmes", ".tsv"}
 
@@ -75,7 +75,7 @@ def _print_conll(tagger, sentences: list[list[str]], documents: list[int | None]
 
 
 def run(args) -> int:
-    from ner.tagger import Tagger
+    from ner.inference.tagger import Tagger
 
     tagger = Tagger.load(args.model, engine=args.engine)
     conll_in = args.input_format == "conll" or (
@@ -94,7 +94,7 @@ def run(args) -> int:
         return _print_conll(tagger, [[t.text for t in s] for text in texts for s in tokenize_text(text) if s])
     for text, entities in zip(texts, tagger.tag_many(texts)):
         if args.format == "json":
-            print(strict_json.dumps({"text": text, "entities": entities}, ensure_ascii=False))
+            print(strict_dumps({"text": text, "entities": entities}, ensure_ascii=False))
         else:
             print(inline(text, entities))
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from ner.cli import BACKENDS, TAGS_COLUMN_HELP, TOKENS_COLUMN_HELP
+from ner.commands.common import BACKENDS, TAGS_COLUMN_HELP, TOKENS_COLUMN_HELP
 from ner.errors import NerError
 
 # flags whose TrainConfig field has another name or an inverted sense are handled explicitly
@@ -79,13 +79,14 @@ def register(sub) -> None:
 
 
 def _defaults():
-    from ner.training import TrainConfig
+    from ner.training.config import TrainConfig
 
     return TrainConfig()
 
 
 def run(args) -> int:
-    from ner.training import TrainConfig, train
+    from ner.training.config import TrainConfig
+    from ner.training.fit import train
 
     settings = TrainConfig.from_json(args.config) if args.config else {}
     try:   # a value out of range in the file is named with the file

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 import keras
 import numpy as np
 
-from ner.data.arrays import encode_sentence, pad_inputs, packed_length
+from ner.data.arrays import encode_sentence, packed_length, pad_inputs
 from ner.data.vocab import Vocabularies
 from ner.errors import NerError
 
@@ -21,7 +21,7 @@ EXACT = (1,)
 
 def batch_layout(model, backend: str | None = None) -> dict:
     """:class:`TaggingBatches` keyword arguments for ``model`` (anything with a ``char_gap``, e.g. a
-    ``ner.model.SequenceTagger``) on a Keras backend (default: the current one): ``char_gap``, the zeros its
+    ``ner.model.network.SequenceTagger``) on a Keras backend (default: the current one): ``char_gap``, the zeros its
     char CNN needs between packed words, and ``buckets`` and ``char_buckets``.
 
     TensorFlow runs one graph traced for unknown lengths, so any batch shape is free: pad each batch only to

@@ -7,17 +7,15 @@ UTF-8 with or without a BOM and UTF-16/UTF-32 with one; a line of only whitespac
 
 from __future__ import annotations
 
-import glob
-import os
 import re
 import unicodedata
-import uuid
 from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
 from typing import Iterable, Sequence
 
 from ner.errors import InputError, NerError
+from ner.io.files import atomic_write_text
 
 DOCSTART = "-DOCSTART-"
 CONLL_EXTENSIONS = ("", ".txt", ".conll", ".bio", ".bmes", ".iob", ".tsv")
@@ -180,41 +178,6 @@ def number_documents(rows: list[Sentence | None]) -> list[Sentence]:
             row.document = document if marked else None
             sentences.append(row)
     return sentences
-
-
-def atomic_write_text(path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` via a temporary file in the same folder and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_dead_temporaries(path)
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-    try:
-        with open(tmp, "x", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:   # name the file asked for, not the temporary one (or none: a full disk)
-        tmp.unlink(missing_ok=True)
-        if exc.filename in (None, str(tmp)):
-            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
-        raise
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _remove_dead_temporaries(path: Path) -> None:
-    """Delete ``.NAME.PID.HEX.tmp`` files that killed writers of ``path`` left (their PID is gone)."""
-    prefix = f".{path.name}."
-    for tmp in path.parent.glob(f"{glob.escape(prefix)}*.tmp"):
-        pid = tmp.name[len(prefix):].split(".")[0]
-        if not pid.isdigit():
-            continue
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            tmp.unlink(missing_ok=True)
-        except (PermissionError, OverflowError):   # alive under another user; not a PID
-            pass
 
 
 def _check_field(value: str, path, sentence: int, token: int) -> None:

@@ -17,9 +17,19 @@ from typing import Any, Iterable, Iterator, Mapping
 
 import datasets
 
-from ner.data.conll import (DOCSTART, SPLIT_NAMES, SPLIT_ORDER, Sentence, decode, find_splits, match_splits,
-                            number_documents, read_conll)
-from ner.data.schemes import detect_scheme, is_known_tag, repair as repair_tags, to_spans, validate
+from ner.data.conll import (
+    DOCSTART,
+    SPLIT_NAMES,
+    SPLIT_ORDER,
+    Sentence,
+    decode,
+    find_splits,
+    match_splits,
+    number_documents,
+    read_conll,
+)
+from ner.data.schemes import detect_scheme, is_known_tag, to_spans, validate
+from ner.data.schemes import repair as repair_tags
 from ner.errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -49,6 +59,11 @@ def where(sentence: Sentence, token: int) -> tuple[str, int | None]:
     if sentence.lines:
         return str(sentence.path), sentence.lines[token]
     return f"{sentence.path}, token {token + 1}", None
+
+
+def is_dataset(value) -> bool:
+    """Is ``value`` a ``datasets.Dataset`` or ``DatasetDict``?"""
+    return isinstance(value, (datasets.Dataset, datasets.DatasetDict))
 
 
 def data_name(spec) -> str:

@@ -27,6 +27,7 @@ from ner.errors import NerError
 SCHEMES = ("iob1", "bio", "bioes", "bmes", "bilou")
 ALIASES = {"iob2": "bio", "iobes": "bioes", "bioul": "bilou"}
 PREFIXES = frozenset("BIOESMLU")  # every prefix some scheme uses
+TRAIN_SCHEMES = ("bio", "bioes")   # schemes a model is trained in (BMES corpora count as BIOES)
 # The role of each prefix for lenient decoding: B begin, I inside, E end, S single.
 _ROLE = {"B": "B", "I": "I", "M": "I", "E": "E", "L": "E", "S": "S", "U": "S"}
 

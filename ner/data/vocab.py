@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from ner.errors import InputError, NerError
+from ner.io.files import write_json
 
 PAD = "<pad>"
 UNK = "<unk>"
@@ -190,16 +189,8 @@ class Vocabularies:
         return cls(*(Vocab.from_dict(d.get(k)) for k in ("words", "chars", "labels")))
 
     def save(self, path_json: str | os.PathLike) -> None:
-        """Write JSON atomically (temporary file in the same folder, then os.replace)."""
-        path = Path(path_json)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
-        try:
-            with open(tmp, "x", encoding="utf-8") as f:
-                json.dump(self.to_dict(), f, ensure_ascii=False, allow_nan=False)
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        """Write JSON atomically (:func:`ner.io.files.write_json`)."""
+        write_json(path_json, self.to_dict(), indent=None)
 
     @classmethod
     def load(cls, path_json: str | os.PathLike) -> Vocabularies:

@@ -18,7 +18,7 @@ def set_lstm_path(path: str) -> None:
     """How every FusedLSTM runs in functions traced from now on, in this process.
 
     ``"loop"`` (default): the ``keras.ops`` loop over time, on every backend. ``"cudnn"``: on JAX, one
-    call of JAX's cuDNN LSTM over the whole batch with each row's length (``ner.jax_kernels.lstm``; on a
+    call of JAX's cuDNN LSTM over the whole batch with each row's length (``ner.backend.jax_kernels.lstm``; on a
     machine without a GPU, JAX's reference of that call); other backends keep the loop. Same results up
     to float rounding (cuDNN may use TF32 products on the GPU, as XLA's float32 products there do).
     """
@@ -96,7 +96,7 @@ class FusedLSTM(keras.layers.Layer):
         mask = ops.ones(ops.shape(x)[:2], dtype="bool") if mask is None else ops.cast(mask, "bool")
         weights = [ops.convert_to_tensor(w) for w in (self.kernel, self.recurrent_kernel, self.bias)]
         if _LSTM_PATH.value == "cudnn" and keras.backend.backend() == "jax":
-            from ner import jax_kernels
+            from ner.backend import jax_kernels
 
             out = jax_kernels.lstm(x, ops.sum(ops.cast(mask, "int32"), axis=1), *weights)
         else:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import ner
-from ner.tagger import Tagger
+from ner.inference.tagger import Tagger
 
 HERE = Path(__file__).resolve().parent
 SAMPLE = HERE.parents[1] / "data" / "sample"

@@ -1,13 +1,13 @@
 """Run a grid of encoder × head × seed training runs (or take trained bundles) and collect the results.
 
 ``ner.compare(data=..., encoders=..., heads=..., seeds=..., out="reports/NAME")`` trains each run with
-:func:`ner.training.train` and keeps, under ``OUT/runs/ENCODER-HEAD-sSEED/``::
+:func:`ner.training.fit.train` and keeps, under ``OUT/runs/ENCODER-HEAD-sSEED/``::
 
     model/            the run's bundle (written atomically by train)
     predictions.txt   test split as "token gold predicted" (data's tag scheme)
     run.json          decode speed, ill-formed predicted sequences, which bundle and data it belongs to
 
-then writes the report (:mod:`ner.report`). Rerunning the same command skips the runs that are complete
+then writes the report (:mod:`ner.comparison.report`). Rerunning the same command skips the runs that are complete
 (bundle complete with the same settings and data, predictions present), so an interrupted grid resumes.
 With ``bundles=[...]`` (``ner compare --from``) the given bundles are scored instead of trained.
 """
@@ -16,89 +16,33 @@ from __future__ import annotations
 
 import concurrent.futures as futures
 import dataclasses
-import functools
 import hashlib
 import json
 import multiprocessing
 import os
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-from ner import strict_json
+from ner.bundle import load_bundle, read_meta
+from ner.comparison import DEFAULT_ENCODERS, DEFAULT_EPOCHS, report
+from ner.comparison.results import COLUMN_KEYS, NO_COLUMNS, Run, collect, load_average, load_test_split, read_json
+from ner.data.conll import write_conll
+from ner.data.corpus import load_corpus
+from ner.data.prepare import corpus_hash
+from ner.data.schemes import convert, validate
 from ner.errors import NerError, RunError
-from ner.outputs import MARK, claim, mark_folder, safe_name
+from ner.evaluation import check_overlap
+from ner.io.files import write_json
+from ner.io.outputs import MARK, claim, mark_folder, safe_name
+from ner.model import HEADS
+from ner.training.config import TrainConfig
+from ner.training.fit import train
 
-DEFAULT_ENCODERS = ("rnn", "lstm", "bilstm", "bilstm-cnn", "bilstm-conv")
-HEADS = ("softmax", "crf")
-DEFAULT_EPOCHS = 8           # the default grid of 10 runs on data/sample: about 4.5 min on 2 shared cores
 DECODE_BATCH = 256          # sentences per batch when measuring decode speed
 DECODE_SECONDS = 1.0        # timed decode passes last at least this long (and at least 3 passes)
-BUSY_LOAD = 1.5             # a 1-minute load average over 1.5 × the cores: other work shared the machine
 GRID_OWNED = ("data", "out", "encoder", "crf", "seed", "epochs", "verbose", "tokens_column",
               "tags_column", "token_col", "tag_col")  # set by the grid itself
-COLUMN_KEYS = ("tokens_column", "tags_column", "token_col", "tag_col")   # how load_corpus reads the data
-NO_COLUMNS = (None, None, 0, -1)   # table columns detected; CoNLL tokens first, tags last
-
-
-@dataclass
-class Run:
-    """One planned run: trained by the grid (``settings``) or an existing bundle (``settings`` None)."""
-
-    name: str
-    encoder: str
-    head: str
-    seed: int
-    folder: Path
-    bundle: Path
-    settings: dict | None = None
-
-    @property
-    def predictions(self) -> Path:
-        return self.folder / "predictions.txt"
-
-    @property
-    def record(self) -> Path:
-        return self.folder / "run.json"
-
-
-@dataclass
-class RunResult:
-    """A finished run as the report needs it (tags of the test split in the data's ``scheme``)."""
-
-    name: str
-    encoder: str
-    head: str
-    seed: int
-    bundle: str
-    predictions: str
-    scheme: str
-    tokens: list
-    gold: list
-    pred: list
-    parameters: int
-    best_epoch: int
-    epochs_run: int
-    train_seconds: float
-    history: list
-    decode: dict | None        # {"sentences_per_second", "pass_seconds", "sentences", "batch_size"}
-    ill_formed: int            # test sentences whose predicted tags break the model's scheme
-    model_scheme: str
-    train_alone: bool | None   # no other run of the grid trained at the same time (None: unknown, e.g. --from)
-    train_load: float | None   # 1-minute load average when training ended
-
-    @property
-    def train_busy(self) -> bool:
-        return busy(self.train_load)
-
-    @property
-    def decode_busy(self) -> bool:
-        return busy((self.decode or {}).get("load"))
-
-    @property
-    def config(self) -> str:
-        return f"{self.encoder}-{self.head}"
 
 
 # ---------------------------------------------------------------- small helpers
@@ -112,29 +56,6 @@ def _clock(seconds: float) -> str:
     seconds = int(round(seconds))
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 \
         else f"{seconds // 60}:{seconds % 60:02d}"
-
-
-def write_json(path: Path, obj) -> None:
-    """Write JSON atomically (temporary file in the same folder, then ``os.replace``)."""
-    from ner.data.conll import atomic_write_text
-
-    atomic_write_text(path, strict_json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
-
-
-def _read_json(path: Path):
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def load_average() -> float:
-    return os.getloadavg()[0]
-
-
-def busy(load: float | None) -> bool:
-    """Was the machine busy with other work (load average over :data:`BUSY_LOAD` × the cores)?"""
-    return load is not None and load > BUSY_LOAD * (os.cpu_count() or 1)
 
 
 def _digest(path: Path) -> str:
@@ -156,37 +77,8 @@ def _names(value, what: str) -> list[str]:
 
 # ---------------------------------------------------------------- data
 
-def test_split(data: str, columns: tuple = NO_COLUMNS) -> tuple[list, list, str, set | None]:
-    """(tokens, gold tags, scheme, training vocabulary) of the data runs are scored on.
-
-    The test split of ``data`` (``columns``: how to read it, :data:`COLUMN_KEYS`); a single file
-    (which loads as one split) is scored whole. The training vocabulary (lower-cased words of the train
-    split) is None when there is no separate train split. Cached while the files stay the same.
-    """
-    from ner.training import corpus_hash
-
-    return _load_test(data, corpus_hash(data), tuple(columns))
-
-
-@functools.lru_cache(maxsize=4)
-def _load_test(data: str, data_hash: str, columns: tuple) -> tuple[list, list, str, set | None]:
-    from ner.data.corpus import corpus_scheme, load_corpus
-
-    dataset = load_corpus(data, **dict(zip(COLUMN_KEYS, columns)))
-    if "test" in dataset:
-        split, vocabulary = dataset["test"], {w.lower() for s in dataset["train"]["tokens"] for w in s}
-    elif Path(data).is_file() and len(dataset) == 1:
-        split, vocabulary = next(iter(dataset.values())), None
-    else:
-        raise NerError(f"--data: {data} has no test split (found {', '.join(dataset)}); compare scores on it")
-    return list(split["tokens"]), list(split["tags"]), corpus_scheme(dataset), vocabulary
-
-
 def write_slice(data: str, out: Path, max_train: int, columns: tuple = NO_COLUMNS) -> Path:
     """Copy of ``data`` as CoNLL files under ``out`` with only the first ``max_train`` training sentences."""
-    from ner.data.conll import write_conll
-    from ner.data.corpus import load_corpus
-
     dataset = load_corpus(data, **dict(zip(COLUMN_KEYS, columns)))
     for name, split in dataset.items():
         safe_name(name, f"{data}: split name")
@@ -200,7 +92,7 @@ def write_slice(data: str, out: Path, max_train: int, columns: tuple = NO_COLUMN
 def measure_decode(model, vocabs, tokens: list) -> dict:
     """Decoded sentences/s at batch :data:`DECODE_BATCH` after a warm-up pass (which traces each shape);
     ``load`` is the highest 1-minute load average seen, ``cores`` the machine's CPU count."""
-    from ner.training import predict_split
+    from ner.model.predict import predict_split  # imports Keras
 
     load = load_average()
     predict_split(model, vocabs, tokens, batch_size=DECODE_BATCH)
@@ -221,13 +113,10 @@ def score_run(run: dict, data: str, measure: bool, train: dict, columns: tuple =
     timed, ``{"train_alone": bool | None, "train_load": float | None}``. Ill-formed sequences are
     counted in the model's own scheme, before conversion to the data's scheme (which would repair them).
     """
-    from ner.bundle import load_bundle
-    from ner.data.conll import write_conll
-    from ner.data.schemes import convert, validate
-    from ner.training import corpus_hash, predict_split
+    from ner.model.predict import predict_split  # imports Keras
 
     folder, bundle_path = Path(run["folder"]), Path(run["bundle"])
-    tokens, gold, scheme, _ = test_split(data, columns)
+    tokens, gold, scheme, _ = load_test_split(data, columns)
     bundle = load_bundle(bundle_path)
     model_scheme = bundle.config["scheme"]
     raw = predict_split(bundle.model, bundle.vocabs, tokens, batch_size=DECODE_BATCH)
@@ -249,12 +138,11 @@ def train_and_score(run: dict, data: str, measure: bool, alone: bool, verbose: i
     ``alone``: no other run trains at the same time. A bundle trained earlier keeps its timing record."""
     import keras
 
-    from ner.training import train
 
     keras.backend.clear_session()  # runs in one process should not pile up graphs
     timing = {"train_alone": None, "train_load": None}
     if run.get("trained"):
-        previous = _read_json(Path(run["folder"]) / "run.json")
+        previous = read_json(Path(run["folder"]) / "run.json")
         timing = {k: previous.get(k) for k in timing} if isinstance(previous, dict) else timing
     else:
         train(**run["settings"], out=str(run["bundle"]), verbose=verbose)
@@ -266,8 +154,6 @@ def train_and_score(run: dict, data: str, measure: bool, alone: bool, verbose: i
 
 def _check_settings(settings: dict) -> None:
     """Refuse training settings that are unknown, set by the grid itself, or invalid, before any work."""
-    from ner.training import TrainConfig
-
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = sorted(set(settings) - fields)
     if unknown:
@@ -280,8 +166,6 @@ def _check_settings(settings: dict) -> None:
 
 def plan_grid(out: Path, data: str, encoders, heads, seeds: int, epochs: int, settings: dict) -> list[Run]:
     """The grid's runs, each fully specified by its training settings (cheap checks before Keras loads)."""
-    from ner.training import TrainConfig
-
     encoders, heads = _names(encoders, "encoders"), _names(heads, "heads")
     for head in heads:
         if head not in HEADS:
@@ -290,7 +174,7 @@ def plan_grid(out: Path, data: str, encoders, heads, seeds: int, epochs: int, se
         raise NerError("--seeds: must be at least 1")
     if epochs < 1:
         raise NerError("--epochs: must be at least 1")
-    from ner.layers.encoders import get_encoder
+    from ner.layers.encoders import get_encoder  # imports Keras
 
     for encoder in encoders:
         try:
@@ -312,13 +196,11 @@ def plan_grid(out: Path, data: str, encoders, heads, seeds: int, epochs: int, se
 
 def plan_bundles(out: Path, bundles) -> list[Run]:
     """One run per given bundle, named ENCODER-HEAD-sSEED from its training configuration."""
-    from ner.bundle import read_meta
-
     runs, seen = [], set()
     for path in bundles:
         path = Path(path)
         read_meta(path)
-        config = _read_json(path / "config.json") or {}
+        config = read_json(path / "config.json") or {}
         if "encoder" not in config:
             raise NerError(f"{path / 'config.json'}: no encoder in the training configuration")
         head = "crf" if config.get("crf", True) else "softmax"
@@ -338,13 +220,12 @@ def _bundle_matches(run: Run, data_hash: str) -> bool:
     """The run's bundle is complete and was trained with these settings on this data and Keras backend."""
     import keras
 
-    from ner.bundle import read_meta
 
     try:
         meta = read_meta(run.bundle)
     except NerError:
         return False
-    config = _read_json(run.bundle / "config.json")
+    config = read_json(run.bundle / "config.json")
     if not isinstance(config, dict) or not isinstance(meta.get("data"), dict):
         return False
     same = all(json.loads(json.dumps(v)) == config.get(k) for k, v in run.settings.items() if k != "data")
@@ -355,7 +236,7 @@ def _bundle_matches(run: Run, data_hash: str) -> bool:
 def _scored(run: Run, data_hash: str) -> bool:
     """run.json is whole, belongs to the current bundle and data, and predictions.txt is the file it scored
     (an edited or replaced predictions.txt is scored again)."""
-    record = _read_json(run.record)
+    record = read_json(run.record)
     return (isinstance(record, dict) and all(k in record for k in ("scheme", "model_scheme", "ill_formed"))
             and run.predictions.is_file() and (run.bundle / "bundle.json").is_file()
             and record.get("bundle_id") == _fingerprint(run.bundle) and record.get("data_hash") == data_hash
@@ -401,14 +282,13 @@ class Progress:
 
 
 def _test_f1(run: Run) -> float | None:
-    metrics = _read_json(run.bundle / "metrics.json") or {}
+    metrics = read_json(run.bundle / "metrics.json") or {}
     return metrics.get("test", {}).get("f1")
 
 
 def run_grid(runs: list[Run], data: str, jobs: int, verbose: int, quiet: bool, columns: tuple = NO_COLUMNS) -> None:
     """Train and score the runs that are not complete; with ``jobs`` > 1 in parallel worker processes,
     then decode speed re-measured for each run alone."""
-    from ner.training import corpus_hash
 
     data_hash, test_hash = corpus_hash(runs[0].settings["data"]), corpus_hash(data)
     todo = []
@@ -458,13 +338,11 @@ def run_grid(runs: list[Run], data: str, jobs: int, verbose: int, quiet: bool, c
 
 def measure_alone(runs: list[Run], data: str, quiet: bool, columns: tuple = NO_COLUMNS) -> None:
     """Decode speed of each run that lacks one, measured one at a time in this process."""
-    from ner.bundle import load_bundle
-
-    tokens = test_split(data, columns)[0]
-    missing = [r for r in runs if (_read_json(r.record) or {}).get("decode") is None]
+    tokens = load_test_split(data, columns)[0]
+    missing = [r for r in runs if (read_json(r.record) or {}).get("decode") is None]
     for k, run in enumerate(missing, 1):
         _log(quiet, f"[{k}/{len(missing)}] measuring decode speed of {run.name} alone")
-        record = _read_json(run.record)
+        record = read_json(run.record)
         bundle = load_bundle(run.bundle)
         record["decode"] = measure_decode(bundle.model, bundle.vocabs, tokens)
         write_json(run.record, record)
@@ -473,11 +351,8 @@ def measure_alone(runs: list[Run], data: str, quiet: bool, columns: tuple = NO_C
 def score_bundles(runs: list[Run], data: str, quiet: bool, columns: tuple = NO_COLUMNS) -> None:
     """Score the given bundles (skipping those already scored on this data), one at a time; first refuse
     (RunError) a bundle that shares no entity type or no word with the data."""
-    from ner.bundle import load_bundle
-    from ner.evaluation import check_overlap
-    from ner.training import corpus_hash
 
-    tokens, gold, scheme, _ = test_split(data, columns)
+    tokens, gold, scheme, _ = load_test_split(data, columns)
     for run in runs:
         check_overlap(load_bundle(run.bundle, model=False).vocabs, tokens, gold, scheme, f"--from {run.bundle}: {data}")
     data_hash = corpus_hash(data)
@@ -490,34 +365,6 @@ def score_bundles(runs: list[Run], data: str, quiet: bool, columns: tuple = NO_C
         start = time.perf_counter()
         score_run(dataclasses.asdict(run), data, True, {"train_alone": None, "train_load": None}, columns)
         progress.finish(run, time.perf_counter() - start)
-
-
-# ---------------------------------------------------------------- collecting
-
-def collect(runs: list[Run]) -> list[RunResult]:
-    """Read every run's predictions, run.json and bundle files (no model is loaded)."""
-    from ner.evaluation import read_scored
-
-    results = []
-    for run in runs:
-        record, meta = _read_json(run.record), _read_json(run.bundle / "bundle.json")
-        history = _read_json(run.bundle / "history.json")
-        if record is None or meta is None or not isinstance(history, list):
-            raise NerError(f"{run.folder}: run is incomplete (run.json or bundle files missing)")
-        tokens, gold, pred, _ = read_scored(run.predictions)
-        try:
-            results.append(RunResult(
-                name=run.name, encoder=run.encoder, head=run.head, seed=run.seed, bundle=str(run.bundle),
-                predictions=str(run.predictions), scheme=record["scheme"], tokens=tokens, gold=gold, pred=pred,
-                parameters=int(meta["parameters"]), best_epoch=int(meta.get("best_epoch", 0)),
-                epochs_run=int(meta.get("epochs_run", len(history))),
-                train_seconds=float(meta.get("train_seconds", 0)), history=history, decode=record.get("decode"),
-                ill_formed=int(record["ill_formed"]), model_scheme=record["model_scheme"],
-                train_alone=record.get("train_alone"), train_load=record.get("train_load")))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise NerError(f"{run.folder}: run.json or the bundle files are corrupt "
-                           f"({type(exc).__name__}: {exc})") from None
-    return results
 
 
 # ---------------------------------------------------------------- the entry point
@@ -540,7 +387,7 @@ def compare(data: str = "data/sample", encoders=DEFAULT_ENCODERS, heads=HEADS, s
 
     ``encoders``/``heads``: names or comma-separated strings; ``seeds``: seeds 1..N of each configuration;
     ``max_train``: train on the first N training sentences; ``jobs``: runs trained at once (decode speed is
-    then measured afterwards, one run at a time); ``settings``: other :class:`ner.training.TrainConfig`
+    then measured afterwards, one run at a time); ``settings``: other :class:`ner.training.fit.TrainConfig`
     fields for every run (``hidden``, ``word_dim``, ``patience``, ``batch_size``, ...); ``verbose``: the
     training runs' own verbosity; ``resamples``: bootstrap resamples for the verdicts;
     ``tokens_column``/``tags_column``: the columns of a table source (None: detected), ``token_col``/``tag_col``
@@ -565,19 +412,15 @@ def compare(data: str = "data/sample", encoders=DEFAULT_ENCODERS, heads=HEADS, s
 
 def _old_report(names: list[str]) -> bool:
     """An unmarked folder of an older ``ner compare`` (only the names it writes, and its runs)."""
-    from ner.report import FIGURES
-
-    return "runs" in names and set(names) <= {"runs", "data", "report.json", "report.md", "index.html", *FIGURES}
+    return "runs" in names and set(names) <= {"runs", "data", "report.json", "report.md", "index.html", *report.FIGURES}
 
 
 def _compare(data, encoders, heads, seeds, epochs, out: Path, jobs, max_train, bundles, resamples, verbose,
              quiet, settings, columns) -> Path:
-    from ner import report
-
     train_columns = columns
     if bundles:
         runs = plan_bundles(out, bundles)
-        test_split(data, columns)
+        load_test_split(data, columns)
         mark_folder(out, "comparison")
         score_bundles(runs, data, quiet, columns)
         train_data, jobs = data, 1
@@ -586,14 +429,14 @@ def _compare(data, encoders, heads, seeds, epochs, out: Path, jobs, max_train, b
         train_columns = NO_COLUMNS if max_train else columns   # the slice is CoNLL
         named = {k: v for k, v, default in zip(COLUMN_KEYS, train_columns, NO_COLUMNS) if v != default}
         runs = plan_grid(out, train_data, encoders, heads, seeds, epochs, {**settings, **named})
-        test_split(data, columns)
+        load_test_split(data, columns)
         mark_folder(out, "comparison")
         if max_train:
             write_slice(data, out / "data", max_train, columns)
         run_grid(runs, data, jobs, verbose, quiet, columns)
     import keras
 
-    _, _, _, vocabulary = test_split(train_data, train_columns)
+    _, _, _, vocabulary = load_test_split(train_data, train_columns)
     context = {"data": data, "out": str(out), "mode": "from" if bundles else "grid", "jobs": jobs,
                "backend": keras.backend.backend(), "cores": os.cpu_count(),
                "max_train": max_train, "epochs": None if bundles else epochs, "seeds": None if bundles else seeds,

@@ -1,8 +1,8 @@
 """Numpy inference for saved taggers: tagging without importing Keras or TensorFlow.
 
-Importing TensorFlow alone takes about 4 s on the project's 2-core CPU; a bundle's ``weights.npz`` (written
-by :func:`export_arrays` next to ``model.keras``) lets :class:`NumpyModel` compute the same emissions,
-Viterbi paths and forward-backward scores with numpy, so ``ner tag`` starts in about a second. Covered:
+A bundle's ``weights.npz`` (written by :func:`ner.model.arrays.export_arrays` next to ``model.keras``) lets
+:class:`NumpyModel` compute the same emissions, Viterbi paths and forward-backward scores with numpy, so
+``ner tag`` never waits for a deep-learning framework to import (README gives the start-up times). Covered:
 every encoder the registry builds from Keras' SimpleRNN / LSTM / GRU (one or both directions),
 ``FusedLSTM`` and ``MaskedConv1D`` layers, the char CNN, casing and word embeddings, both heads.
 Bundles with anything else have no ``weights.npz`` and are run by Keras.
@@ -19,76 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ner.bundle import WEIGHTS, check_parts, load_bundle
 from ner.data.arrays import char_gap
-
-WEIGHTS = "weights.npz"
-
-
-def export_arrays(model) -> dict[str, np.ndarray] | None:
-    """The weights of a ``ner.model.SequenceTagger`` for :class:`NumpyModel`, or None when its encoder has
-    a layer this module does not implement. Key "layout" holds the structure as JSON."""
-    import keras
-
-    from ner.layers.encoders import MaskedConv1D
-    from ner.layers.lstm import FusedLSTM
-
-    arrays: dict[str, np.ndarray] = {}
-    layout: dict = {"casing": model.casing_embedding is not None, "char_cnn": model.char_cnn is not None,
-                    "crf": model.crf is not None, "encoder": []}
-
-    def put(name, value):
-        arrays[name] = np.asarray(keras.ops.convert_to_numpy(value), dtype=np.float32)
-
-    put("word_embedding", model.word_embedding.embeddings)
-    if layout["casing"]:
-        put("casing_embedding", model.casing_embedding.embeddings)
-    if layout["char_cnn"]:
-        cnn = model.char_cnn
-        if cnn.activation != "tanh":
-            return None
-        put("char_embedding", cnn.embedding.embeddings)
-        put("char_kernel", cnn.conv.kernel)
-        put("char_bias", cnn.conv.bias)
-    kinds = {keras.layers.LSTM: "lstm", keras.layers.GRU: "gru", keras.layers.SimpleRNN: "rnn"}
-    for i, layer in enumerate(getattr(model.encoder, "stack", [None])):
-        both = isinstance(layer, keras.layers.Bidirectional)
-        if both and layer.merge_mode != "concat" or not both and getattr(layer, "go_backwards", False):
-            return None
-        directions = [layer.forward_layer, layer.backward_layer] if both else [layer]
-        if isinstance(layer, MaskedConv1D):
-            if (layer.activation is not keras.activations.relu or layer.padding != "same" or not layer.use_bias
-                    or layer.strides != (1,) or layer.dilation_rate != (1,)):
-                return None
-            layout["encoder"].append({"kind": "conv"})
-            put(f"encoder{i}_kernel", layer.kernel)
-            put(f"encoder{i}_bias", layer.bias)
-            continue
-        if isinstance(layer, FusedLSTM):   # weights (2, ...): direction d is a Keras LSTM cell's weights
-            for name, value in (("kernel", layer.kernel), ("recurrent", layer.recurrent_kernel), ("bias", layer.bias)):
-                for d, per_direction in enumerate(keras.ops.convert_to_numpy(value)):
-                    put(f"encoder{i}_{d}_{name}", per_direction)
-            layout["encoder"].append({"kind": "lstm", "directions": 2})
-            continue
-        kind = kinds.get(type(directions[0]))
-        if kind is None:
-            return None
-        for d, rnn in enumerate(directions):
-            cell = rnn.cell
-            if (cell.activation is not keras.activations.tanh or not cell.use_bias
-                    or kind != "rnn" and cell.recurrent_activation is not keras.activations.sigmoid
-                    or kind == "gru" and not cell.reset_after):
-                return None
-            put(f"encoder{i}_{d}_kernel", cell.kernel)
-            put(f"encoder{i}_{d}_recurrent", cell.recurrent_kernel)
-            put(f"encoder{i}_{d}_bias", cell.bias)
-        layout["encoder"].append({"kind": kind, "directions": len(directions)})
-    put("emission_kernel", model.emission.kernel)
-    put("emission_bias", model.emission.bias)
-    if layout["crf"]:
-        for name, value in zip(("crf_start", "crf_transitions", "crf_end"), model.crf.transition_scores()):
-            put(name, value)   # constraint penalties included
-    arrays["layout"] = np.array(json.dumps(layout))
-    return arrays
+from ner.errors import NerError
 
 
 def _sigmoid(x):
@@ -130,8 +63,6 @@ class NumpyModel:
         its vocab.json and config.json when not given)."""
         import zipfile
 
-        from ner.errors import NerError
-
         path = Path(bundle) / WEIGHTS
         try:
             with np.load(path) as data:
@@ -140,8 +71,6 @@ class NumpyModel:
         except (ValueError, KeyError, TypeError, AttributeError, EOFError, zipfile.BadZipFile):
             raise NerError(f"{path}: corrupt weights file (not a readable .npz archive); --engine keras tags "
                            "with model.keras instead") from None
-        from ner.bundle import check_parts, load_bundle
-
         if vocabs is None or config is None:
             parts = load_bundle(bundle, model=False)
             vocabs, config = parts.vocabs, parts.config

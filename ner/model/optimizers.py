@@ -5,7 +5,7 @@ executes them one by one, each a full pass over the variable, which for a 20,000
 costs more than the rest of the update. One update of the CoNLL-2003 ``bilstm-cnn`` tagger on the 2-core
 CPU: 8.3 ms with Keras' Adam, 5.7 ms fused (``bench/updates.py``). JAX fuses the ops itself: there, on
 PyTorch and under XLA, these are Keras' classes unchanged. The formulas are Keras' own
-(``ner.tf_kernels``); ``tests/test_optimizers.py`` checks equal updates. One difference on TensorFlow: for
+(``ner.backend.tf_kernels``); ``tests/test_optimizers.py`` checks equal updates. One difference on TensorFlow: for
 a sparse gradient with a repeated id (a word twice in a batch), Keras squares each occurrence's gradient
 before summing them, the fused Adam squares the sum, as JAX does and as Adam is defined.
 """
@@ -16,7 +16,7 @@ import keras
 def _fused() -> bool:
     if keras.backend.backend() != "tensorflow":
         return False
-    from ner import tf_kernels
+    from ner.backend import tf_kernels
 
     return not tf_kernels.in_xla()
 
@@ -32,7 +32,7 @@ class Adam(keras.optimizers.Adam):
     def update_step(self, gradient, variable, learning_rate):
         if self.amsgrad or not _fused():
             return super().update_step(gradient, variable, learning_rate)
-        from ner import tf_kernels
+        from ner.backend import tf_kernels
 
         index = self._get_variable_index(variable)
         tf_kernels.apply_adam(_tf_variable(variable), _tf_variable(self._momentums[index]),
@@ -47,7 +47,7 @@ class SGD(keras.optimizers.SGD):
     def update_step(self, gradient, variable, learning_rate):
         if self.momentum == 0 or not _fused():
             return super().update_step(gradient, variable, learning_rate)
-        from ner import tf_kernels
+        from ner.backend import tf_kernels
 
         buffer = self.momentums[self._get_variable_index(variable)]
         tf_kernels.apply_momentum(_tf_variable(variable), _tf_variable(buffer), gradient, learning_rate,

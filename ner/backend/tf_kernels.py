@@ -1,6 +1,6 @@
 """TensorFlow's fused optimizer kernels, for the place where graph-mode TensorFlow is slow op by op.
 
-Imported only when Keras runs on TensorFlow, by ``ner.optimizers``, whose classes fall back to Keras' own
+Imported only when Keras runs on TensorFlow, by ``ner.model.optimizers``, whose classes fall back to Keras' own
 update (``keras.ops``) on the other backends and under XLA; the tests compare both.
 """
 

@@ -8,12 +8,11 @@ Inputs are the dicts of :class:`ner.data.batching.TaggingBatches`: ``words`` (B,
 import logging
 
 import keras
-import numpy as np
 from keras import ops
 
 from ner.data.arrays import char_gap
+from ner.data.embeddings import load_vectors
 from ner.data.vocab import NUM_CASINGS
-from ner.embeddings import load_vectors
 from ner.errors import NerError
 from ner.layers.char_cnn import CharCNN
 from ner.layers.encoders import get_encoder
@@ -175,19 +174,6 @@ class ScoringModel(keras.Model):
         if crf is not None:
             outputs["alpha"], outputs["beta"], outputs["log_z"] = crf.forward_backward(emissions, mask)
         return outputs
-
-
-def predict_tags(model: SequenceTagger, batches) -> list[np.ndarray]:
-    """Tag ids (n,) int32 per sentence of ``batches`` (a TaggingBatches), unpadded, in sentence order."""
-    tagged = {}
-    for i in range(len(batches)):
-        item = batches[i]
-        inputs = item[0] if isinstance(item, tuple) else item
-        tags = np.asarray(model.predict_on_batch(inputs)["tags"])
-        lengths = (np.asarray(inputs["words"]) != 0).sum(axis=1)
-        for row, index in enumerate(batches.batch_indices(i)):
-            tagged[int(index)] = tags[row, :lengths[row]]
-    return [tagged[i] for i in range(len(tagged))]
 
 
 def build_tagger(config: dict, vocabs, embeddings: str | None = None) -> SequenceTagger:

@@ -23,7 +23,9 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ner import __version__
 from ner.errors import NerError
+from ner.io.files import atomic_write_text
 
 MARK = ".ner-output.json"
 BUNDLE_MARK = "bundle.json"
@@ -265,9 +267,6 @@ def claim(path, mark: str = BUNDLE_MARK, *, flag: str | None = None, inputs: Ite
 def mark_folder(out: Path, kind: str, files: list[str] | None = None) -> None:
     """Create folder ``out`` if needed and write :data:`MARK` into it (``kind``: what ner keeps there;
     ``files``: every name ner wrote, for a folder it replaces whole: a rerun refuses to delete others)."""
-    from ner import __version__
-    from ner.data.conll import atomic_write_text
-
     out.mkdir(mode=0o777, exist_ok=True)
     mark = {"written_by": "ner", "version": __version__, "kind": kind}
     atomic_write_text(out / MARK, json.dumps(mark if files is None else {**mark, "files": sorted(files)}) + "\n")

@@ -1,6 +1,6 @@
 """Tag raw text with a trained bundle: ``Tagger.load("models/NAME").tag("Angela Merkel visited Paris.")``.
 
-Two engines compute the same tags and scores: ``numpy`` (ner.runtime, no Keras import: starts in a fraction
+Two engines compute the same tags and scores: ``numpy`` (ner.inference.runtime, no Keras import: starts in a fraction
 of a second) and ``keras`` (the saved Keras model on the current backend). ``engine="auto"`` takes numpy when
 the bundle has its ``weights.npz``.
 """
@@ -12,9 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ner.bundle import WEIGHTS, bundle_path, check_model, load_bundle, load_model, read_meta
+from ner.data.arrays import encode_sentence, packed_length, pad_inputs
 from ner.data.schemes import convert, to_spans
 from ner.data.tokenize import Token, tokenize_text
-
+from ner.errors import NerError
+from ner.inference.runtime import NumpyModel
 
 ENGINES = ("auto", "numpy", "keras")
 
@@ -62,16 +65,12 @@ class Tagger:
         self.scheme = bundle.config["scheme"]
         self.data_scheme = bundle.meta.get("data", {}).get("scheme", self.scheme)
         self.batch_size = batch_size
-        self.runtime = runtime      # a ner.runtime.NumpyModel, or None: the Keras model tags
+        self.runtime = runtime      # a ner.inference.runtime.NumpyModel, or None: the Keras model tags
         self._scorer = None
 
     @classmethod
     def load(cls, path: str | Path, batch_size: int = 64, engine: str = "auto") -> "Tagger":
         """``engine``: "numpy", "keras", or "auto" (numpy when the bundle has weights.npz)."""
-        from ner.bundle import bundle_path, load_bundle, read_meta
-        from ner.errors import NerError
-        from ner.runtime import WEIGHTS, NumpyModel
-
         if engine not in ENGINES:
             raise NerError(f"engine: unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
         path = bundle_path(path)
@@ -87,10 +86,8 @@ class Tagger:
 
     @property
     def model(self):
-        """The Keras model (``ner.model.SequenceTagger``), loaded on first use with the numpy engine."""
+        """The Keras model (``ner.model.network.SequenceTagger``), loaded on first use with the numpy engine."""
         if self.bundle.model is None:
-            from ner.bundle import check_model, load_model
-
             model = load_model(self.bundle.path)
             check_model(self.bundle.path, model, self.vocabs, self.bundle.config)
             self.bundle.model = model
@@ -126,8 +123,6 @@ class Tagger:
         alpha, beta (B, T, K), log_z (B,) and transitions (K, K). The numpy engine leaves out the CRF's
         forward-backward unless ``scores``."""
         if self.runtime is not None:
-            from ner.data.arrays import encode_sentence, packed_length, pad_inputs
-
             rt = self.runtime
             order = np.argsort([len(s) for s in sentences], kind="stable")
             for start in range(0, len(order), self.batch_size):
@@ -143,8 +138,8 @@ class Tagger:
                     result["transitions"] = rt.transitions
                 yield rows, result
             return
-        from ner.data.batching import TaggingBatches, batch_layout
-        from ner.model import ScoringModel
+        from ner.data.batching import TaggingBatches, batch_layout  # these import Keras: only its engine needs it
+        from ner.model.network import ScoringModel
 
         if self._scorer is None:    # one compiled pass for tags and scores: scores come along
             self._scorer = ScoringModel(self.model, name="scorer")

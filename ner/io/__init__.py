@@ -1,0 +1,2 @@
+"""Files ner writes: ``files`` (strict JSON, atomic replacement), ``outputs`` (claiming, locking and swapping
+output folders so that nothing a user owns is destroyed). Standard library only."""
