@@ -114,3 +114,28 @@ def test_a_cycle_inside_a_package_is_found():
               "ner.comparison.grid": "def f():\n    from ner.comparison.report import write_report\n"}
     assert backward_imports(imports(source)) == []
     assert cycles(imports(source)) == [["ner.comparison.grid", "ner.comparison.report", "ner.comparison.grid"]]
+
+
+LIGHT = ("ner", "ner.errors", "ner.io.files", "ner.io.outputs", "ner.data.conll", "ner.data.schemes",
+         "ner.data.corpus", "ner.data.vocab", "ner.data.arrays", "ner.data.tokenize", "ner.data.prepare",
+         "ner.model", "ner.bundle", "ner.inference.tagger", "ner.inference.runtime", "ner.evaluation",
+         "ner.comparison", "ner.comparison.results", "ner.comparison.verdicts", "ner.comparison.report",
+         "ner.cli", *(f"ner.commands.{m.stem}" for m in (ROOT / "ner" / "commands").glob("[a-z]*.py")))
+
+
+def test_modules_and_commands_that_need_no_keras_do_not_import_it():
+    """Importing these modules, `ner` without a command, `ner info` and `ner tag` (numpy engine) on a
+    bundle never import Keras, TensorFlow or JAX: they start fast and leave the backend choice open."""
+    import subprocess
+    import sys
+
+    bundle = ROOT / "tests" / "bundles" / "fused-crf-adam"
+    code = ("import contextlib, importlib, io, sys\n"
+            f"for name in {LIGHT!r}: importlib.import_module(name)\n"
+            "from ner.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
+            f"    codes = [main([]), main(['info', {str(bundle)!r}]), main(['tag', {str(bundle)!r}, 'Paris .'])]\n"
+            "print(codes, sorted({m.split('.')[0] for m in sys.modules} & {'keras', 'tensorflow', 'jax'}))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[-2] == "[2, 0, 0] []"
