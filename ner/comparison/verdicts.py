@@ -34,6 +34,7 @@ import numpy as np
 from seqeval.metrics.sequence_labeling import get_entities
 
 from ner.data.schemes import convert, scoring_scheme
+from ner.model import HEADS
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE, NOT_TESTED = "supported", "contradicted", "inconclusive", "not tested"
 BUCKETS = (("1-10", 1, 10), ("11-20", 11, 20), ("21-40", 21, 40), (">40", 41, math.inf))
@@ -74,10 +75,6 @@ def sentence_counts(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]
             pe = {e for e in pe if keep(i, e)}
         out[i] = len(ge & pe), len(pe), len(ge)
     return out
-
-
-def bucket_of(length: int) -> str:
-    return next(name for name, lo, hi in BUCKETS if lo <= length <= hi)
 
 
 def subset_counts(tokens: Sequence[Sequence[str]], gold, pred, scheme: str,
@@ -299,9 +296,6 @@ def claim(key: str, parts: list[dict], figures: list[str]) -> dict:
 
 
 # ---------------------------------------------------------------- the claims
-
-HEADS = ("softmax", "crf")
-
 
 def _heads(systems: dict) -> list[str]:
     found = {head for _, head in systems}

@@ -23,7 +23,6 @@ _DIGIT = re.compile(r"\d")  # every Unicode decimal digit
 _NUMERIC = re.compile(r"[+\-]?[.,]?\d(?:[\d.,:/%+\-]*\d)?%?")
 
 NUM_CASINGS = 8
-CASING_NAMES = ("pad", "other", "lower", "capitalised", "all_caps", "numeric", "has_digit", "mixed")
 
 
 def casing_id(token: str) -> int:
