@@ -256,7 +256,7 @@ def markdown(report: dict) -> str:
     for title, header, rows in tables(report):
         out += ["", f"## {title}", "", _md_table(header, rows)]
     out += ["", "## Notes", ""] + [f"- {n}" for n in report["notes"]]
-    out += ["", "## Figures", ""] + [f"![{t}]({f})" for f, t in FIGURES.items()]
+    out += ["", "## Figures", ""] + [f"![{t}]({f})" for f, (t, _) in FIGURES.items()]
     out += ["", "## Claims", "", "Verdicts are generated from the numbers above; see *How verdicts are decided*."]
     for v in report["verdicts"]:
         out += ["", f"### ({v['id']}) {v['claim']} — **{v['verdict']}**", ""]
@@ -289,7 +289,7 @@ def page(report: dict) -> str:
     parts += ["<h2>Notes</h2><ul>"] + [f"<li>{e(n)}</li>" for n in report["notes"]] + ["</ul>"]
     parts.append("<h2>Figures</h2><div class='figs'>")
     parts += [f"<figure><img src='{f}' alt='{e(t)}'><figcaption>{e(t)}</figcaption></figure>"
-              for f, t in FIGURES.items()]
+              for f, (t, _) in FIGURES.items()]
     parts.append("</div><h2>Claims</h2>")
     for v in report["verdicts"]:
         parts.append(f"<h3>({v['id']}) {e(v['claim'])} <span class='badge' style='background:{BADGE[v['verdict']]}'>"
