@@ -6,6 +6,7 @@ file name to its title and function, and :func:`figures` writes them all. F1 val
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,7 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from ner.comparison.verdicts import BUCKETS
+from ner.io.files import atomic_write
 
 HEAD_COLOR = {"softmax": "#90a4ae", "crf": "#1565c0"}
 
@@ -145,11 +147,11 @@ FIGURES: dict[str, tuple[str, Callable[[dict], Figure]]] = {
 
 
 def figures(report: dict, out: Path) -> None:
-    """Write every PNG of :data:`FIGURES` into ``out`` (each through a temporary name, then renamed)."""
+    """Write every PNG of :data:`FIGURES` into ``out`` (each with :func:`ner.io.files.atomic_write`)."""
     for name, (title, draw) in FIGURES.items():
         fig = draw(report)
         fig.suptitle(title)
         fig.tight_layout()
-        tmp = out / f".{name}.tmp.png"
-        fig.savefig(tmp, dpi=110)
-        tmp.replace(out / name)
+        png = io.BytesIO()
+        fig.savefig(png, format="png", dpi=110)
+        atomic_write(out / name, png.getvalue())

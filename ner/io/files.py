@@ -27,15 +27,21 @@ def strict_dumps(obj, **kwargs) -> str:
     return json.dumps(finite(obj), allow_nan=False, **kwargs)
 
 
-def atomic_write_text(path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` via a temporary file in the same folder and ``os.replace``."""
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` as UTF-8 to ``path`` with :func:`atomic_write` (line ends as given)."""
+    atomic_write(path, text.encode("utf-8"))
+
+
+def atomic_write(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file in the same folder and ``os.replace``: a reader sees
+    the old file or the new one, and a failed write leaves the old one and no temporary file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_dead_temporaries(path)
     tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
     try:
-        with open(tmp, "x", encoding="utf-8", newline="") as f:
-            f.write(text)
+        with open(tmp, "xb") as f:
+            f.write(data)
         os.replace(tmp, path)
     except OSError as exc:   # name the file asked for, not the temporary one (or none: a full disk)
         tmp.unlink(missing_ok=True)
@@ -63,6 +69,6 @@ def _remove_dead_temporaries(path: Path) -> None:
 
 
 
-def write_json(path, obj, indent: int | None = 2) -> None:
+def write_json(path: str | os.PathLike, obj, indent: int | None = 2) -> None:
     """Write ``obj`` as strict UTF-8 JSON (:func:`strict_dumps`) with :func:`atomic_write_text`."""
     atomic_write_text(path, strict_dumps(obj, indent=indent, ensure_ascii=False) + "\n")

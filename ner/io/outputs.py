@@ -25,7 +25,7 @@ from pathlib import Path
 
 from ner import __version__
 from ner.errors import NerError
-from ner.io.files import atomic_write_text
+from ner.io.files import write_json
 
 MARK = ".ner-output.json"
 BUNDLE_MARK = "bundle.json"
@@ -269,7 +269,7 @@ def mark_folder(out: Path, kind: str, files: list[str] | None = None) -> None:
     ``files``: every name ner wrote, for a folder it replaces whole: a rerun refuses to delete others)."""
     out.mkdir(mode=0o777, exist_ok=True)
     mark = {"written_by": "ner", "version": __version__, "kind": kind}
-    atomic_write_text(out / MARK, json.dumps(mark if files is None else {**mark, "files": sorted(files)}) + "\n")
+    write_json(out / MARK, mark if files is None else {**mark, "files": sorted(files)}, indent=None)
 
 
 # ---------------------------------------------------------------- the swap
