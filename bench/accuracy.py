@@ -7,8 +7,9 @@ Each seed is a normal ``ner.train`` run (random-init embeddings; vocabularies fr
 epoch chosen by dev F1 with early stopping) whose bundle lands in OUT/seed-N; a rerun skips seeds whose
 bundle is complete, so the benchmark can be run in pieces. Afterwards it prints, per seed, the best
 epoch, epochs run, wall time and dev/test entity F1, and the mean and standard deviation of test F1,
-and writes them to OUT/summary.json. Extra ``ner train`` settings go after ``--`` as KEY=VALUE
-(e.g. ``-- lr=0.001 casing_dim=0``).
+and writes them to OUT/summary.json with the commit, command line, machine and library versions of this
+invocation (``bench/_provenance.py``; each run's bundle also records the versions it trained with).
+Extra ``ner train`` settings go after ``--`` as KEY=VALUE (e.g. ``-- lr=0.001 casing_dim=0``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import statistics
 import sys
 import time
 from pathlib import Path
+
+from _provenance import line, provenance
 
 
 def _value(text: str):
@@ -62,8 +65,10 @@ def main() -> int:
                      "test_f1": bundle.metrics["test"]["f1"], "backend": bundle.meta["versions"]["backend"]})
     f1s = [r["test_f1"] for r in rows]
     summary = {"data": args.data, "encoder": args.encoder, "crf": args.crf, "settings": extra, "runs": rows,
-               "test_f1_mean": statistics.mean(f1s), "test_f1_std": statistics.stdev(f1s) if len(f1s) > 1 else 0.0}
+               "test_f1_mean": statistics.mean(f1s), "test_f1_std": statistics.stdev(f1s) if len(f1s) > 1 else 0.0,
+               **provenance()}
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(line())
     print("| seed | best epoch | epochs run | wall s | dev F1 | test F1 |\n|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['seed']} | {r['best_epoch']} | {r['epochs_run']} | {r['train_seconds']:.0f} | "

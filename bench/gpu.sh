@@ -43,6 +43,7 @@ DATA=${DATA:-.gpu-data/conll2003}
 JSON="$OUT/speed-gpu.jsonl"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 python3 -c "import jax, keras; print('jax', jax.__version__, jax.devices(), 'keras', keras.__version__)" || exit 1
+echo "# commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown); command: bash bench/gpu.sh (rows carry their own)"
 nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -lms 200 > "$OUT/gpu-util.csv" 2>/dev/null &
 SMI=$!
 bench() {  # bench VARIANT ENCODER CRF_SCAN LSTM_PATH BATCH (rows go to $JSON and, with errors, to the log)

@@ -6,6 +6,8 @@ import os
 import statistics
 import time
 
+from _provenance import provenance
+
 
 def parser(doc: str, shapes: str, repeats: int, row: str) -> argparse.ArgumentParser:
     """The options every micro-benchmark takes: --shapes (default ``shapes``), --repeats, --json (one JSON
@@ -48,8 +50,10 @@ def median_ms(f, x, repeats: int) -> float:
 
 
 def record(row: dict, rows: list, json_path: str) -> None:
-    """Keep ``row``, print it as a JSON line and append it to ``json_path`` (if given) at once, so that a
-    run cut short keeps what it measured."""
+    """Keep ``row`` with its commit, command line, machine and library versions (``bench/_provenance.py``),
+    print it as a JSON line and append it to ``json_path`` (if given) at once, so that a run cut short keeps
+    what it measured."""
+    row.update(provenance("jax"))
     rows.append(row)
     print(json.dumps(row), flush=True)
     if json_path:

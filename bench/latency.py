@@ -7,7 +7,8 @@ bench/runs/latency-model first. Cold start: wall time of the whole ``ner tag`` p
 imports, bundle load, tagging one sentence), median of --repeats runs, for the numpy engine (default) and
 the Keras engine (with ner's fast exit, and with Python's normal teardown). Warm: median and 95th
 percentile of ``Tagger.tag`` on one 12-token sentence over --calls calls after 10 warm-up calls, in this
-process, for both engines.
+process, for both engines. The first line printed gives the commit, command line, machine and library
+versions (``bench/_provenance.py``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from _provenance import line
 
 SENTENCE = "Angela Merkel visited Paris on Tuesday to meet officials of the European Commission."
 
@@ -78,7 +81,8 @@ def main() -> int:
             t0 = time.perf_counter()
             tagger.tag_sentences(sentences)
             bulk[engine] = time.perf_counter() - t0
-    print(f"backend {keras.backend.backend()}; model {model}")
+    print(line(keras.backend.backend()))
+    print(f"model {model}")
     for name, times in cold.items():
         print(f"cold start `ner tag MODEL \"one sentence\"`, {name}: median {statistics.median(times):.2f} s "
               f"(min {min(times):.2f}, max {max(times):.2f}, {args.repeats} runs)")

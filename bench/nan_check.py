@@ -5,8 +5,9 @@
 Trains the same tagger (same seed) with the check and with it replaced by a plain Keras callback, in
 alternating pairs, --repeats pairs. Speed of one run: training sentences × epochs after the first (which
 includes tracing and compilation) / their fit seconds (history.json ``seconds``: dev scoring excluded).
-Prints each run, the medians and their ratio, the commit and the library versions; --json appends one JSON
-line per run. The backend is $KERAS_BACKEND (tensorflow by default). Run it on an otherwise idle machine.
+Prints each run, the medians and their ratio, and where the figures came from (commit, command line,
+machine, library versions: ``bench/_provenance.py``); --json appends one JSON line per run, each with
+those. The backend is $KERAS_BACKEND (tensorflow by default). Run it on an otherwise idle machine.
 """
 
 from __future__ import annotations
@@ -14,23 +15,9 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import tempfile
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def commit() -> str:
-    """The checked-out commit, "+dirty" when the tree has changes; "unknown" outside git."""
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                               capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + ("+dirty" if dirty else "")
+from _provenance import ROOT, provenance
 
 
 def main() -> int:
@@ -55,7 +42,7 @@ def main() -> int:
     guard = ner.training.fit.finite_guard
     settings = dict(data=args.data, encoder=args.encoder, epochs=args.epochs, batch_size=args.batch_size,
                     hidden=args.hidden, word_dim=args.word_dim, patience=0, verbose=0, seed=1)
-    info = {"commit": commit(), **ner.training.fit.versions(), "settings": settings}
+    info = {**provenance(keras.backend.backend()), "settings": settings}
     print(json.dumps(info))
     speeds: dict[str, list[float]] = {"with": [], "without": []}
     with tempfile.TemporaryDirectory() as tmp:

@@ -4,7 +4,8 @@
 
 Prints, for the tokenizer (``tokenize_text``) on each pathological text of --chars and twice --chars
 characters, and for ``read_conll`` on one sentence of --chars and twice --chars token lines, the best of
---repeats wall-clock seconds and the ratio of the two sizes (about 2 when linear, 4 when quadratic).
+--repeats wall-clock seconds and the ratio of the two sizes (about 2 when linear, 4 when quadratic), after
+a line giving the commit, command line, machine and library versions (``bench/_provenance.py``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _provenance import line
 
 UNITS = ["a", ".", "a.", "-a", "我", ".-", "a@", "1,", "Mr. ", "x'", "http://", "Wait... what? ", "don't "]
 
@@ -41,6 +44,7 @@ def main() -> int:
     mixed = " ".join(random.Random(1).choice(
         "The quick Merkel's U.S. e-mail 1,200 3.5 don't fox. 我在Google工作。 https://x.org/a?b=c Mr. J. "
         "Wait... what?".split()) for _ in range(n // 2))
+    print(line())
     print(f"| input | {n:,} s | {2 * n:,} s | ratio |\n|---|---:|---:|---:|")
     for name, text in [("mixed text", mixed)] + [(repr(u), u * (2 * n // len(u) + 1)) for u in UNITS]:
         a, b = best(args.repeats, tokenize_text, text[:n]), best(args.repeats, tokenize_text, text[:2 * n])

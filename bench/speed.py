@@ -9,8 +9,17 @@ What is measured, per configuration, at the default sizes (100-d words, char CNN
 width 3, 200 units per direction, 10-d casing feature):
   * training: epoch 1 (includes tracing/compilation of every bucket shape), then --timed-epochs steady
     epochs, over the whole training split at --batch-size; sentences/s and tokens/s are from the median
-    steady epoch (TensorFlow epochs vary by up to +-20% here); ``compile_s`` = epoch 1 seconds - that
-    median; every epoch's seconds are kept in ``epoch_s``;
+    steady epoch (TensorFlow epochs vary by up to +-20% here); every epoch's seconds are kept in ``epoch_s``;
+  * ``compile_s``: seconds spent compiling the training step during all epochs, measured rather than
+    inferred, so never negative (``compile_count``: how many compilations; ``compile_s_from``: how).
+    JAX: the union of the time spans that JAX reports (``jax.monitoring``) for tracing to a jaxpr, lowering
+    and XLA compilation, nested events counted once. TensorFlow: the wall seconds of the training batches
+    during which Keras traced the step (Python runs ``train_step`` only while tracing), each timed from its
+    start to the next batch's start, so that batch's own step (tens of ms), the graph's first-run
+    optimisation and, for the first batch, the input pipeline's start are included. Dev scoring
+    (--f1-epochs) is not counted. Rows written before this definition have ``compile_s`` = epoch 1 seconds
+    - the median steady epoch, which went negative when a steady TensorFlow epoch was the slow one (those
+    rows carry an ``invalid`` note);
   * decoding: Viterbi / argmax tags of the whole test split at --decode-batch-size, run twice, the
     second timed (sentences/s);
   * peak resident memory of the process (ru_maxrss);
@@ -27,7 +36,8 @@ width 3, 200 units per direction, 10-d casing feature):
   * --variant LABEL names a variant of the environment (e.g. XLA_FLAGS set by the caller, recorded too), so
     variants of one configuration are separate rows.
 Results are appended as JSON lines to --json (a rerun skips configurations already there) and printed
-as a markdown table.
+as a markdown table. Each row records where it came from (``bench/_provenance.py``): ``commit``, ``command``
+(this process's command line), ``machine`` and ``versions`` (Python, ner, Keras, numpy, TensorFlow, JAX).
 """
 
 from __future__ import annotations
@@ -42,6 +52,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from _provenance import provenance
 
 
 def measure(args) -> dict:
@@ -82,17 +94,25 @@ def measure(args) -> dict:
     epochs = max(1 + args.timed_epochs, args.f1_epochs)
     seconds, f1 = [], {}
 
+    clock = CompileClock(model)
+
     class Timer(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
+            clock.resume()
             self.t0 = time.perf_counter()
+
+        def on_train_batch_begin(self, batch, logs=None):  # a begin hook keeps Keras' batch loop asynchronous
+            clock.batch_begin()
 
         def on_epoch_end(self, epoch, logs=None):
             seconds.append(time.perf_counter() - self.t0)
+            clock.pause()  # closes the epoch's last batch; dev scoring below is not training
             if epoch + 1 == args.f1_epochs:  # outside the timed span
                 scores, _ = score_split(model, vocabs, *splits["dev"], data_scheme, cfg.scheme)
                 f1[f"dev_f1_after_{args.f1_epochs}_epochs"] = round(scores["f1"], 4)
 
     model.fit(batches, epochs=epochs, verbose=0, callbacks=[Timer()])
+    clock.close()
     n_sent, n_tok = len(train_tokens), sum(len(t) for t in train_tokens)
     steady = statistics.median(seconds[1:1 + args.timed_epochs])
     test_tokens = splits["test"][0]
@@ -107,7 +127,7 @@ def measure(args) -> dict:
         "train_sentences_per_s": round(n_sent / steady, 1), "train_tokens_per_s": round(n_tok / steady, 1),
         "epoch1_s": round(seconds[0], 2), "epoch2_s": round(seconds[1], 2),
         "steady_epoch_s": round(steady, 2), "timed_epochs": args.timed_epochs,
-        "epoch_s": [round(s, 2) for s in seconds], "compile_s": round(seconds[0] - steady, 2),
+        "epoch_s": [round(s, 2) for s in seconds], **clock.result(),
         "decode_batch_size": args.decode_batch_size,
         "decode_sentences_per_s": round(len(test_tokens) / decode_s, 1),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
@@ -117,6 +137,86 @@ def measure(args) -> dict:
     if args.variant:
         result.update(variant=args.variant, xla_flags=os.environ.get("XLA_FLAGS", ""))
     return result
+
+
+class CompileClock:
+    """Seconds spent compiling ``model``'s training step while on (see ``compile_s`` in the module docstring):
+    a sum of measured durations, so never negative."""
+
+    SPANS = "/jax/core/compile/"   # JAX's events: jaxpr_trace, jaxpr_to_mlir_module, backend_compile
+
+    def __init__(self, model):
+        import keras
+
+        self.backend = keras.backend.backend()
+        self.on = False
+        self.spans: list[tuple[float, float]] = []   # JAX: (start, end) of each compile event while on
+        self.tf_seconds, self.tf_batches = 0.0, 0    # TensorFlow: the batches that traced
+        self.batch_start: float | None = None
+        self.traced = False
+        self.listener = None
+        self.compilations = 0                        # JAX: XLA compilations while on
+        self.measured = self.backend == "tensorflow"
+        if self.backend == "jax":
+            from jax import monitoring
+
+            if hasattr(monitoring, "register_event_time_span_listener"):
+                self.listener, self.measured = self._span, True
+                monitoring.register_event_time_span_listener(self.listener)
+        elif self.backend == "tensorflow":
+            step = model.train_step   # Keras wraps model.train_step in its tf.function when fit starts
+
+            def traced_step(*a, **k):
+                self.traced = True
+                return step(*a, **k)
+
+            model.train_step = traced_step
+
+    def _span(self, event, start_time, end_time, **kwargs):
+        if self.on and event.startswith(self.SPANS):
+            self.spans.append((start_time, end_time))
+            self.compilations += event.endswith("backend_compile_duration")
+
+    def resume(self):
+        self.on = True
+
+    def batch_begin(self):
+        now = time.perf_counter()
+        self._close_batch(now)
+        self.batch_start = now
+
+    def _close_batch(self, now):
+        if self.batch_start is not None and self.traced:
+            self.tf_seconds += now - self.batch_start
+            self.tf_batches += 1
+        self.batch_start, self.traced = None, False
+
+    def pause(self):
+        self._close_batch(time.perf_counter())
+        self.on = False
+
+    def close(self):
+        self.pause()
+        if self.listener is not None:
+            from jax import monitoring
+
+            monitoring.unregister_event_time_span_listener(self.listener)
+            self.listener = None
+
+    def result(self) -> dict:
+        """``compile_s``, ``compile_count`` and ``compile_s_from`` (None where the backend offers no measure)."""
+        if self.backend == "tensorflow":
+            return {"compile_s": round(self.tf_seconds, 2), "compile_count": self.tf_batches,
+                    "compile_s_from": "batches that traced train_step"}
+        if not self.measured:
+            return {"compile_s": None, "compile_count": None, "compile_s_from": "not measured"}
+        total, end = 0.0, float("-inf")
+        for start, stop in sorted(self.spans):   # union of the spans: nested events count once
+            if stop > end:
+                total += stop - max(start, end)
+                end = stop
+        return {"compile_s": round(total, 2), "compile_count": self.compilations,
+                "compile_s_from": "jax.monitoring compile spans"}
 
 
 def accelerator() -> dict:
@@ -138,8 +238,8 @@ def accelerator() -> dict:
 def table(rows: list[dict]) -> str:
     cols = ["backend", "encoder", "head", "batch_size", "parameters", "train_sentences_per_s",
             "train_tokens_per_s", "compile_s", "decode_sentences_per_s", "peak_rss_mib"]
-    cols += [c for c in ("device", "peak_device_mib", "variant", "malloc", "updates", "crf_scan", "lstm_path")
-             if any(c in r for r in rows)]
+    cols += [c for c in ("device", "peak_device_mib", "variant", "malloc", "updates", "crf_scan", "lstm_path",
+                         "commit") if any(c in r for r in rows)]
     extra = sorted({k for r in rows for k in r if k.startswith("dev_f1")})
     cols += extra
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
@@ -211,7 +311,8 @@ def main() -> int:
                 if proc.returncode != 0:
                     print(proc.stderr[-3000:], file=sys.stderr)
                     return 1
-                row = {**json.loads(proc.stdout.strip().splitlines()[-1]), "f1_epochs": args.f1_epochs}
+                row = {**json.loads(proc.stdout.strip().splitlines()[-1]), "f1_epochs": args.f1_epochs,
+                       **provenance()}
                 done.append(row)
                 with out.open("a") as f:
                     f.write(json.dumps(row) + "\n")

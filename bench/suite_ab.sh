@@ -6,8 +6,9 @@
 #
 # Runs the README's test command (the TensorFlow pass, then the JAX pass) from the current virtual
 # environment with PYTHONPATH set to each tree; BASE_REF is checked out in a temporary git worktree.
-# Prints one line per pass (wall, user and sys seconds; pytest's summary) and keeps pytest's
-# --durations=0 output in $OUT (default bench/runs/suite-ab) for per-test comparisons.
+# Prints first the two commits, the command line, the machine and the library versions (Python, pytest,
+# ner, Keras, numpy, TensorFlow, JAX), then one line per pass (wall, user and sys seconds; pytest's summary),
+# and keeps pytest's --durations=0 output in $OUT (default bench/runs/suite-ab) for per-test comparisons.
 # FILES="tests/test_x.py ..." restricts both passes to those files (a quick check of the script).
 set -euo pipefail
 base_ref=${1:?usage: bash bench/suite_ab.sh BASE_REF [PAIRS]}
@@ -22,6 +23,20 @@ git -C "$new" worktree add -q --detach "$base" "$base_ref"
 trap 'git -C "$new" worktree remove --force "$base"' EXIT
 jax_files=${FILES:-tests/test_crf.py tests/test_encoders.py tests/test_model.py tests/test_runtime.py}
 TIMEFORMAT='%R %U %S'
+dirty=$(git -C "$new" status --porcelain --untracked-files=no)
+versions=$($python - "$new/bench" <<'PY'
+import sys
+from importlib import metadata
+
+sys.path.insert(0, sys.argv[1])
+from _provenance import provenance  # noqa: E402
+
+p = provenance()
+found = {"python": p["versions"].pop("python"), "pytest": metadata.version("pytest"), **p["versions"]}
+print(", ".join(f"{name} {version}" for name, version in found.items()) + "; " + p["machine"])
+PY
+)
+echo "# base $base_ref = $(git -C "$new" rev-parse --short "$base_ref"), new $(git -C "$new" rev-parse --short HEAD)${dirty:++dirty}; command: bash bench/suite_ab.sh $*${FILES:+ (FILES=$FILES)}; $versions"
 
 passes() {  # label tree
     local label=$1 tree=$2 t

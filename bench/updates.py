@@ -7,7 +7,8 @@ the word embedding holds the training vocabulary) and times ``optimizer.apply(gr
 a compiled ``tf.function`` / ``jax.jit`` step, with fixed random gradients shaped like one batch's: dense
 for every variable except the word and char embeddings, which on TensorFlow get sparse gradients
 (``tf.IndexedSlices``) over the ids of a real training batch, as in training. Prints the median of
---repeats steps after a warm-up, per optimizer, and appends JSON lines to --json.
+--repeats steps after a warm-up, per optimizer, and appends JSON lines to --json, each with its commit,
+command line, machine and library versions (``bench/_provenance.py``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import os
 import statistics
 import time
 from pathlib import Path
+
+from _provenance import line, provenance
 
 
 def main() -> int:
@@ -73,13 +76,13 @@ def main() -> int:
             seconds.append(time.perf_counter() - t0)
         row = {"backend": backend, "encoder": args.encoder, "optimizer": name,
                "parameters": int(sum(np.prod(v.shape) for v in variables)),
-               "ms_per_step": round(1e3 * statistics.median(seconds), 3), "repeats": args.repeats}
+               "ms_per_step": round(1e3 * statistics.median(seconds), 3), "repeats": args.repeats, **provenance()}
         rows.append(row)
         print(json.dumps(row), flush=True)
     if args.json:
         with open(args.json, "a") as f:
             f.writelines(json.dumps(r) + "\n" for r in rows)
-    print("\n| backend | optimizer | parameters | ms per update (median) |\n|---|---|---|---|")
+    print("\n" + line(backend) + "\n\n| backend | optimizer | parameters | ms per update (median) |\n|---|---|---|---|")
     for r in rows:
         print(f"| {r['backend']} | {r['optimizer']} | {r['parameters']:,} | {r['ms_per_step']} |")
     return 0
