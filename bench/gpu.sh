@@ -28,7 +28,7 @@
 #   (CRF alone, loop against parallel forms), $OUT/lstm-paths-gpu.* and $OUT/crf-scan-gpu.*, and last the
 #   fastest row at batch 256 (session 4: base 37,600-43,100 in steady epochs).
 # Command buffers for loops (XLA_FLAGS=--xla_gpu_enable_command_buffer=+WHILE,+CONDITIONAL) were measured
-# in session 4 and did not pay (bench/README.md "GPU"); set XLA_FLAGS yourself to add them to a row.
+# in session 4 and did not pay (bench/README.md, gpu.sh); set XLA_FLAGS yourself to add them to a row.
 set -uo pipefail
 OUT=${OUT:-bench/results}
 mkdir -p "$OUT"

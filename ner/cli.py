@@ -115,9 +115,10 @@ def os_error(exc: OSError) -> str:
 def run() -> None:
     """The ``ner`` console script: :func:`main`, then exit at once with its code.
 
-    Skips the interpreter's teardown, which takes about 1.5 s after TensorFlow was imported (measured on
-    the 2-core CPU) -- a third of a cold ``ner tag``. Safe because every command has finished writing
-    (files go through atomic renames) when :func:`main` returns; streams and log handlers are flushed here.
+    Skips the interpreter's teardown, which is slow once TensorFlow has been imported (``bench/latency.py``
+    times a cold ``ner tag`` with and without it; README.md gives the figures). Safe because every command
+    has finished writing (files go through atomic renames) when :func:`main` returns; streams and log
+    handlers are flushed here.
     """
     import logging
 

@@ -5,9 +5,8 @@ training batch of 32 x 24 words of bilstm-cnn + CRF), the dense gradient of the 
 on CoNLL-2003) and the optimizer's new slots. glibc serves blocks above its mmap threshold (adaptive, at
 most 32 MiB) with a fresh ``mmap`` and unmaps them on free, and trims freed memory at the top of the heap,
 so every step pays a page fault per 4 KiB page it writes. Raising the threshold and never trimming keeps
-those pages mapped. Measured on the 2-core CPU (bench/README.md): a bilstm-cnn + CRF training step on
-32 x 24 words 54-56 -> 35-38 ms (JAX); CoNLL-2003 epochs 16.2-17.8 -> 14.7-15.6 s (JAX) and
-21.1-22.9 -> 17.3-19.1 s (TensorFlow).
+those pages mapped. ``bench/speed.py --malloc default`` measures training without it; bench/README.md
+gives the figures.
 """
 
 from __future__ import annotations

@@ -25,12 +25,12 @@ def batch_layout(model, backend: str | None = None) -> dict:
     char CNN needs between packed words, and ``buckets`` and ``char_buckets``.
 
     TensorFlow runs one graph traced for unknown lengths, so any batch shape is free: pad each batch only to
-    its own longest sentence and packed character row (measured on CoNLL-2003: 0.99 of the padded token slots
-    are real instead of 0.77, about 1.5x faster training). JAX and PyTorch build a program per shape: a few
-    buckets. JAX on a CPU, where every padded time step costs arithmetic, takes the finer
-    :data:`CPU_BUCKETS` (CoNLL-2003, batch 32: 0.84 of the token slots real instead of 0.77, 18 shapes
-    instead of 10; bilstm-cnn + CRF 880 -> 1,036 training sentences/s, compilation 44 -> 64 s); on a GPU a
-    time step costs about the same whatever the padding while each shape costs seconds of compilation.
+    its own longest sentence and packed character row (counted on CoNLL-2003: 0.99 of the padded token slots
+    are real instead of 0.77). JAX and PyTorch build a program per shape: a few buckets. JAX on a CPU, where
+    every padded time step costs arithmetic, takes the finer :data:`CPU_BUCKETS` (CoNLL-2003, batch 32: 0.84
+    of the token slots real instead of 0.77, 18 shapes instead of 10: faster epochs, longer compilation); on
+    a GPU a time step costs about the same whatever the padding while each shape costs seconds of
+    compilation. bench/README.md gives the measured speeds.
     """
     backend = backend or keras.backend.backend()
     if backend == "tensorflow":

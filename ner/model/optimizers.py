@@ -2,9 +2,9 @@
 
 Keras runs an optimizer update as about a dozen element-wise ops per variable; graph-mode TensorFlow
 executes them one by one, each a full pass over the variable, which for a 20,000 x 100 word embedding
-costs more than the rest of the update. One update of the CoNLL-2003 ``bilstm-cnn`` tagger on the 2-core
-CPU: 8.3 ms with Keras' Adam, 5.7 ms fused (``bench/updates.py``). JAX fuses the ops itself: there, on
-PyTorch and under XLA, these are Keras' classes unchanged. The formulas are Keras' own
+costs more than the rest of the update. Here each variable's update is one TensorFlow kernel
+(``bench/updates.py`` times one update of each optimizer). JAX fuses the ops itself: there, on PyTorch and
+under XLA, these are Keras' classes unchanged. The formulas are Keras' own
 (``ner.backend.tf_kernels``); ``tests/test_optimizers.py`` checks equal updates. One difference on TensorFlow: for
 a sparse gradient with a repeated id (a word twice in a batch), Keras squares each occurrence's gradient
 before summing them, the fused Adam squares the sum, as JAX does and as Adam is defined.

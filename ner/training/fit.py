@@ -32,8 +32,8 @@ def set_seed(seed: int) -> None:
     """Seed Python, numpy and the Keras backend (same seed + data -> same result on the CPU).
 
     On JAX, also switch to the non-partitionable threefry generator (unless $JAX_THREEFRY_PARTITIONABLE
-    says otherwise): the same distributions from a different stream, and cheaper dropout masks; training
-    steps of bilstm-cnn + CRF were 15-28% faster with it on the 2-core CPU (bench/README.md).
+    says otherwise): the same distributions from a different stream, and cheaper dropout masks on a CPU
+    (bench/README.md gives the measured step times).
     """
     import keras
 
