@@ -21,6 +21,7 @@ import os
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -29,6 +30,9 @@ from ner.data.vocab import Vocabularies
 from ner.errors import NerError
 from ner.io.files import write_json
 from ner.io.outputs import replace_folder, restore
+
+if TYPE_CHECKING:
+    from ner.model.network import SequenceTagger
 
 FORMAT_VERSION = 1
 STATUSES = ("complete", "interrupted")
@@ -41,15 +45,16 @@ class Bundle:
     """A loaded bundle. ``model`` is a ``ner.model.network.SequenceTagger``; the rest are the JSON files."""
 
     path: Path
-    model: object
-    vocabs: object
+    model: SequenceTagger | None
+    vocabs: Vocabularies
     config: dict
     meta: dict
     history: list = field(default_factory=list)
     metrics: dict = field(default_factory=dict)
 
 
-def write_bundle(out, *, model, vocabs, config: dict, meta: dict, history: list, metrics: dict) -> Path:
+def write_bundle(out: str | os.PathLike, *, model: SequenceTagger, vocabs: Vocabularies, config: dict, meta: dict,
+                 history: list, metrics: dict) -> Path:
     """Write a bundle to ``out`` and return it: into a temporary sibling folder, swapped in when complete
     (:func:`ner.io.outputs.replace_folder`), so ``out`` holds the old or the new complete bundle at every instant.
     """
@@ -73,14 +78,14 @@ def write_bundle(out, *, model, vocabs, config: dict, meta: dict, history: list,
     return Path(out)
 
 
-def bundle_path(path) -> Path:
+def bundle_path(path: object) -> Path:
     """``path`` as a Path; anything but a str or path (None, say) is a NerError, not pathlib's TypeError."""
     if not isinstance(path, (str, os.PathLike)):
         raise NerError(f"model bundle: expected a folder path, got {type(path).__name__}")
     return Path(path)
 
 
-def read_meta(path) -> dict:
+def read_meta(path: str | os.PathLike) -> dict:
     """Check that ``path`` is a complete bundle of a format this version reads; return bundle.json."""
     path = bundle_path(path)
     restore(path)
@@ -103,7 +108,7 @@ def read_meta(path) -> dict:
     return meta
 
 
-def load_bundle(path, model: bool = True) -> Bundle:
+def load_bundle(path: str | os.PathLike, model: bool = True) -> Bundle:
     """Load a bundle folder (any backend can load a bundle written by any other).
 
     ``model=False`` skips the Keras model (``Bundle.model`` is None) and never imports Keras.
@@ -133,7 +138,7 @@ def load_bundle(path, model: bool = True) -> Bundle:
     return bundle
 
 
-def load_model(path):
+def load_model(path: str | os.PathLike) -> SequenceTagger:
     """The Keras model of the bundle at ``path`` (a ``ner.model.network.SequenceTagger``)."""
     import keras
 
@@ -151,7 +156,7 @@ def load_model(path):
         raise NerError(f"{file}: corrupt model file, cannot load it ({type(exc).__name__}: {reason})") from None
 
 
-def check_parts(path, source: str, facts: dict, vocabs, config: dict) -> None:
+def check_parts(path: str | os.PathLike, source: str, facts: dict, vocabs: Vocabularies, config: dict) -> None:
     """Refuse (NerError naming ``path/source``) a bundle whose parts do not belong together.
 
     ``facts``: what the weights in ``source`` ("model.keras" or "weights.npz") show: "words" and "chars"
@@ -177,7 +182,7 @@ def check_parts(path, source: str, facts: dict, vocabs, config: dict) -> None:
                            f"{json.dumps(config[name])}; the bundle's files do not belong together")
 
 
-def check_model(path, model, vocabs, config: dict) -> None:
+def check_model(path: str | os.PathLike, model: SequenceTagger, vocabs: Vocabularies, config: dict) -> None:
     """:func:`check_parts` for the Keras model (``ner.model.network.SequenceTagger``) of the bundle at ``path``."""
     settings = model.config
     facts = {"words": model.num_words, "chars": model.num_chars, "labels": list(model.labels),

@@ -10,10 +10,12 @@ comparison report::
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import datasets
 from seqeval.metrics import classification_report
@@ -21,11 +23,15 @@ from seqeval.scheme import IOB1, IOB2, IOBES
 
 from ner.bundle import Bundle
 from ner.data.conll import read_conll, write_conll
-from ner.data.corpus import corpus_scheme, data_name, load_corpus
+from ner.data.corpus import CorpusSpec, corpus_scheme, data_name, load_corpus
 from ner.data.schemes import Span, convert, detect_scheme, scoring_scheme, to_spans
+from ner.data.vocab import Vocabularies
 from ner.errors import NerError, RunError
 from ner.inference.tagger import Tagger
 from ner.io.outputs import check_file
+
+if TYPE_CHECKING:
+    from ner.model.network import SequenceTagger
 
 _STRICT = {"iob1": IOB1, "bio": IOB2, "bioes": IOBES}
 
@@ -71,7 +77,7 @@ def entity_scores(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], 
     }
 
 
-def read_scored(path) -> tuple[list, list, list, str]:
+def read_scored(path: str | os.PathLike) -> tuple[list, list, list, str]:
     """Read a CoNLL file whose last two columns are gold and predicted tags.
 
     Returns (tokens, gold, predicted, scheme) with the scheme detected from both tag columns.
@@ -82,7 +88,7 @@ def read_scored(path) -> tuple[list, list, list, str]:
     return [s.tokens for s in gold], gold_tags, pred_tags, detect_scheme(gold_tags + pred_tags)
 
 
-def score_file(path, strict: bool = False, errors: bool = False) -> dict:
+def score_file(path: str | os.PathLike, strict: bool = False, errors: bool = False) -> dict:
     """Score a ``token gold predicted`` CoNLL file; ``errors`` adds an :func:`error_analysis`."""
     tokens, gold, pred, scheme = read_scored(path)
     scores = entity_scores(gold, pred, scheme, strict=strict)
@@ -172,7 +178,8 @@ def format_errors(analysis: dict) -> str:
     return "\n".join(lines)
 
 
-def score_split(model, vocabs, tokens, gold, data_scheme: str, model_scheme: str, strict: bool = False
+def score_split(model: SequenceTagger, vocabs: Vocabularies, tokens: Sequence[Sequence[str]],
+                gold: Sequence[Sequence[str]], data_scheme: str, model_scheme: str, strict: bool = False
                 ) -> tuple[dict, list]:
     """Entity scores of the Keras ``model`` on one split, compared in the data's scheme; also returns the
     predictions (in the data's scheme)."""
@@ -182,7 +189,8 @@ def score_split(model, vocabs, tokens, gold, data_scheme: str, model_scheme: str
     return entity_scores(gold, predicted, data_scheme, strict=strict), predicted
 
 
-def check_overlap(vocabs, tokens, gold, scheme: str, where: str) -> Counter:
+def check_overlap(vocabs: Vocabularies, tokens: Sequence[Sequence[str]], gold: Sequence[Sequence[str]], scheme: str,
+                  where: str) -> Counter:
     """Gold counts of the entity types the model never saw; RunError when the data shares no entity type or
     no word or character with the model (its scores would mean nothing)."""
     known = {t.split("-", 1)[1] for t in vocabs.labels.items if t != "O"}
@@ -196,8 +204,9 @@ def check_overlap(vocabs, tokens, gold, scheme: str, where: str) -> Counter:
     return Counter({label: n for label, n in types.items() if label not in known})
 
 
-def evaluate(model_or_path, data, *, split: str = "test", strict: bool = False, predictions=None,
-             errors: bool = False, token_col: int = 0, tag_col: int = -1, tokens_column: str | None = None,
+def evaluate(model_or_path: str | os.PathLike | Bundle | Tagger, data: CorpusSpec, *, split: str = "test",
+             strict: bool = False, predictions: str | os.PathLike | None = None, errors: bool = False,
+             token_col: int = 0, tag_col: int = -1, tokens_column: str | None = None,
              tags_column: str | None = None, engine: str = "auto", overwrite: bool = False) -> dict:
     """Score a bundle (path or loaded ``Bundle``/``Tagger``) on one split of a corpus; a corpus of one file
     (CoNLL, parquet, json) is that split, whatever ``split`` names.

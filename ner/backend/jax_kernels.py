@@ -9,6 +9,11 @@ Shapes: B batch, T steps, D input features, H units per direction.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import jax
+
 
 def on_gpu() -> bool:
     """Whether JAX computes on a GPU."""
@@ -17,7 +22,8 @@ def on_gpu() -> bool:
     return jax.default_backend() == "gpu"
 
 
-def lstm(x, lengths, kernel, recurrent_kernel, bias):
+def lstm(x: jax.Array, lengths: jax.Array, kernel: jax.Array, recurrent_kernel: jax.Array,
+         bias: jax.Array) -> jax.Array:
     """x (B, T, D) float32, lengths (B,) int -> (B, T, 2H), 0 after each row's length.
 
     Weights in Keras' LSTM layout per direction, gates (i, f, c, o), as ``FusedLSTM`` holds them: kernel

@@ -4,6 +4,8 @@ Imported only when Keras runs on TensorFlow, by ``ner.model.optimizers``, whose 
 update (``keras.ops``) on the other backends and under XLA; the tests compare both.
 """
 
+from __future__ import annotations
+
 import tensorflow as tf
 from tensorflow.python.framework import ops as tf_ops
 from tensorflow.python.ops import control_flow_util
@@ -14,7 +16,8 @@ def in_xla() -> bool:
     return control_flow_util.GraphOrParentsInXlaContext(tf_ops.get_default_graph())
 
 
-def apply_adam(variable, m, v, gradient, lr, beta_1, beta_2, epsilon, step):
+def apply_adam(variable: tf.Variable, m: tf.Variable, v: tf.Variable, gradient: tf.Tensor | tf.IndexedSlices,
+               lr: float | tf.Tensor, beta_1: float, beta_2: float, epsilon: float, step: int | tf.Tensor) -> None:
     """Keras' Adam update of ``variable`` in one pass (``ResourceApplyAdam``: the same formula, epsilon
     outside the square root); ``step`` counts from 1. ``variable``, ``m``, ``v`` are ``tf.Variable``; a
     sparse gradient (``tf.IndexedSlices``) is densified first (repeated ids summed), so its square is
@@ -29,7 +32,8 @@ def apply_adam(variable, m, v, gradient, lr, beta_1, beta_2, epsilon, step):
         epsilon=tf.cast(epsilon, dtype), grad=tf.convert_to_tensor(gradient, dtype), use_locking=False)
 
 
-def apply_momentum(variable, momentum_buffer, gradient, lr, momentum, nesterov):
+def apply_momentum(variable: tf.Variable, momentum_buffer: tf.Variable, gradient: tf.Tensor | tf.IndexedSlices,
+                   lr: float | tf.Tensor, momentum: float, nesterov: bool) -> None:
     """Keras' SGD-with-momentum update in one pass (``ResourceApplyKerasMomentum``: buffer = momentum *
     buffer - lr * gradient; variable += buffer, or with ``nesterov`` += momentum * buffer - lr * gradient)."""
     dtype = variable.dtype

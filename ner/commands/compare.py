@@ -25,7 +25,7 @@ _TRAINING = {
 HELP = "train a grid of encoders × heads and compare them in a report"
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "compare", help=HELP,
         description="Train every encoder × head × seed on one corpus (each a normal `ner train` run kept under "
@@ -72,7 +72,7 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ner.comparison.grid import compare
 
     settings = {name: getattr(args, name) for name in _TRAINING if hasattr(args, name)}

@@ -15,7 +15,7 @@ from ner.io.files import strict_dumps
 HELP = "inspect, validate and convert corpora"
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``ner data {stats,validate,convert}`` to the ``ner`` command line."""
     parser = subparsers.add_parser(
         "data", help=HELP,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from ner.commands.common import BACKENDS, TAGS_COLUMN_HELP, TOKENS_COLUMN_HELP
@@ -12,7 +13,7 @@ from ner.io.files import strict_dumps
 HELP = "score a model bundle (seqeval entity-level P/R/F1)"
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help=HELP,
                        description="Entity-level precision, recall and F1, overall and per type (seqeval; "
                                    "conlleval-compatible by default). Exit 0 on success, 2 on bad input.")
@@ -42,7 +43,7 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ner.evaluation import evaluate, format_errors, format_scores, score_file
 
     if args.scored:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from ner.io.files import strict_dumps
 HELP = "describe a model bundle"
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("info", help=HELP,
                        description="Encoder, head, sizes, parameters, labels, training data (path and "
                                    "content hash), metrics, versions and status of a bundle.")
@@ -35,7 +37,7 @@ def _load(file: Path):
     return json.loads(file.read_text(encoding="utf-8"))
 
 
-def describe(path) -> dict:
+def describe(path: str | os.PathLike) -> dict:
     """What ``ner info`` shows, every value checked for the type it is printed as."""
     meta = read_meta(path)
     path = Path(path)
@@ -60,7 +62,7 @@ def describe(path) -> dict:
         }
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     info = describe(args.model)
     if args.json:
         print(strict_dumps(info, ensure_ascii=False))

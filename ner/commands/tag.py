@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from itertools import repeat
 from pathlib import Path
@@ -17,7 +18,7 @@ CONLL_SUFFIXES = {".conll", ".bio", ".iob", ".bmes", ".tsv"}
 HELP = "tag raw text with a model bundle"
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("tag", help=HELP,
                        description="Tag texts given as arguments, in a file (one text per line, or a CoNLL "
                                    "file of tokens, which gets a tag column), or on standard input.")
@@ -74,7 +75,7 @@ def _print_conll(tagger, sentences: list[list[str]], documents: list[int | None]
     return 0
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ner.inference.tagger import Tagger
 
     tagger = Tagger.load(args.model, engine=args.engine)

@@ -22,7 +22,9 @@ import multiprocessing
 import os
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ner.bundle import load_bundle, read_meta
 from ner.comparison import DEFAULT_ENCODERS, DEFAULT_EPOCHS, report
@@ -31,6 +33,7 @@ from ner.data.conll import write_conll
 from ner.data.corpus import load_corpus
 from ner.data.prepare import corpus_hash
 from ner.data.schemes import convert, validate
+from ner.data.vocab import Vocabularies
 from ner.errors import NerError, RunError
 from ner.evaluation import check_overlap
 from ner.io.files import write_json
@@ -38,6 +41,9 @@ from ner.io.outputs import MARK, claim, mark_folder, safe_name
 from ner.model import HEADS
 from ner.training.config import TrainConfig
 from ner.training.fit import train
+
+if TYPE_CHECKING:
+    from ner.model.network import SequenceTagger
 
 DECODE_BATCH = 256          # sentences per batch when measuring decode speed
 DECODE_SECONDS = 1.0        # timed decode passes last at least this long (and at least 3 passes)
@@ -89,7 +95,7 @@ def write_slice(data: str, out: Path, max_train: int, columns: tuple = NO_COLUMN
 
 # ---------------------------------------------------------------- decoding
 
-def measure_decode(model, vocabs, tokens: list) -> dict:
+def measure_decode(model: SequenceTagger, vocabs: Vocabularies, tokens: list) -> dict:
     """Decoded sentences/s at batch :data:`DECODE_BATCH` after a warm-up pass (which traces each shape);
     ``load`` is the highest 1-minute load average seen, ``cores`` the machine's CPU count."""
     from ner.model.predict import predict_split  # imports Keras
@@ -164,7 +170,8 @@ def _check_settings(settings: dict) -> None:
     TrainConfig(**settings).validate()   # types, finite numbers, ranges
 
 
-def plan_grid(out: Path, data: str, encoders, heads, seeds: int, epochs: int, settings: dict) -> list[Run]:
+def plan_grid(out: Path, data: str, encoders: str | Iterable[str], heads: str | Iterable[str], seeds: int,
+              epochs: int, settings: dict) -> list[Run]:
     """The grid's runs, each fully specified by its training settings (cheap checks before Keras loads)."""
     encoders, heads = _names(encoders, "encoders"), _names(heads, "heads")
     for head in heads:
@@ -194,7 +201,7 @@ def plan_grid(out: Path, data: str, encoders, heads, seeds: int, epochs: int, se
     return runs
 
 
-def plan_bundles(out: Path, bundles) -> list[Run]:
+def plan_bundles(out: Path, bundles: Iterable[str | os.PathLike]) -> list[Run]:
     """One run per given bundle, named ENCODER-HEAD-sSEED from its training configuration."""
     runs, seen = [], set()
     for path in bundles:
@@ -378,11 +385,12 @@ def _use_backend(backend: str | None) -> None:
     os.environ["KERAS_BACKEND"] = backend
 
 
-def compare(data: str = "data/sample", encoders=DEFAULT_ENCODERS, heads=HEADS, seeds: int = 1,
-            epochs: int = DEFAULT_EPOCHS, out: str = "reports/compare", jobs: int = 1, max_train: int | None = None,
-            bundles=None, resamples: int = 1000, backend: str | None = None, verbose: int = 0,
-            quiet: bool = False, tokens_column: str | None = None, tags_column: str | None = None,
-            token_col: int = 0, tag_col: int = -1, **settings) -> Path:
+def compare(data: str = "data/sample", encoders: str | Iterable[str] = DEFAULT_ENCODERS,
+            heads: str | Iterable[str] = HEADS, seeds: int = 1, epochs: int = DEFAULT_EPOCHS,
+            out: str = "reports/compare", jobs: int = 1, max_train: int | None = None,
+            bundles: Iterable[str | os.PathLike] | None = None, resamples: int = 1000, backend: str | None = None,
+            verbose: int = 0, quiet: bool = False, tokens_column: str | None = None, tags_column: str | None = None,
+            token_col: int = 0, tag_col: int = -1, **settings: Any) -> Path:
     """Train (or, with ``bundles``, score) and compare configurations; returns the path of report.md.
 
     ``encoders``/``heads``: names or comma-separated strings; ``seeds``: seeds 1..N of each configuration;

@@ -309,7 +309,7 @@ def page(report: dict) -> str:
 
 # ---------------------------------------------------------------- figures
 
-def write_report(out, results: list[RunResult], context: dict, vocabulary: set | None) -> Path:
+def write_report(out: str | os.PathLike, results: list[RunResult], context: dict, vocabulary: set | None) -> Path:
     """Write report.json, report.md, index.html and the PNG figures into ``out``; returns report.md."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ner.data.corpus import corpus_scheme, load_corpus
 from ner.data.prepare import corpus_hash
@@ -78,7 +79,7 @@ class RunResult:
         return f"{self.encoder}-{self.head}"
 
 
-def read_json(path: Path):
+def read_json(path: Path) -> Any:
     """The JSON value in ``path``; None when it is missing or unreadable."""
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))

@@ -77,8 +77,8 @@ def sentence_counts(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]
     return out
 
 
-def subset_counts(tokens: Sequence[Sequence[str]], gold, pred, scheme: str,
-                  vocabulary: set[str] | None = None) -> dict[str, np.ndarray]:
+def subset_counts(tokens: Sequence[Sequence[str]], gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]],
+                  scheme: str, vocabulary: set[str] | None = None) -> dict[str, np.ndarray]:
     """Per-sentence counts (sentences, 3) for every subset the report and the claims use.
 
     Subsets: ``all``; each length bucket of :data:`BUCKETS`; ``long`` (≥ :data:`LONG` tokens) and
@@ -173,7 +173,7 @@ def _seed_words(n: int) -> str:
     return "one seed" if n == 1 else f"{n} seeds"
 
 
-def check(verdict: str, text: str, **numbers) -> dict:
+def check(verdict: str, text: str, **numbers: object) -> dict:
     return {"verdict": verdict, "text": text, **numbers}
 
 

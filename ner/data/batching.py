@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import keras
 import numpy as np
@@ -19,7 +20,7 @@ EXACT = (1,)
 """Buckets of one: every batch is padded only to its own longest sentence (or word)."""
 
 
-def batch_layout(model, backend: str | None = None) -> dict:
+def batch_layout(model: keras.Model, backend: str | None = None) -> dict:
     """:class:`TaggingBatches` keyword arguments for ``model`` (anything with a ``char_gap``, e.g. a
     ``ner.model.network.SequenceTagger``) on a Keras backend (default: the current one): ``char_gap``, the zeros its
     char CNN needs between packed words, and ``buckets`` and ``char_buckets``.
@@ -86,7 +87,7 @@ class TaggingBatches(keras.utils.PyDataset):
         self, tokens: Sequence[Sequence[str]], vocabs: Vocabularies, tags: Sequence[Sequence[str]] | None = None,
         *, batch_size: int = 32, shuffle: bool = False, seed: int = 0, buckets: Sequence[int] = BUCKETS,
         char_buckets: Sequence[int] = CHAR_BUCKETS, char_gap: int = 1, word_dropout: float = 0.0,
-        dropout_ids: Iterable[int] | None = None, **kwargs,
+        dropout_ids: Iterable[int] | None = None, **kwargs: Any,
     ):
         super().__init__(**kwargs)
         if batch_size < 1:

@@ -7,6 +7,7 @@ UTF-8 with or without a BOM and UTF-16/UTF-32 with one; a line of only whitespac
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -43,7 +44,7 @@ class Sentence:
     document: int | None = None
 
 
-def decode(data: bytes, path) -> str:
+def decode(data: bytes, path: str | os.PathLike | None) -> str:
     """Text of ``data`` without its BOM: UTF-8, or UTF-16/UTF-32 when a BOM says so; InputError naming the
     line of the first invalid byte."""
     encoding = next((name for bom, name in _BOMS if data.startswith(bom)), None)
@@ -100,7 +101,8 @@ def _column(index: int, ncols: int, what: str, path, line: int) -> int:
     return index % ncols
 
 
-def read_conll(path, token_col: int = 0, tag_col: int | None = -1, docstart: bool = True) -> list[Sentence]:
+def read_conll(path: str | os.PathLike, token_col: int = 0, tag_col: int | None = -1, docstart: bool = True
+               ) -> list[Sentence]:
     """Sentences of a CoNLL file; ``token_col``/``tag_col`` pick columns (negative counts from the end,
     ``tag_col=None`` reads tokens only). Every token line must have as many columns as the one before. A
     line of only whitespace or invisible characters ends a sentence; a ``-DOCSTART-`` line (unless
@@ -186,7 +188,7 @@ def _check_field(value: str, path, sentence: int, token: int) -> None:
                        "file (empty or contains whitespace)")
 
 
-def format_conll(sentences: Iterable[Sequence[Sequence[str]]], sep: str = " ", path=None,
+def format_conll(sentences: Iterable[Sequence[Sequence[str]]], sep: str = " ", path: str | os.PathLike | None = None,
                  documents: Sequence[int] | None = None) -> str:
     """CoNLL text for sentences given as tuples of equally long columns; empty sentences are skipped.
     ``documents`` (the document of each sentence) puts a ``-DOCSTART- O`` line (``O`` for every column
@@ -212,7 +214,7 @@ def format_conll(sentences: Iterable[Sequence[Sequence[str]]], sep: str = " ", p
     return "\n\n".join(blocks) + "\n" if blocks else ""
 
 
-def write_conll(path, sentences: Iterable[Sequence[Sequence[str]]], sep: str = " ",
+def write_conll(path: str | os.PathLike, sentences: Iterable[Sequence[Sequence[str]]], sep: str = " ",
                 documents: Sequence[int] | None = None) -> None:
     """Write sentences, each a tuple of columns such as ``(tokens, tags)`` or ``(tokens, gold, pred)``,
     atomically, with ``-DOCSTART-`` lines between ``documents`` when given (see :func:`format_conll`).
@@ -220,8 +222,8 @@ def write_conll(path, sentences: Iterable[Sequence[Sequence[str]]], sep: str = "
     atomic_write_text(path, format_conll(sentences, sep, path, documents))
 
 
-def replace_column(src, dst, sentences: Sequence[Sentence], values: Sequence[Sequence[str]],
-                   column: int = -1) -> None:
+def replace_column(src: str | os.PathLike, dst: str | os.PathLike, sentences: Sequence[Sentence],
+                   values: Sequence[Sequence[str]], column: int = -1) -> None:
     """Copy CoNLL file ``src`` to ``dst`` (atomically) with column ``column`` of each token line of
     ``sentences`` (as read from ``src``) set to ``values``; every other byte of the text is kept."""
     src = Path(src)
@@ -237,7 +239,7 @@ def replace_column(src, dst, sentences: Sequence[Sentence], values: Sequence[Seq
     atomic_write_text(dst, "".join(line + end for line, end in zip(lines, ends)))
 
 
-def match_splits(folder, extensions: Sequence[str] = CONLL_EXTENSIONS) -> dict[str, Path]:
+def match_splits(folder: str | os.PathLike, extensions: Sequence[str] = CONLL_EXTENSIONS) -> dict[str, Path]:
     """Files of ``folder`` named like a split (train; dev/valid/validation; test; any case) with one of
     ``extensions`` ("" = none), keyed train/dev/test in that order; two files for one split raise."""
     found: dict[str, Path] = {}
@@ -254,7 +256,7 @@ def match_splits(folder, extensions: Sequence[str] = CONLL_EXTENSIONS) -> dict[s
     return {s: found[s] for s in SPLIT_ORDER if s in found}
 
 
-def find_splits(folder, extensions: Sequence[str] = CONLL_EXTENSIONS) -> dict[str, Path]:
+def find_splits(folder: str | os.PathLike, extensions: Sequence[str] = CONLL_EXTENSIONS) -> dict[str, Path]:
     """CoNLL split files of ``folder`` keyed "train", "dev", "test"; InputError without a train file."""
     folder = Path(folder)
     if not folder.is_dir():

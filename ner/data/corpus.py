@@ -42,6 +42,8 @@ NO_LABEL_NAMES = ("holds label ids but no label names: give the tags as strings 
 FEATURES = datasets.Features({"tokens": datasets.List(datasets.Value("string")),
                               "tags": datasets.List(datasets.Value("string")),
                               "document": datasets.Value("int64")})
+CorpusSpec = str | os.PathLike | datasets.Dataset | datasets.DatasetDict
+"""What :func:`load_corpus` reads: a path, ``"hf:NAME[:CONFIG]"``, or a ``datasets`` object."""
 
 
 class Corpus(datasets.DatasetDict):
@@ -61,12 +63,12 @@ def where(sentence: Sentence, token: int) -> tuple[str, int | None]:
     return f"{sentence.path}, token {token + 1}", None
 
 
-def is_dataset(value) -> bool:
+def is_dataset(value: object) -> bool:
     """Is ``value`` a ``datasets.Dataset`` or ``DatasetDict``?"""
     return isinstance(value, (datasets.Dataset, datasets.DatasetDict))
 
 
-def data_name(spec) -> str:
+def data_name(spec: CorpusSpec) -> str:
     """``spec`` in one line for messages and bundles: the path or hf: spec, or a ``datasets`` object described
     as ``DatasetDict(train, validation)`` / ``Dataset(N rows)``."""
     if isinstance(spec, datasets.DatasetDict):
@@ -76,7 +78,7 @@ def data_name(spec) -> str:
     return str(spec)
 
 
-def fingerprints(spec) -> dict[str, str] | None:
+def fingerprints(spec: CorpusSpec) -> dict[str, str] | None:
     """``{split: fingerprint}`` of a ``datasets.Dataset`` (split "train") or ``DatasetDict``; None for paths."""
     if isinstance(spec, datasets.DatasetDict):
         return {split: ds._fingerprint for split, ds in spec.items()}
@@ -85,8 +87,8 @@ def fingerprints(spec) -> dict[str, str] | None:
     return None
 
 
-def pick_columns(names: list[str], columns: tuple[str | None, str | None], source, line: int | None = None
-                 ) -> tuple[str, str]:
+def pick_columns(names: list[str], columns: tuple[str | None, str | None], source: str | os.PathLike,
+                 line: int | None = None) -> tuple[str, str]:
     """The (tokens, tags) columns among ``names``: the ones named in ``columns``, else the only candidate of
     :data:`TOKEN_COLUMNS` / :data:`TAG_COLUMNS`; InputError when a named one is missing, or when no
     candidate or several are there."""
@@ -111,7 +113,7 @@ def _saved_to_disk(folder: Path) -> bool:
     return (folder / "dataset_dict.json").is_file() or (folder / "state.json").is_file()
 
 
-def conll_files(spec) -> dict[str, Path] | None:
+def conll_files(spec: str | os.PathLike) -> dict[str, Path] | None:
     """The CoNLL files behind ``spec`` keyed by split, or None when ``spec`` is another kind of source."""
     if isinstance(spec, str) and spec.startswith("hf:"):
         return None
@@ -125,7 +127,7 @@ def conll_files(spec) -> dict[str, Path] | None:
     return None if path.suffix.lower() in TABLE_EXTENSIONS else {"train": path}
 
 
-def read_sentences(spec, *, token_col: int = 0, tag_col: int = -1, tokens_column: str | None = None,
+def read_sentences(spec: CorpusSpec, *, token_col: int = 0, tag_col: int = -1, tokens_column: str | None = None,
                    tags_column: str | None = None, load_kwargs: Mapping[str, Any] | None = None
                    ) -> dict[str, list[Sentence]]:
     """Sentences of every split of ``spec`` (see :func:`load_corpus`), tags as strings, unchecked.
@@ -403,7 +405,7 @@ def check_tags(splits: Mapping[str, list[Sentence]]) -> None:
                                  *where(sentence, j))
 
 
-def load_corpus(spec, *, token_col: int = 0, tag_col: int = -1, tokens_column: str | None = None,
+def load_corpus(spec: CorpusSpec, *, token_col: int = 0, tag_col: int = -1, tokens_column: str | None = None,
                 tags_column: str | None = None, repair: bool = False,
                 load_kwargs: Mapping[str, Any] | None = None) -> Corpus:
     """Load a corpus: splits "train" (always), "dev" and "test"; columns "tokens" and "tags" (list[str]) and
@@ -460,7 +462,7 @@ def _datasets_of(data) -> Iterable[datasets.Dataset]:
     return data.values() if isinstance(data, Mapping) else [data]
 
 
-def corpus_scheme(dataset_or_dict) -> str:
+def corpus_scheme(dataset_or_dict: datasets.Dataset | datasets.DatasetDict) -> str:
     """Tag scheme of a Dataset or DatasetDict (all splits together); a loaded Corpus knows its own."""
     if isinstance(dataset_or_dict, Corpus) and hasattr(dataset_or_dict, "scheme"):
         return dataset_or_dict.scheme

@@ -5,6 +5,9 @@ File format: UTF-8 lines ``word v1 ... vd`` separated by spaces (or tabs); an op
 else of the first file word that lowercases to it (so a lowercased vocabulary still finds "Paris").
 """
 
+from __future__ import annotations
+
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +36,7 @@ class PretrainedVectors:
                 f"({share:.1f}%), {self.dim}-d vectors")
 
 
-def load_vectors(path, words: list[str], skip: int = 0) -> PretrainedVectors:
+def load_vectors(path: str | os.PathLike, words: list[str], skip: int = 0) -> PretrainedVectors:
     """Read ``path`` and return vectors for ``words[skip:]`` (row ids index ``words``).
 
     Only words needed by the vocabulary are kept in memory. Raises InputError (file:line) for unreadable

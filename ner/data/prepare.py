@@ -10,16 +10,22 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ner.data.corpus import corpus_scheme, fingerprints, is_dataset
+from ner.data.corpus import CorpusSpec, corpus_scheme, fingerprints, is_dataset
 from ner.data.schemes import convert
 from ner.data.vocab import Vocab, Vocabularies, build_vocabularies
 from ner.errors import NerError
 
+if TYPE_CHECKING:
+    import datasets
 
-def corpus_hash(spec) -> str:
+    from ner.data.batching import TaggingBatches
+
+
+def corpus_hash(spec: CorpusSpec) -> str:
     """sha256 of the corpus files (a file, or every file under a folder); of the spec for hub names; of the
     split fingerprints for a ``datasets`` object."""
     digest = hashlib.sha256()
@@ -51,7 +57,7 @@ class Prepared:
     train_tags: list[list[str]]
     vocabs: Vocabularies
 
-    def batches(self, layout: dict, batch_size: int, seed: int, word_dropout: float):
+    def batches(self, layout: dict, batch_size: int, seed: int, word_dropout: float) -> TaggingBatches:
         """Shuffled training batches (:class:`ner.data.batching.TaggingBatches`); ``layout`` from the model."""
         from ner.data.batching import TaggingBatches
 
@@ -59,8 +65,8 @@ class Prepared:
                               shuffle=True, seed=seed, word_dropout=word_dropout, **layout)
 
 
-def prepare_corpus(dataset, *, name: str, scheme: str, seed: int, dev_fraction: float, min_freq: int = 1,
-                   lowercase: bool = True, digits: bool = True, vocabs: Vocabularies | None = None,
+def prepare_corpus(dataset: datasets.DatasetDict, *, name: str, scheme: str, seed: int, dev_fraction: float,
+                   min_freq: int = 1, lowercase: bool = True, digits: bool = True, vocabs: Vocabularies | None = None,
                    vocabs_from: str = "") -> Prepared:
     """Splits, training tags and vocabularies of a loaded corpus (``name`` in messages), trained in ``scheme``.
 

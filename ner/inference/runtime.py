@@ -21,6 +21,7 @@ import numpy as np
 
 from ner.bundle import WEIGHTS, check_parts, load_bundle
 from ner.data.arrays import char_gap
+from ner.data.vocab import Vocabularies
 from ner.errors import NerError
 
 
@@ -57,7 +58,7 @@ class NumpyModel:
         self.layout = json.loads(str(arrays["layout"]))
 
     @classmethod
-    def load(cls, bundle: str | Path, vocabs=None, config: dict | None = None) -> "NumpyModel":
+    def load(cls, bundle: str | Path, vocabs: Vocabularies | None = None, config: dict | None = None) -> "NumpyModel":
         """The model of ``bundle/weights.npz``; a corrupt file raises NerError naming it (a file-system error
         stays an OSError), and so do weights that do not fit the bundle's ``vocabs`` and ``config`` (read from
         its vocab.json and config.json when not given)."""
@@ -200,7 +201,8 @@ class NumpyModel:
                 tag = back[row, t, tag]
         return tags
 
-    def forward_backward(self, emissions: np.ndarray, lengths: np.ndarray):
+    def forward_backward(self, emissions: np.ndarray, lengths: np.ndarray
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """alpha (B, T, K), beta (B, T, K), log Z (B,) as ``CRF.forward_backward`` at real steps."""
         trans, end = self.transitions, self.w["crf_end"]
         batch, steps, _ = emissions.shape

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ner.bundle import WEIGHTS, bundle_path, check_model, load_bundle, load_model, read_meta
+from ner.bundle import WEIGHTS, Bundle, bundle_path, check_model, load_bundle, load_model, read_meta
 from ner.data.arrays import encode_sentence, packed_length, pad_inputs
 from ner.data.schemes import convert, to_spans
 from ner.data.tokenize import Token, tokenize_text
 from ner.errors import NerError
 from ner.inference.runtime import NumpyModel
+
+if TYPE_CHECKING:
+    from ner.model.network import SequenceTagger
 
 ENGINES = ("auto", "numpy", "keras")
 
@@ -59,7 +63,7 @@ class Tagger:
     head, the product of the tokens' tag probabilities.
     """
 
-    def __init__(self, bundle, batch_size: int = 64, runtime=None):
+    def __init__(self, bundle: Bundle, batch_size: int = 64, runtime: NumpyModel | None = None):
         self.bundle = bundle
         self.vocabs = bundle.vocabs
         self.scheme = bundle.config["scheme"]
@@ -85,7 +89,7 @@ class Tagger:
         return cls(bundle, batch_size=batch_size, runtime=NumpyModel.load(path, bundle.vocabs, bundle.config))
 
     @property
-    def model(self):
+    def model(self) -> SequenceTagger:
         """The Keras model (``ner.model.network.SequenceTagger``), loaded on first use with the numpy engine."""
         if self.bundle.model is None:
             model = load_model(self.bundle.path)

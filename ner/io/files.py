@@ -9,9 +9,10 @@ import math
 import os
 import uuid
 from pathlib import Path
+from typing import Any
 
 
-def finite(obj):
+def finite(obj: Any) -> Any:
     """``obj`` with every non-finite float (nan, ±inf) replaced by None, inside dicts, lists and tuples."""
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else None
@@ -22,7 +23,7 @@ def finite(obj):
     return obj
 
 
-def strict_dumps(obj, **kwargs) -> str:
+def strict_dumps(obj: Any, **kwargs: Any) -> str:
     """``json.dumps(finite(obj), allow_nan=False, **kwargs)``: non-finite numbers become null."""
     return json.dumps(finite(obj), allow_nan=False, **kwargs)
 
@@ -69,6 +70,6 @@ def _remove_dead_temporaries(path: Path) -> None:
 
 
 
-def write_json(path: str | os.PathLike, obj, indent: int | None = 2) -> None:
+def write_json(path: str | os.PathLike, obj: Any, indent: int | None = 2) -> None:
     """Write ``obj`` as strict UTF-8 JSON (:func:`strict_dumps`) with :func:`atomic_write_text`."""
     atomic_write_text(path, strict_dumps(obj, indent=indent, ensure_ascii=False) + "\n")

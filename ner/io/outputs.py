@@ -38,7 +38,7 @@ _AT_FDCWD, _RENAME_EXCHANGE = -100, 2
 _held: dict[Path, int] = {}   # outputs whose lock this process holds -> the lock's file descriptor
 
 
-def safe_name(value, what: str) -> str:
+def safe_name(value: object, what: str) -> str:
     """``value`` if it can name one entry of an output folder (no separator, no leading dot, no ``..``)."""
     if not isinstance(value, str) or not SAFE_NAME.fullmatch(value) or ".." in value:
         raise NerError(f"{what}: {value!r} cannot name a file or folder (letters, digits and . _ + - only, "
@@ -60,7 +60,7 @@ def _target(path, flag: str | None = None) -> Path:
     return target
 
 
-def check_inputs(out: Path, inputs: Iterable, flag: str | None, same_ok=None) -> None:
+def check_inputs(out: Path, inputs: Iterable, flag: str | None, same_ok: str | os.PathLike | None = None) -> None:
     """Refuse an output that is, holds or lies inside one of the command's ``inputs``; ``same_ok`` may be
     the output itself (``ner train --init X --out X``)."""
     for item in inputs:
@@ -109,7 +109,7 @@ def _make_parent(out: Path, flag: str | None) -> None:
         raise _fail(exc.filename or out.parent, f"cannot create the folder ({exc.strerror})", flag) from None
 
 
-def check_file(path, flag: str, inputs: Iterable = (), overwrite: bool = False) -> Path:
+def check_file(path: str | os.PathLike | None, flag: str, inputs: Iterable = (), overwrite: bool = False) -> Path:
     """Check that ``path`` can take an output file before the work starts; returns it resolved.
 
     An existing file is replaced only with ``overwrite`` (``--overwrite``: ner cannot tell a file it wrote);
@@ -177,7 +177,7 @@ def _recover(out: Path, mark: str) -> None:
         shutil.rmtree(p, ignore_errors=True)
 
 
-def restore(path, mark: str = BUNDLE_MARK) -> None:
+def restore(path: str | os.PathLike, mark: str = BUNDLE_MARK) -> None:
     """Before reading ``path``: if a killed write left it missing, put the complete folder back.
 
     Does nothing while another live process holds the output's lock (it finishes its own swap)."""
@@ -232,7 +232,8 @@ def _locked(out: Path, flag: str | None) -> Iterator[None]:
 
 
 @contextmanager
-def claim(path, mark: str = BUNDLE_MARK, *, flag: str | None = None, inputs: Iterable = (), same_ok=None,
+def claim(path: str | os.PathLike | None, mark: str = BUNDLE_MARK, *, flag: str | None = None, inputs: Iterable = (),
+          same_ok: str | os.PathLike | None = None,
           legacy: Callable[[list[str]], bool] | None = None) -> Iterator[Path]:
     """Hold folder output ``path`` for this process: checked (not an input, owned by ner or empty,
     writable), leftovers of killed writes cleaned, locked against other writers until the block ends.
@@ -288,7 +289,7 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(b))
 
 
-def replace_folder(path, fill: Callable[[Path], None], mark: str = BUNDLE_MARK) -> Path:
+def replace_folder(path: str | os.PathLike, fill: Callable[[Path], None], mark: str = BUNDLE_MARK) -> Path:
     """Write a folder with ``fill(folder)``, which writes ``mark`` last, and put it under ``path``.
 
     At every instant ``path`` is the old or the new complete folder (with two renames instead of an

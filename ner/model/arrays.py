@@ -4,6 +4,7 @@ runtime (:class:`ner.inference.runtime.NumpyModel`)."""
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
@@ -11,8 +12,11 @@ import numpy as np
 from ner.layers.encoders import MaskedConv1D
 from ner.layers.lstm import FusedLSTM
 
+if TYPE_CHECKING:
+    from ner.model.network import SequenceTagger
 
-def export_arrays(model) -> dict[str, np.ndarray] | None:
+
+def export_arrays(model: SequenceTagger) -> dict[str, np.ndarray] | None:
     """The weights of a ``ner.model.network.SequenceTagger`` for :class:`NumpyModel`, or None when its encoder has
     a layer this module does not implement. Key "layout" holds the structure as JSON."""
     arrays: dict[str, np.ndarray] = {}

@@ -9,7 +9,7 @@ from ner.data.vocab import Vocabularies
 from ner.model.network import SequenceTagger
 
 
-def predict_tags(model: SequenceTagger, batches) -> list[np.ndarray]:
+def predict_tags(model: SequenceTagger, batches: TaggingBatches) -> list[np.ndarray]:
     """Tag ids (n,) int32 per sentence of ``batches`` (a TaggingBatches), unpadded, in sentence order."""
     tagged = {}
     for i in range(len(batches)):
