@@ -1,4 +1,4 @@
-"""CRF alone: the loop over time against the parallel forms (``ner.layers.crf.set_time_scan``), with JAX.
+"""CRF alone: the loop over time against the parallel forms (``CRF(scan="sequential" | "parallel")``), with JAX.
 
     KERAS_BACKEND=jax python bench/crf_scan.py [--shapes 32x24,256x24,256x48] [--tags 17] [--json FILE]
 
@@ -27,21 +27,27 @@ def main() -> int:
 
     k = args.tags
     rng = np.random.default_rng(0)
-    crf = crf_module.CRF(num_tags=k)
-    crf.build((None, None, k))
+    crfs = {mode: crf_module.CRF(num_tags=k, scan=mode) for mode in ("sequential", "parallel")}
+    for crf in crfs.values():
+        crf.build((None, None, k))
+        crf.set_weights(crfs["sequential"].get_weights())   # the same CRF, computed two ways
     device = jax.devices()[0].device_kind
     rows = []
     for b, t in batch_shapes(args.shapes):
         e = jax.device_put(rng.normal(size=(b, t, k)).astype("float32"))   # on the device once, not per call
         tags = rng.integers(0, k, size=(b, t)).astype("int32")
         mask = np.arange(t)[None] < rng.integers(t // 2, t + 1, size=b)[:, None]
-        for mode in crf_module.TIME_SCANS:
-            with crf_module.time_scan(mode):   # read while tracing (at the first call): a new jit per mode
-                grad = jax.jit(jax.grad(lambda e: -ops.sum(crf.log_likelihood(e, tags, mask))))
-                decode = jax.jit(lambda e: crf.decode(e, mask))
-                record({"device": device, "batch": b, "steps": t, "tags": k, "mode": mode,
-                        "grad_ms": median_ms(grad, e, args.repeats), "viterbi_ms": median_ms(decode, e, args.repeats)},
-                       rows, args.json)
+        for mode, crf in crfs.items():
+            def loss(e, crf=crf, tags=tags, mask=mask):
+                return -ops.sum(crf.log_likelihood(e, tags, mask))
+
+            def decode(e, crf=crf, mask=mask):
+                return crf.decode(e, mask)
+
+            grad, decode = jax.jit(jax.grad(loss)), jax.jit(decode)
+            record({"device": device, "batch": b, "steps": t, "tags": k, "mode": mode,
+                    "grad_ms": median_ms(grad, e, args.repeats), "viterbi_ms": median_ms(decode, e, args.repeats)},
+                   rows, args.json)
     print("\n| device | B x T | K | mode | log-likelihood gradient ms | Viterbi ms |\n|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['device']} | {r['batch']} x {r['steps']} | {r['tags']} | {r['mode']} | {r['grad_ms']} | "

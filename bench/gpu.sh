@@ -18,7 +18,7 @@
 #   base           bilstm-cnn, the CRF looping over time (XLA's defaults; session 4 measured 10,000-11,700
 #                  training sentences/s at batch 32 and 48,000-55,000 decoded)
 #   parallel-crf   bilstm-cnn, --crf-scan parallel: log Z and Viterbi as log T-deep matrix-product trees /
-#                  scans, no loop over time (ner.layers.crf.set_time_scan)
+#                  scans, no loop over time (model setting crf_scan, CRF(scan="parallel"))
 #   fused-parallel bilstm-cnn-fused (both BiLSTM directions in one loop: T iterations instead of 2T) and
 #                  the parallel CRF
 #   cudnn-parallel bilstm-cnn-fused with --lstm-path cudnn (the BiLSTM as one cuDNN call per pass, each

@@ -29,11 +29,14 @@ def main() -> int:
     keras.utils.set_random_seed(0)
     reference = keras.layers.Bidirectional(keras.layers.LSTM(args.units, return_sequences=True))
     reference.build((None, None, args.features))
-    fused = lstm_module.FusedLSTM(args.units)
-    fused.build((None, None, args.features))
     cells = [reference.forward_layer.cell, reference.backward_layer.cell]
-    for weight, name in ((fused.kernel, "kernel"), (fused.recurrent_kernel, "recurrent_kernel"), (fused.bias, "bias")):
-        weight.assign(np.stack([keras.ops.convert_to_numpy(getattr(c, name)) for c in cells]))
+    fused = {}
+    for path in ("loop", "cudnn"):   # FusedLSTM(implementation=...), both with Keras' weights
+        fused[path] = layer = lstm_module.FusedLSTM(args.units, implementation=path)
+        layer.build((None, None, args.features))
+        for weight, name in ((layer.kernel, "kernel"), (layer.recurrent_kernel, "recurrent_kernel"),
+                             (layer.bias, "bias")):
+            weight.assign(np.stack([keras.ops.convert_to_numpy(getattr(c, name)) for c in cells]))
     rng = np.random.default_rng(0)
     device = jax.devices()[0].device_kind
     rows = []
@@ -41,17 +44,15 @@ def main() -> int:
         x = jax.device_put(rng.normal(size=(b, t, args.features)).astype("float32"))
         mask = jax.device_put(np.arange(t)[None] < rng.integers(t // 2, t + 1, size=b)[:, None])
         results = {}
-        for name, layer, path in (("keras", reference, "loop"), ("fused-loop", fused, "loop"),
-                                  ("fused-cudnn", fused, "cudnn")):
-            def forward(x, layer=layer):
+        for name, layer in (("keras", reference), ("fused-loop", fused["loop"]), ("fused-cudnn", fused["cudnn"])):
+            def forward(x, layer=layer, mask=mask):
                 return layer(x, mask=mask) * mask[..., None]
 
             forward_jit = jax.jit(forward)
             grad_jit = jax.jit(jax.grad(lambda x, f=forward: (f(x) ** 2).sum()))
             row = {"device": device, "batch": b, "steps": t, "path": name}
             try:   # a GPU whose JAX lacks the cuDNN RNN kernels fails here: record it, go on
-                with lstm_module.lstm_path(path):   # read while tracing (at the first call): a new jit per path
-                    results[name] = (np.asarray(forward_jit(x)), np.asarray(grad_jit(x)))
+                results[name] = (np.asarray(forward_jit(x)), np.asarray(grad_jit(x)))
                 row.update(forward_ms=median_ms(forward_jit, x, args.repeats),
                            grad_ms=median_ms(grad_jit, x, args.repeats),
                            max_output_diff=float(np.abs(results[name][0] - results["keras"][0]).max()),

@@ -29,10 +29,10 @@ width 3, 200 units per direction, 10-d casing feature):
     (which ``ner train`` applies); rows without a "malloc" field predate it and ran with glibc's defaults;
   * --updates keras measures with keras.optimizers.Adam instead of ``ner.model.optimizers.Adam`` (which ``ner
     train`` uses: one fused kernel per variable on TensorFlow); rows without an "updates" field used Keras';
-  * --crf-scan parallel computes the CRF's log Z and Viterbi without a loop over time
-    (``ner.layers.crf.set_time_scan``; JAX only, for GPUs); rows without a "crf_scan" field looped;
-  * --lstm-path cudnn runs bilstm-cnn-fused's BiLSTM as one cuDNN call on JAX (``ner.layers.lstm.
-    set_lstm_path``); rows without an "lstm_path" field used the loop;
+  * --crf-scan parallel computes the CRF's log Z and Viterbi without a loop over time (model setting
+    ``crf_scan``, ``CRF(scan=...)``; JAX only, for GPUs); rows without a "crf_scan" field looped;
+  * --lstm-path cudnn runs bilstm-cnn-fused's BiLSTM as one cuDNN call on JAX (model setting ``lstm_path``,
+    ``FusedLSTM(implementation=...)``); rows without an "lstm_path" field used the loop;
   * --variant LABEL names a variant of the environment (e.g. XLA_FLAGS set by the caller, recorded too), so
     variants of one configuration are separate rows.
 Results are appended as JSON lines to --json (a rerun skips configurations already there) and printed
@@ -64,12 +64,6 @@ def measure(args) -> dict:
         keep_freed_memory()
     import keras
 
-    from ner.layers.crf import set_time_scan
-    from ner.layers.lstm import set_lstm_path
-
-    set_time_scan(args.crf_scan)
-    set_lstm_path(args.lstm_path)
-
     from ner.data.batching import TaggingBatches, batch_layout
     from ner.data.corpus import load_corpus
     from ner.data.prepare import prepare_corpus
@@ -80,7 +74,7 @@ def measure(args) -> dict:
     from ner.training.fit import make_optimizer, set_seed
 
     cfg = TrainConfig(data=args.data, encoder=args.encoder, crf=args.head == "crf", seed=args.seed,
-                      batch_size=args.batch_size)
+                      batch_size=args.batch_size, crf_scan=args.crf_scan, lstm_path=args.lstm_path)
     set_seed(cfg.seed)
     data = prepare_corpus(load_corpus(cfg.data), **cfg.data_options())
     splits, data_scheme, vocabs = data.splits, data.data_scheme, data.vocabs

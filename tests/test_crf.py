@@ -10,11 +10,14 @@ import numpy as np
 import pytest
 from keras import ops
 
-from ner.layers.crf import CRF, FORBIDDEN_SCORE, NBEST_PAD_SCORE, TIME_SCANS, scan, time_scan
+from ner.layers import crf_parallel
+from ner.layers.crf import CRF, CRF_SCANS, FORBIDDEN_SCORE, NBEST_PAD_SCORE
+from ner.layers.scan import scan
 
 BACKEND = keras.backend.backend()
 BIO_3 = ["O", "B-X", "I-X"]
 BIO_5 = ["O", "B-X", "I-X", "B-Y", "I-Y"]
+MASKS = ("allowed_start", "allowed_transitions", "allowed_end")
 
 
 def bio_allowed(labels):
@@ -25,6 +28,11 @@ def bio_allowed(labels):
     for i, j in itertools.product(range(k), range(k)):
         trans[i, j] = not labels[j].startswith("I-") or labels[i][2:] == labels[j][2:]
     return start, trans, np.ones(k, bool)
+
+
+def bio_masks(labels):
+    """:func:`bio_allowed` as the CRF's keyword arguments."""
+    return dict(zip(MASKS, bio_allowed(labels)))
 
 
 def grads(f, *xs, compiled=False):
@@ -59,10 +67,8 @@ def np_(x):
 def effective_weights(crf):
     """start, transitions, end (float64) as the model scores them, constraint penalties included."""
     w = [np_(crf.start).astype(float), np_(crf.transitions).astype(float), np_(crf.end).astype(float)]
-    if crf.constrained:  # BIO masks from the local oracle when the layer derived its own from labels
-        allowed = crf.allowed if crf.allowed is not None else bio_allowed(crf.labels)
-        w = [x + np.where(a, 0.0, FORBIDDEN_SCORE) for x, a in zip(w, allowed)]
-    return w
+    allowed = [getattr(crf, name) for name in MASKS]
+    return [x if a is None else x + np.where(a, 0.0, FORBIDDEN_SCORE) for x, a in zip(w, allowed)]
 
 
 class Brute:
@@ -117,8 +123,7 @@ def problem(seed, batch, steps, k, constrained, labels=None):
     """Random CRF weights, emissions (B, T, K), mask (B, T) int32 with lengths incl. 1 and T, gold tags
     (B, T) (well-formed when constrained; -1 at padding, which must be ignored) and one oracle per row."""
     rng = np.random.default_rng(seed)
-    allowed = bio_allowed(labels) if constrained else None
-    crf = CRF(num_tags=k, constrained=constrained, allowed=allowed)
+    crf = CRF(num_tags=k, **(bio_masks(labels) if constrained else {}))
     crf.build((None, None, k))
     for w in (crf.start, crf.transitions, crf.end):
         w.assign(rng.normal(size=w.shape).astype("float32"))
@@ -146,6 +151,7 @@ def outputs(crf, e, mask, tags):
     alpha, beta, log_z = crf.forward_backward(e, mask)
     best, scores = crf.nbest(e, mask, k=NBEST)
     return {
+        "score": crf.score(e, tags, mask),
         "ll": crf.log_likelihood(e, tags, mask),
         "log_partition": crf.log_partition(e, mask),
         "alpha": alpha,
@@ -180,7 +186,10 @@ def check_against_oracle(out, crf, e, tags, lengths, oracles):
     out = {name: np_(v) for name, v in out.items()}
     start, trans, end = effective_weights(crf)
     tol = dict(rtol=1e-5, atol=1e-4)
+    for got, want in zip(crf.transition_scores(), (start, trans, end)):
+        np.testing.assert_allclose(np_(got), want, rtol=1e-6)
     for b, (o, n) in enumerate(zip(oracles, lengths)):
+        np.testing.assert_allclose(out["score"][b], o.scores[o.index(tags[b, :n])], **tol)
         np.testing.assert_allclose(out["ll"][b], o.scores[o.index(tags[b, :n])] - o.log_z, **tol)
         np.testing.assert_allclose(out["log_partition"][b], o.log_z, **tol)
         np.testing.assert_allclose(out["log_z"][b], o.log_z, **tol)
@@ -212,17 +221,17 @@ def prob(request):
     return problem(*PROBLEMS[request.param])
 
 
-@pytest.fixture(params=TIME_SCANS)
+@pytest.fixture(params=["sequential", "parallel"])
 def scan_mode(request):
-    """Runs a test with log Z and Viterbi as loops over time, then as parallel tree / scan products."""
+    """A test's ``CRF(scan=...)``: log Z and Viterbi as loops over time, then (JAX) as parallel tree / scan
+    products (on TensorFlow "parallel" falls back to the loop: test_explicit_parallel_falls_back_to_the_loop)."""
     if request.param == "parallel" and BACKEND == "tensorflow":
-        pytest.skip("TensorFlow always loops over time (time_scan)")
+        pytest.skip("TensorFlow always loops over time")
     if request.param == "parallel" and request.node.callspec.params.get("prob") == "k5":
         pytest.skip("the constrained problem (bio5) covers the parallel forms")
     if request.param == "parallel" and request.node.callspec.params.get("jit_compile") is False:
         pytest.skip("JAX compiles either way")
-    with time_scan(request.param):
-        yield request.param
+    return request.param
 
 
 # ---- results vs the oracle -----------------------------------------------------------------------------
@@ -230,17 +239,20 @@ def scan_mode(request):
 
 def test_eager_matches_brute_force(prob, scan_mode):
     crf, e, mask, tags, lengths, oracles = prob
+    crf.scan = scan_mode
     check_against_oracle(outputs(crf, e, mask, tags), crf, e, tags, lengths, oracles)
 
 
 @pytest.mark.parametrize("jit_compile", [False, True])
 def test_compiled_matches_brute_force(jit_compile, scan_mode):
     crf, e, mask, tags, lengths, oracles = problem(*PROBLEMS["bio5"])
+    crf.scan = scan_mode
     check_against_oracle(compiled_outputs(crf, e, mask, tags, jit_compile), crf, e, tags, lengths, oracles)
 
 
 def test_gradients_match_brute_force(prob, scan_mode):
     crf, e, mask, tags, lengths, oracles = prob
+    crf.scan = scan_mode
     values = [e, np_(crf.start), np_(crf.transitions), np_(crf.end)]
 
     def total_ll(e, start, trans, end):
@@ -260,6 +272,7 @@ def test_gradients_match_brute_force(prob, scan_mode):
 
 def test_padding_changes_nothing(prob, scan_mode):
     crf, e, mask, tags, lengths, oracles = prob
+    crf.scan = scan_mode
     rng = np.random.default_rng(7)
     extra = 3
     e_pad = np.concatenate([e, 50 * rng.normal(size=(len(e), extra, e.shape[2])).astype("float32")], axis=1)
@@ -279,6 +292,7 @@ def test_padding_changes_nothing(prob, scan_mode):
 
 def test_padded_length_one_compiled(scan_mode):
     crf, e, mask, tags, lengths, oracles = problem(5, 4, 1, 3, True, BIO_3)
+    crf.scan = scan_mode
     check_against_oracle(compiled_outputs(crf, e, mask, tags, True), crf, e, tags, lengths, oracles)
 
 
@@ -293,7 +307,7 @@ def is_allowed(path, allowed):
 def test_constrained_decoding_is_well_formed():
     rng = np.random.default_rng(11)
     allowed = bio_allowed(BIO_5)
-    crf = CRF(constrained=True, allowed=allowed)
+    crf = CRF(**bio_masks(BIO_5))
     e = rng.normal(size=(8, 6, 5)).astype("float32")
     e[..., [2, 4]] += 20.0  # emissions that want I- tags everywhere
     mask = (np.arange(6)[None] < rng.integers(1, 7, size=(8, 1))).astype("int32")
@@ -306,26 +320,27 @@ def test_constrained_decoding_is_well_formed():
             assert is_allowed(path[: lengths[b]], allowed), path
 
 
-def test_labels_and_scheme_constraints_and_config():
-    from ner.data.schemes import transition_constraints
-
-    crf = CRF(labels=BIO_5, scheme="bio", constrained=True)
-    assert crf.num_tags == 5 and crf.allowed is None
-    for got, want in zip(crf._penalties, transition_constraints(BIO_5, "bio")):
-        np.testing.assert_array_equal(got == 0, want)
+def test_masks_and_scan_in_config():
+    crf = CRF(**bio_masks(BIO_5), scan="parallel")
+    assert crf.num_tags == 5 and crf.scan == "parallel"
     crf.build((None, None, 5))
     assert len(crf.trainable_weights) == 3 and not crf.non_trainable_weights
-    clone = CRF.from_config(crf.get_config())
-    assert (clone.labels, clone.scheme, clone.constrained, clone.num_tags) == (BIO_5, "bio", True, 5)
-    explicit = CRF.from_config(CRF(constrained=True, allowed=bio_allowed(BIO_3)).get_config())
-    for got, want in zip(explicit.allowed, bio_allowed(BIO_3)):
-        np.testing.assert_array_equal(got, want)
+    config = crf.get_config()
+    assert config["scan"] == "parallel" and config["allowed_transitions"] == bio_allowed(BIO_5)[1].tolist()
+    clone = CRF.from_config(config)
+    assert (clone.num_tags, clone.scan) == (5, "parallel") and clone.get_config() == config
+    for name, want in zip(MASKS, bio_allowed(BIO_5)):
+        np.testing.assert_array_equal(getattr(clone, name), want)
+    partial = CRF.from_config(CRF(allowed_end=[True, False, True]).get_config())   # any mask may be left out
+    assert (partial.num_tags, partial.allowed_start, partial.scan) == (3, None, "auto")
+    np.testing.assert_array_equal(partial.allowed_end, [True, False, True])
 
 
-def test_model_with_crf_saves_and_loads_without_custom_objects(tmp_path):
+@pytest.mark.parametrize("scan_choice", CRF_SCANS)
+def test_model_with_crf_saves_and_loads_without_custom_objects(tmp_path, scan_choice):
     rng = np.random.default_rng(3)
     inp = keras.Input((None, 6))
-    out = CRF(labels=BIO_3, scheme="bio", constrained=True)(keras.layers.Dense(3)(inp))
+    out = CRF(**bio_masks(BIO_3), scan=scan_choice)(keras.layers.Dense(3)(inp))
     model = keras.Model(inp, out)
     crf = model.layers[-1]
     crf.transitions.assign(rng.normal(size=(3, 3)).astype("float32"))
@@ -333,7 +348,7 @@ def test_model_with_crf_saves_and_loads_without_custom_objects(tmp_path):
     model.save(path)
     loaded = keras.saving.load_model(path)
     crf2 = loaded.layers[-1]
-    assert isinstance(crf2, CRF) and crf2.get_config() == crf.get_config()
+    assert isinstance(crf2, CRF) and crf2.get_config() == crf.get_config() and crf2.scan == scan_choice
     np.testing.assert_array_equal(np_(crf2.transitions), np_(crf.transitions))
     x = rng.normal(size=(2, 4, 6)).astype("float32")
     np.testing.assert_allclose(np_(loaded(x)), np_(model(x)), rtol=1e-6)
@@ -386,6 +401,69 @@ def test_scan_matches_a_python_loop(steps, reverse):
     np.testing.assert_allclose(g, want_g, rtol=1e-5)
 
 
+# ---- execution choices: CRF(scan=...) -------------------------------------------------------------------
+
+
+def spy_on_parallel_forms(monkeypatch) -> list[str]:
+    """Record each call of the parallel forms (through ``ner.layers.crf_parallel``) in the returned list."""
+    calls = []
+    for name, real in (("forward_scores", crf_parallel.forward_scores), ("viterbi", crf_parallel.viterbi)):
+        def spy(*args, _real=real, _name=name):
+            calls.append(_name)
+            return _real(*args)
+        monkeypatch.setattr(crf_parallel, name, spy)
+    return calls
+
+
+@pytest.mark.parametrize("choice", ["auto", "parallel"])
+def test_scan_choices_resolve_on_this_machine(choice, monkeypatch):
+    """Without a GPU "auto" loops on every backend; an explicit "parallel" runs the parallel forms only on
+    JAX (where T is static) and falls back to the loop on TensorFlow, eager and compiled (T unknown there).
+    Either way log-likelihoods and Viterbi paths are the loop's."""
+    from ner.layers.scan import jax_on_gpu
+
+    if jax_on_gpu():
+        pytest.skip("on a GPU auto picks the parallel forms")
+    crf, e, mask, tags, lengths, oracles = problem(*PROBLEMS["bio5"])
+    loop = CRF.from_config({**crf.get_config(), "scan": "sequential"})
+    loop.build((None, None, e.shape[-1]))
+    loop.set_weights(crf.get_weights())
+    crf.scan = choice
+    calls = spy_on_parallel_forms(monkeypatch)
+    np.testing.assert_allclose(np_(crf.log_likelihood(e, tags, mask)), np_(loop.log_likelihood(e, tags, mask)),
+                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(np_(crf.decode(e, mask)), np_(loop.decode(e, mask)))
+    assert calls == (["forward_scores", "viterbi"] if choice == "parallel" and BACKEND == "jax" else [])
+    if choice == "parallel" and BACKEND == "tensorflow":
+        check_against_oracle(compiled_outputs(crf, e, mask, tags, True), crf, e, tags, lengths, oracles)
+        assert calls == []
+
+
+@pytest.mark.skipif(BACKEND != "jax", reason="the parallel forms run on JAX (static T)")
+@pytest.mark.parametrize("steps", [1, 2, 7, 33])
+def test_parallel_forms_equal_the_loops(steps):
+    """crf_parallel's log Z and Viterbi, compiled with a static T, against the CRF's loops on random scores
+    with forbidden moves and padded rows of lengths 1..T."""
+    import jax
+
+    rng = np.random.default_rng(steps)
+    batch, k = 6, 9
+    crf = CRF(num_tags=k, allowed_transitions=rng.random((k, k)) > 0.2, scan="sequential")
+    crf.build((None, None, k))
+    for w in (crf.start, crf.transitions, crf.end):
+        w.assign(rng.normal(size=w.shape).astype("float32"))
+    e = (3 * rng.normal(size=(batch, steps, k))).astype("float32")
+    lengths = np.r_[1, steps, rng.integers(1, steps + 1, size=batch - 2)]
+    mask = np.arange(steps)[None] < lengths[:, None]
+    start, trans, end = crf.transition_scores()
+    e_t, m_t = np.transpose(e, (1, 0, 2)), mask.T                                     # time-major
+    alpha = jax.jit(crf_parallel.forward_scores)(start, trans, e_t, m_t)             # (B, K)
+    np.testing.assert_allclose(np_(ops.logsumexp(alpha + end, axis=-1)), np_(crf.log_partition(e, mask)),
+                               rtol=1e-5)
+    path = np_(jax.jit(crf_parallel.viterbi)(start, trans, end, e_t, m_t))             # (T, B)
+    np.testing.assert_array_equal(np.where(m_t, path, 0).T, np_(crf.decode(e, mask)))
+
+
 # ---- training inside model.fit ---------------------------------------------------------------------------
 
 
@@ -409,7 +487,7 @@ class Tagger(keras.Model):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.dense = keras.layers.Dense(3)
-        self.crf = CRF(labels=BIO_3, scheme="bio", constrained=True)
+        self.crf = CRF(**bio_masks(BIO_3))
 
     def call(self, x):
         return self.crf(self.dense(x["features"]), mask=x["mask"])
@@ -475,7 +553,7 @@ def test_long_sequences_and_huge_emissions_stay_finite():
     """T = 2000 (compiled: eager TF loops step by step in Python): row 0 has emissions +-1e4, row 1
     ordinary ones (length 1500) and must match a float64 forward algorithm."""
     rng = np.random.default_rng(5)
-    crf, steps = CRF(constrained=True, allowed=bio_allowed(BIO_3)), 2000
+    crf, steps = CRF(**bio_masks(BIO_3)), 2000
     huge, ordinary = 1e4 * rng.choice([-1.0, 1.0], size=(steps, 3)), 3 * rng.normal(size=(steps, 3))
     e = np.stack([huge, ordinary]).astype("float32")
     mask = np.ones((2, steps), "int32")
@@ -524,12 +602,12 @@ def test_bad_input_raises_clear_errors():
         crf.decode(np.zeros((2, 0, 3), "float32"))
     with pytest.raises(ValueError, match="k must be"):
         crf.nbest(e, k=0)
-    with pytest.raises(ValueError, match="labels` and `scheme"):
-        CRF(constrained=True)
-    with pytest.raises(ValueError, match="constrained=False"):
-        CRF(allowed=bio_allowed(BIO_3))
     with pytest.raises(ValueError, match="inconsistent"):
-        CRF(num_tags=4, labels=BIO_3)
-    with pytest.raises(ValueError, match="allowed` must be"):
-        CRF(constrained=True, allowed=(np.ones(3), np.ones((3, 2)), np.ones(3)))
+        CRF(num_tags=4, **bio_masks(BIO_3))
+    with pytest.raises(ValueError, match=r"allowed_transitions must have shape \(3, 3\)"):
+        CRF(allowed_start=np.ones(3), allowed_transitions=np.ones((3, 2)))
+    with pytest.raises(ValueError, match=r"allowed_end must have shape \(2,\)"):
+        CRF(num_tags=2, allowed_end=np.ones((2, 2)))
+    with pytest.raises(ValueError, match="scan must be one of auto, sequential, parallel"):
+        CRF(scan="fast")
     crf.log_likelihood(e, tags, np.array([[1, 1, 0, 0], [1, 1, 1, 1]]))  # the good case passes

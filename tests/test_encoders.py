@@ -21,7 +21,7 @@ from ner.layers.encoders import (
     list_encoders,
     register_encoder,
 )
-from ner.layers.lstm import LSTM_PATHS, FusedLSTM, lstm_path
+from ner.layers.lstm import FusedLSTM
 from ner.model.network import build_tagger
 from ner.model.predict import predict_tags
 
@@ -180,14 +180,13 @@ def test_char_cnn_on_packed_rows_equals_each_word_on_its_own(kernel):
     assert (config["char_dim"], config["filters"], config["kernel"]) == (5, 4, kernel)
 
 
-@pytest.fixture(params=LSTM_PATHS)
+@pytest.fixture(params=["loop", "cudnn"])
 def fused_path(request):
-    """Runs a test with FusedLSTM's keras.ops loop, then (JAX) with the cuDNN call (JAX's reference of it
-    on a CPU: the weight packing and the per-row lengths are what is tested here)."""
+    """A test's ``FusedLSTM(implementation=...)``: the keras.ops loop, then (JAX) the cuDNN call (JAX's
+    reference of it on a CPU: the weight packing and the per-row lengths are what is tested here)."""
     if request.param == "cudnn" and keras.backend.backend() != "jax":
         pytest.skip("the cuDNN path is JAX's")
-    with lstm_path(request.param):
-        yield request.param
+    return request.param
 
 
 def test_fused_lstm_matches_keras_lstm(fused_path):
@@ -202,7 +201,7 @@ def test_fused_lstm_matches_keras_lstm(fused_path):
     cells = [ref.forward_layer.cell, ref.backward_layer.cell]
     for cell in cells:   # random biases: the forget-gate 1 and zeros would hide a gate-order mix-up
         cell.bias.assign(rng.normal(size=4 * h).astype("float32"))
-    fused = FusedLSTM(h)
+    fused = FusedLSTM(h, implementation=fused_path)
     fused.build((None, None, d))
     fused_weights = [fused.kernel, fused.recurrent_kernel, fused.bias]
     cell_weights = [[c.kernel, c.recurrent_kernel, c.bias] for c in cells]

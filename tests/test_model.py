@@ -125,20 +125,17 @@ def test_fit_on_tagging_batches_with_jit_compile(head, corpus):
 def test_gpu_paths_train_like_the_loops(corpus):
     """bilstm-cnn-fused with its BiLSTM as one (reference) cuDNN call and the CRF without loops over time
     trains as bilstm-cnn with loops does from the same seed: same losses, same predictions."""
-    from ner.layers.crf import time_scan
-    from ner.layers.lstm import lstm_path
-
     tokens, tags, vocabs = corpus
     results = []
     for encoder, path, scan in (("bilstm-cnn", "loop", "sequential"), ("bilstm-cnn-fused", "cudnn", "parallel")):
-        with lstm_path(path), time_scan(scan):
-            keras.utils.set_random_seed(1)
-            model = build_tagger({**TINY, "encoder": encoder, "head": "crf", "dropout": 0.0}, vocabs)
-            model.compile(optimizer=keras.optimizers.SGD(0.1))
-            one_batch = len(tokens)   # one shape: one compilation of each step
-            history = model.fit(TaggingBatches(tokens, vocabs, tags, batch_size=one_batch), epochs=3, verbose=0)
-            results.append((history.history["loss"],
-                            predict_tags(model, TaggingBatches(tokens, vocabs, batch_size=one_batch))))
+        keras.utils.set_random_seed(1)
+        model = build_tagger({**TINY, "encoder": encoder, "head": "crf", "dropout": 0.0, "crf_scan": scan,
+                              "lstm_path": path}, vocabs)
+        model.compile(optimizer=keras.optimizers.SGD(0.1))
+        one_batch = len(tokens)   # one shape: one compilation of each step
+        history = model.fit(TaggingBatches(tokens, vocabs, tags, batch_size=one_batch), epochs=3, verbose=0)
+        results.append((history.history["loss"],
+                        predict_tags(model, TaggingBatches(tokens, vocabs, batch_size=one_batch))))
     (loss_loop, tags_loop), (loss_fast, tags_fast) = results
     np.testing.assert_allclose(loss_fast, loss_loop, rtol=1e-4)
     assert all((a == b).all() for a, b in zip(tags_fast, tags_loop))

@@ -35,10 +35,11 @@ _FLAGS = {
     "tag_col": ("I", int, "CoNLL files: column of the tags"),
     "tokens_column": ("NAME", str, TOKENS_COLUMN_HELP),
     "tags_column": ("NAME", str, TAGS_COLUMN_HELP),
-    "crf_scan": ("MODE", str, "CRF log Z and Viterbi: sequential (a loop over time) or parallel (log T-deep "
-                              "matrix products; JAX only, for GPUs: slower on a CPU)"),
-    "lstm_path": ("PATH", str, "BiLSTM of bilstm-cnn-fused: loop, or cudnn (one cuDNN call per pass; "
-                               "JAX on a GPU)"),
+    "crf_scan": ("MODE", str, "CRF log Z and Viterbi: sequential (a loop over time), parallel (log T-deep "
+                              "matrix products; JAX only, for GPUs: slower on a CPU) or auto (parallel on JAX "
+                              "with a GPU, else sequential; saved with the model, decided where it runs)"),
+    "lstm_path": ("PATH", str, "BiLSTM of bilstm-cnn-fused: loop, cudnn (one cuDNN call per pass; JAX, for "
+                               "GPUs) or auto (cudnn on JAX with a GPU, else loop)"),
 }
 
 

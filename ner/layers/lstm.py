@@ -7,27 +7,10 @@ Shapes: B batch, T time steps, D input features, H units per direction.
 import keras
 from keras import ops
 
-from ner.layers.crf import scan
-from ner.layers.modes import Mode
+from ner.layers.scan import jax_on_gpu, scan
 
-LSTM_PATHS = ("loop", "cudnn")
-_LSTM_PATH = Mode("FusedLSTM path", LSTM_PATHS)
-
-
-def set_lstm_path(path: str) -> None:
-    """How every FusedLSTM runs in functions traced from now on, in this process.
-
-    ``"loop"`` (default): the ``keras.ops`` loop over time, on every backend. ``"cudnn"``: on JAX, one
-    call of JAX's cuDNN LSTM over the whole batch with each row's length (``ner.backend.jax_kernels.lstm``; on a
-    machine without a GPU, JAX's reference of that call); other backends keep the loop. Same results up
-    to float rounding (cuDNN may use TF32 products on the GPU, as XLA's float32 products there do).
-    """
-    _LSTM_PATH.set(path)
-
-
-def lstm_path(path: str):
-    """``set_lstm_path(path)`` for the duration of a ``with`` block, then the previous path again."""
-    return _LSTM_PATH.using(path)
+LSTM_PATHS = ("auto", "loop", "cudnn")
+"""``FusedLSTM(implementation=...)`` choices: how the BiLSTM runs (see :class:`FusedLSTM`)."""
 
 
 def _cell(z, c):
@@ -59,16 +42,23 @@ class FusedLSTM(keras.layers.Layer):
 
     Computes what ``keras.layers.Bidirectional(keras.layers.LSTM(units, return_sequences=True))`` computes
     at the real positions, with the same gates (i, f, c, o), activations and initial weights (for the same
-    random seed), but steps both directions in one loop (``ner.layers.crf.scan``): T iterations instead of
+    random seed), but steps both directions in one loop (``ner.layers.scan.scan``): T iterations instead of
     2T. Weights: ``kernel`` (2, D, 4H), ``recurrent_kernel`` (2, H, 4H), ``bias`` (2, 4H); direction 0
-    reads forwards, 1 backwards. Meant for GPUs, where :func:`set_lstm_path` can also hand it to cuDNN:
-    on the CPU a whole model trains at the speed of Keras' BiLSTM with JAX and slower with TensorFlow
-    (bench/README.md, sixth round).
+    reads forwards, 1 backwards. Meant for GPUs (speed figures: bench/README.md).
+
+    ``implementation``, decided when a function is traced: ``"loop"`` (the ``keras.ops`` loop over time, any
+    backend), ``"cudnn"`` (on JAX, one call of JAX's cuDNN LSTM over the whole batch with each row's length,
+    ``ner.backend.jax_kernels.lstm``; without a GPU JAX's reference of that call; other backends loop) or
+    ``"auto"`` (cudnn on JAX with a GPU, else the loop). Same results up to float rounding (cuDNN may use
+    TF32 products on a GPU, as XLA's float32 products there do).
     """
 
-    def __init__(self, units: int, **kwargs):
+    def __init__(self, units: int, implementation: str = "auto", **kwargs):
         super().__init__(**kwargs)
-        self.units = units
+        if implementation not in LSTM_PATHS:
+            raise ValueError(f"FusedLSTM: implementation must be one of {', '.join(LSTM_PATHS)}, "
+                             f"not {implementation!r}")
+        self.units, self.implementation = units, implementation
         self.supports_masking = True
         # The initial weights are those of the Keras layer this one replaces, under the same random seed:
         # make that layer's cells here (drawing their initializers' seeds as it would) and keep the seeds.
@@ -95,7 +85,7 @@ class FusedLSTM(keras.layers.Layer):
         x = ops.convert_to_tensor(x)
         mask = ops.ones(ops.shape(x)[:2], dtype="bool") if mask is None else ops.cast(mask, "bool")
         weights = [ops.convert_to_tensor(w) for w in (self.kernel, self.recurrent_kernel, self.bias)]
-        if _LSTM_PATH.value == "cudnn" and keras.backend.backend() == "jax":
+        if self._cudnn():
             from ner.backend import jax_kernels
 
             out = jax_kernels.lstm(x, ops.sum(ops.cast(mask, "int32"), axis=1), *weights)
@@ -109,6 +99,12 @@ class FusedLSTM(keras.layers.Layer):
             out = ops.transpose(ops.concatenate([fwd, ops.flip(bwd, axis=0)], axis=-1), (1, 0, 2))
         return out * ops.expand_dims(ops.cast(mask, out.dtype), -1)
 
+    def _cudnn(self) -> bool:
+        """Whether this call runs as one cuDNN call (read while tracing)."""
+        if keras.backend.backend() != "jax":
+            return False
+        return self.implementation == "cudnn" or (self.implementation == "auto" and jax_on_gpu())
+
     def compute_mask(self, inputs, mask=None):
         return mask
 
@@ -116,7 +112,7 @@ class FusedLSTM(keras.layers.Layer):
         return (*input_shape[:-1], 2 * self.units)
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units}
+        return {**super().get_config(), "units": self.units, "implementation": self.implementation}
 
 
 def _forget_bias_one(shape, dtype=None):

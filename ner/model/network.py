@@ -12,17 +12,23 @@ from keras import ops
 
 from ner.data.arrays import char_gap
 from ner.data.embeddings import load_vectors
+from ner.data.schemes import transition_constraints
 from ner.data.vocab import NUM_CASINGS
 from ner.errors import NerError
 from ner.layers.char_cnn import CharCNN
+from ner.layers.crf import CRF, CRF_SCANS
 from ner.layers.encoders import get_encoder
+from ner.layers.lstm import LSTM_PATHS, FusedLSTM
 
 log = logging.getLogger("ner")
 
 DEFAULTS = dict(encoder="bilstm", head="crf", word_dim=100, hidden=200, layers=1, dropout=0.5,
                 char_cnn=None, char_dim=30, char_filters=50, char_kernel=3, casing_dim=10,
-                constraints=True, scheme="bioes")
+                constraints=True, scheme="bioes", crf_scan="auto", lstm_path="auto")
 HEADS = ("softmax", "crf")
+# how layers run, not what they compute (``CRF(scan=...)``, ``FusedLSTM(implementation=...)``): "auto" decides
+# when the model is traced (the loop-free forms on JAX with a GPU)
+EXECUTION = {"crf_scan": CRF_SCANS, "lstm_path": LSTM_PATHS}
 
 
 def resolve_config(config: dict | None) -> dict:
@@ -44,6 +50,9 @@ def resolve_config(config: dict | None) -> dict:
         raise NerError(f"model setting dropout: must be in [0, 1), not {cfg['dropout']!r}")
     if cfg["char_cnn"] not in (None, True, False):
         raise NerError(f"model setting char_cnn: must be true, false or null, not {cfg['char_cnn']!r}")
+    for name, choices in EXECUTION.items():
+        if cfg[name] not in choices:
+            raise NerError(f"model setting {name}: unknown choice {cfg[name]!r} (choose from {', '.join(choices)})")
     return cfg
 
 
@@ -72,15 +81,31 @@ class SequenceTagger(keras.Model):
         self.emission = keras.layers.Dense(len(self.labels), dtype="float32", name="emission")
         self.crf = None
         if cfg["head"] == "crf":
-            from ner.layers.crf import CRF
-            self.crf = CRF(len(self.labels), labels=self.labels, scheme=cfg["scheme"],
-                           constrained=cfg["constraints"], dtype="float32", name="crf")
+            masks = transition_constraints(self.labels, cfg["scheme"]) if cfg["constraints"] else (None,) * 3
+            self.crf = CRF(len(self.labels), *masks, scan=cfg["crf_scan"], dtype="float32", name="crf")
             self.crf.build((None, None, len(self.labels)))   # used through its methods, never called
+        self.set_execution()
         # Create the weights by tracing call symbolically (no computation, no compilation).
         self.compute_output_spec({"words": keras.KerasTensor((None, None), "int32"),
                                   "chars": keras.KerasTensor((None, None), "int32"),
                                   "casing": keras.KerasTensor((None, None), "int32")})
         self.built = True
+
+    def set_execution(self, **choices) -> None:
+        """Set the settings ``crf_scan`` / ``lstm_path`` (how the CRF and FusedLSTM layers run, e.g. for
+        training an ``--init`` bundle on another device) and pass them to the layers; Keras' compiled functions
+        are traced again, saved models record them. No arguments: pass the current settings. Bad values raise
+        NerError."""
+        unknown = sorted(set(choices) - set(EXECUTION))
+        if unknown:
+            raise NerError(f"not an execution setting: {', '.join(unknown)} (known: {', '.join(EXECUTION)})")
+        self.config = resolve_config({**self.config, **choices})
+        if self.crf is not None:
+            self.crf.scan = self.config["crf_scan"]
+        for layer in self.encoder._flatten_layers():
+            if isinstance(layer, FusedLSTM):
+                layer.implementation = self.config["lstm_path"]
+        self.train_function = self.test_function = self.predict_function = None   # traced with the old ones
 
     def call(self, inputs: dict, training=False):
         words = ops.convert_to_tensor(inputs["words"])

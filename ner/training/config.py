@@ -59,8 +59,8 @@ class TrainConfig:
     tokens_column: str | None = None   # table sources (save_to_disk, parquet, json, hf:); None: detected
     tags_column: str | None = None
     verbose: int = 1                   # 0 silent, 1 progress bar and epoch lines, 2 epoch lines only
-    crf_scan: str = "sequential"       # CRF log Z / Viterbi: "parallel" = no loop over time (JAX; for GPUs)
-    lstm_path: str = "loop"            # bilstm-cnn-fused's BiLSTM: "cudnn" = one cuDNN call (JAX; GPUs)
+    crf_scan: str = "auto"             # CRF log Z / Viterbi: sequential, parallel (JAX) or auto (parallel on a JAX GPU)
+    lstm_path: str = "auto"            # bilstm-cnn-fused's BiLSTM: loop, cudnn (JAX) or auto (cudnn on a JAX GPU)
 
     def validate(self) -> "TrainConfig":
         """Check every setting (type, finiteness, range); paths given as ``os.PathLike`` become str."""
@@ -73,9 +73,9 @@ class TrainConfig:
             setattr(self, f.name, _normalised(f.name, getattr(self, f.name)))
         if self.optimizer not in OPTIMIZERS:
             bad("optimizer", f"unknown optimizer {self.optimizer!r} (choose from {', '.join(OPTIMIZERS)})")
-        from ner.layers.crf import TIME_SCANS
+        from ner.layers.crf import CRF_SCANS
         from ner.layers.lstm import LSTM_PATHS
-        for name, choices in (("crf_scan", TIME_SCANS), ("lstm_path", LSTM_PATHS)):
+        for name, choices in (("crf_scan", CRF_SCANS), ("lstm_path", LSTM_PATHS)):
             if getattr(self, name) not in choices:
                 bad(name, f"unknown choice {getattr(self, name)!r} (choose from {', '.join(choices)})")
         if self.scheme not in TRAIN_SCHEMES:
@@ -124,7 +124,7 @@ class TrainConfig:
         return {"encoder": self.encoder, "head": "crf" if self.crf else "softmax", "word_dim": self.word_dim,
                 "hidden": self.hidden, "layers": self.layers, "dropout": self.dropout,
                 "char_cnn": self.char_cnn, "casing_dim": self.casing_dim, "constraints": self.constraints,
-                "scheme": self.scheme}
+                "scheme": self.scheme, "crf_scan": self.crf_scan, "lstm_path": self.lstm_path}
 
     @classmethod
     def from_json(cls, path) -> dict:

@@ -152,18 +152,15 @@ def train(config: TrainConfig | None = None, **settings) -> Path:
     cfg = dataclasses.replace(config or defaults, **settings).validate()
     if cfg.init:
         cfg = inherit_init(cfg, given)
-    from ner.layers.crf import time_scan
-    from ner.layers.lstm import lstm_path
-
     _check_execution_paths(cfg)
     data = None if is_dataset(cfg.data) else cfg.data
-    with claim(cfg.out, flag="--out", inputs=(data, cfg.embeddings, cfg.init), same_ok=cfg.init), \
-            time_scan(cfg.crf_scan), lstm_path(cfg.lstm_path):   # the process's modes again afterwards
+    with claim(cfg.out, flag="--out", inputs=(data, cfg.embeddings, cfg.init), same_ok=cfg.init):
         return _train(cfg)
 
 
 def _check_execution_paths(cfg: TrainConfig) -> None:
-    """--crf-scan parallel and --lstm-path cudnn only where they take effect (recorded in the bundle)."""
+    """An explicit --crf-scan parallel or --lstm-path cudnn only where it takes effect (recorded in the bundle;
+    "auto" decides per backend and device, and the layers fall back to their loops where it cannot run)."""
     import keras
 
     backend = keras.backend.backend()
@@ -194,6 +191,7 @@ def _train(cfg: TrainConfig) -> Path:
               + ", ".join(f"{name} {len(splits[name][0])}" for name in splits) + f" sentences; {data.dev_note}")
     if base:
         model = base.model
+        model.set_execution(crf_scan=cfg.crf_scan, lstm_path=cfg.lstm_path)   # this run's, not the bundle's
         _log(cfg, f"initialised from {cfg.init}")
     else:
         model = build_tagger(cfg.model_config(), vocabs, embeddings=cfg.embeddings)
