@@ -46,7 +46,7 @@ _FLAGS = {
 HELP = "train a tagger and write a model bundle"
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     from ner.layers.encoders import list_encoders
 
     names = ", ".join(list_encoders())
@@ -85,7 +85,7 @@ def _defaults():
     return TrainConfig()
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ner.training.config import TrainConfig
     from ner.training.fit import train
 

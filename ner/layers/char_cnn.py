@@ -1,5 +1,7 @@
 """Character CNN word representation (Ma & Hovy 2016): char embeddings → Conv → max over each word's characters."""
 
+from typing import Any
+
 import keras
 from keras import ops
 
@@ -17,7 +19,7 @@ class CharCNN(keras.layers.Layer):
     """
 
     def __init__(self, num_chars: int, char_dim: int = 30, filters: int = 50, kernel: int = 3,
-                 dropout: float = 0.0, activation: str = "tanh", **kwargs):
+                 dropout: float = 0.0, activation: str = "tanh", **kwargs: Any):
         super().__init__(**kwargs)
         self.num_chars, self.char_dim, self.filters, self.kernel = num_chars, char_dim, filters, kernel
         self.dropout, self.activation = dropout, activation

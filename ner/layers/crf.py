@@ -11,14 +11,17 @@ Loops over time run through :func:`ner.layers.scan.scan`; the loop-free forms of
 
 from __future__ import annotations
 
+from typing import Any
+
 import keras
 import numpy as np
 from keras import ops
+from numpy.typing import ArrayLike
 
 from ner.layers import crf_parallel
 from ner.layers.crf_inputs import as_mask, check_inputs, check_k, check_masks
 from ner.layers.crf_parallel import argmax_first
-from ner.layers.scan import jax_on_gpu, scan
+from ner.layers.scan import Tensor, jax_on_gpu, scan
 
 FORBIDDEN_SCORE = -1e4   # added to forbidden start / move / end scores (finite: -inf gives NaN gradients)
 NBEST_PAD_SCORE = -1e30  # the score CRF.nbest gives missing paths when k exceeds the number of paths
@@ -103,8 +106,9 @@ class CRF(keras.layers.Layer):
     would scale the per-sequence loss): compute the loss as ``-mean(crf.log_likelihood(...))``.
     """
 
-    def __init__(self, num_tags: int | None = None, allowed_start=None, allowed_transitions=None,
-                 allowed_end=None, scan: str = "auto", **kwargs):
+    def __init__(self, num_tags: int | None = None, allowed_start: ArrayLike | None = None,
+                 allowed_transitions: ArrayLike | None = None, allowed_end: ArrayLike | None = None,
+                 scan: str = "auto", **kwargs: Any):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         if scan not in CRF_SCANS:
@@ -144,7 +148,7 @@ class CRF(keras.layers.Layer):
 
     # ---- public API: batch-major in, batch-major out ----------------------------------------------------
 
-    def score(self, emissions, tags, mask=None):
+    def score(self, emissions: Tensor, tags: Tensor, mask: Tensor | None = None) -> Tensor:
         """Unnormalised score of each row's path ``tags``: (B, T, K), (B, T) int, (B, T) -> (B,) float32.
         Tags at padding are ignored (any value)."""
         e, tags, m = self._prepare(emissions, tags, mask)
@@ -157,11 +161,11 @@ class CRF(keras.layers.Layer):
         total = ops.take(start, tags[0]) + emit + ops.sum(moves * mf[1:], axis=0) + ops.take(end, last_tag)
         return self._finish(total, m)
 
-    def log_likelihood(self, emissions, tags, mask=None):
+    def log_likelihood(self, emissions: Tensor, tags: Tensor, mask: Tensor | None = None) -> Tensor:
         """log p(tags | emissions) = score - log Z: (B, T, K), (B, T) int, (B, T) -> (B,) float32."""
         return self.score(emissions, tags, mask) - self.log_partition(emissions, mask)
 
-    def log_partition(self, emissions, mask=None):
+    def log_partition(self, emissions: Tensor, mask: Tensor | None = None) -> Tensor:
         """log Z, the log-sum of the scores of all paths: (B, T, K), (B, T) -> (B,) float32."""
         e, _, m = self._prepare(emissions, None, mask)
         start, trans, end = self.transition_scores()
@@ -171,7 +175,7 @@ class CRF(keras.layers.Layer):
             alpha, _ = scan(_alpha_step, (start, trans), ops.zeros_like(e[0]), (e, m, _first(e)))
         return self._finish(ops.logsumexp(alpha + end, axis=-1), m)
 
-    def forward_backward(self, emissions, mask=None):
+    def forward_backward(self, emissions: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
         """Forward-backward in log space: (B, T, K), (B, T) -> alpha (B, T, K), beta (B, T, K), log_z (B,).
 
         ``alpha[b, t, k]``: log-sum of the scores of the prefixes y_0..y_t with y_t = k (start, emission t
@@ -187,14 +191,14 @@ class CRF(keras.layers.Layer):
         log_z = self._finish(ops.logsumexp(last + end, axis=-1), m)
         return ops.transpose(alpha, (1, 0, 2)), ops.transpose(beta, (1, 0, 2)), log_z
 
-    def marginals(self, emissions, mask=None):
+    def marginals(self, emissions: Tensor, mask: Tensor | None = None) -> Tensor:
         """p(y_t = k | emissions): (B, T, K), (B, T) -> (B, T, K) float32, rows summing to 1 at real steps,
         zeros at padding; ``softmax_k(alpha + beta)``, i.e. ``exp(alpha + beta - log_z)`` normalised per step."""
         alpha, beta, _ = self.forward_backward(emissions, mask)
         m = as_mask(emissions, mask)
         return ops.where(m[:, :, None], ops.softmax(alpha + beta, axis=-1), 0.0)
 
-    def decode(self, emissions, mask=None):
+    def decode(self, emissions: Tensor, mask: Tensor | None = None) -> Tensor:
         """Viterbi best path: (B, T, K), (B, T) -> (B, T) int32 tag ids, 0 at padding."""
         e, _, m = self._prepare(emissions, None, mask)
         start, trans, end = self.transition_scores()
@@ -208,7 +212,7 @@ class CRF(keras.layers.Layer):
             path = path[:, :, 0]                                                          # (T, B)
         return ops.transpose(ops.where(m, path, 0), (1, 0))
 
-    def nbest(self, emissions, mask=None, k: int = 3):
+    def nbest(self, emissions: Tensor, mask: Tensor | None = None, k: int = 3) -> tuple[Tensor, Tensor]:
         """The k best paths by k-best Viterbi, best first: (B, T, K), (B, T) -> tags (B, k, T) int32 (0 at
         padding) and their scores (B, k) float32 (``score - log_z`` is the log-probability).
 
@@ -227,7 +231,7 @@ class CRF(keras.layers.Layer):
         scores = self._finish(ops.where(real, scores, NBEST_PAD_SCORE), m[:, :, None])
         return ops.transpose(paths, (1, 2, 0)), scores
 
-    def transition_scores(self):
+    def transition_scores(self) -> tuple[Tensor, Tensor, Tensor]:
         """The scores in use, penalties of forbidden entries included: start (K,), transitions (K, K), end (K,)."""
         weights = (self.start, self.transitions, self.end)
         return tuple(ops.convert_to_tensor(w) if p is None else ops.convert_to_tensor(w) + p

@@ -8,13 +8,15 @@ from __future__ import annotations
 import numpy as np
 from keras import ops
 
+from ner.layers.scan import Tensor
 
-def as_mask(emissions, mask):
+
+def as_mask(emissions: Tensor, mask: Tensor | None) -> Tensor:
     """The (B, T) bool mask of emissions (B, T, K): all on when ``mask`` is None."""
     return ops.ones(ops.shape(emissions)[:2], "bool") if mask is None else ops.cast(mask, "bool")
 
 
-def check_inputs(emissions, tags, mask, num_tags: int):
+def check_inputs(emissions: Tensor, tags: Tensor | None, mask: Tensor | None, num_tags: int) -> None:
     """Check emissions (B, T, K = num_tags), tags (B, T) int or None, mask (B, T) or None -> mask (B, T) bool.
 
     Static shapes are always checked; values (a right-padded mask with its first step on, tags in [0, K) at
@@ -82,7 +84,7 @@ def check_masks(num_tags: int | None, masks: dict) -> tuple[int | None, dict]:
     return k, masks
 
 
-def check_k(k) -> int:
+def check_k(k: object) -> int:
     """The number of paths asked of ``CRF.nbest``, an int >= 1; anything else raises ValueError."""
     if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
         raise ValueError(f"CRF.nbest: k must be an int >= 1, got {k!r}")

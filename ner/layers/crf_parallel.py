@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from keras import ops
 
+from ner.layers.scan import Tensor
+
 SEMIRING_ZERO = -1e30
 """The "log 0" off the diagonal of the identity matrix that stands for a padded step (finite, so that
 gradients stay finite; far below any path score)."""
 
 
-def argmax_first(cand, axis):
+def argmax_first(cand: Tensor, axis: int) -> Tensor:
     """Smallest index reaching the max of ``cand`` along ``axis`` (int32), as the sequential Viterbi step
     uses too; K - 1 when nothing does (NaN scores), so indices stay in range. Cheaper than ``ops.argmax``
     under XLA on a CPU with JAX."""
@@ -28,7 +30,7 @@ def argmax_first(cand, axis):
     return ops.min(ops.where(cand == top, tags, k - 1), axis=axis)
 
 
-def forward_scores(start, trans, e, m):
+def forward_scores(start: Tensor, trans: Tensor, e: Tensor, m: Tensor) -> Tensor:
     """The forward algorithm's alpha at each row's last real step: (B, K) float32.
 
     ``alpha[b, j]`` = log-sum of the scores of all paths of row b ending in tag j (start and emissions
@@ -40,7 +42,7 @@ def forward_scores(start, trans, e, m):
     return ops.logsumexp(alpha[:, :, None] + product, axis=1)                       # (B, K)
 
 
-def viterbi(start, trans, end, e, m):
+def viterbi(start: Tensor, trans: Tensor, end: Tensor, e: Tensor, m: Tensor) -> Tensor:
     """Best path of each row: (T, B) int32 tag ids (values at padding are arbitrary).
 
     Best prefix scores ``score_t = score_0 (x) M_1 (x) ... (x) M_t`` (max-plus) by an associative scan;

@@ -15,6 +15,7 @@ tagger add a character CNN by default (the model config can still turn it on or 
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import keras
 from keras import ops
@@ -69,7 +70,7 @@ class SequenceStack(keras.layers.Layer):
     others (e.g. Dense) must be position-wise. The mask passes through.
     """
 
-    def __init__(self, layers: list[keras.layers.Layer], dropout: float = 0.0, **kwargs):
+    def __init__(self, layers: list[keras.layers.Layer], dropout: float = 0.0, **kwargs: Any):
         super().__init__(**kwargs)
         self.stack = list(layers)
         self.dropout = dropout

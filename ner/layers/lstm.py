@@ -4,6 +4,8 @@ loop iterations instead of 2T (for accelerators, where each iteration costs kern
 Shapes: B batch, T time steps, D input features, H units per direction.
 """
 
+from typing import Any
+
 import keras
 from keras import ops
 
@@ -53,7 +55,7 @@ class FusedLSTM(keras.layers.Layer):
     TF32 products on a GPU, as XLA's float32 products there do).
     """
 
-    def __init__(self, units: int, implementation: str = "auto", **kwargs):
+    def __init__(self, units: int, implementation: str = "auto", **kwargs: Any):
         super().__init__(**kwargs)
         if implementation not in LSTM_PATHS:
             raise ValueError(f"FusedLSTM: implementation must be one of {', '.join(LSTM_PATHS)}, "

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from typing import Any
 
 import keras
 from keras import ops
 
+Tensor = Any   # a backend tensor, or anything keras.ops accepts (numpy arrays, Python numbers)
 
-def scan(step: Callable, consts: tuple, init, xs: tuple, ys_like: tuple = (), reverse: bool = False):
+
+def scan(step: Callable, consts: tuple, init: Tensor | tuple, xs: tuple, ys_like: tuple = (), reverse: bool = False
+         ) -> tuple:
     """Run ``step`` along the leading (time) axis of ``xs``.
 
     ``step(consts, carry, x) -> (carry, ys)``: ``consts`` a tuple of loop-invariant tensors, ``carry`` a

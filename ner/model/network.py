@@ -5,7 +5,10 @@ Inputs are the dicts of :class:`ner.data.batching.TaggingBatches`: ``words`` (B,
 (packed, see ``ner.data.arrays``), ``casing`` (B, T), int; word id 0 is padding and masks that position everywhere.
 """
 
+from __future__ import annotations
+
 import logging
+from typing import Any
 
 import keras
 from keras import ops
@@ -13,19 +16,20 @@ from keras import ops
 from ner.data.arrays import char_gap
 from ner.data.embeddings import load_vectors
 from ner.data.schemes import transition_constraints
-from ner.data.vocab import NUM_CASINGS
+from ner.data.vocab import NUM_CASINGS, Vocabularies
 from ner.errors import NerError
 from ner.layers.char_cnn import CharCNN
 from ner.layers.crf import CRF, CRF_SCANS
 from ner.layers.encoders import get_encoder
 from ner.layers.lstm import LSTM_PATHS, FusedLSTM
+from ner.layers.scan import Tensor
+from ner.model import HEADS
 
 log = logging.getLogger("ner")
 
 DEFAULTS = dict(encoder="bilstm", head="crf", word_dim=100, hidden=200, layers=1, dropout=0.5,
                 char_cnn=None, char_dim=30, char_filters=50, char_kernel=3, casing_dim=10,
                 constraints=True, scheme="bioes", crf_scan="auto", lstm_path="auto")
-HEADS = ("softmax", "crf")
 # how layers run, not what they compute (``CRF(scan=...)``, ``FusedLSTM(implementation=...)``): "auto" decides
 # when the model is traced (the loop-free forms on JAX with a GPU)
 EXECUTION = {"crf_scan": CRF_SCANS, "lstm_path": LSTM_PATHS}
@@ -64,7 +68,7 @@ class SequenceTagger(keras.Model):
     padding); the loss is computed in :meth:`compute_loss` (compile with an optimizer only).
     """
 
-    def __init__(self, config: dict, num_words: int, num_chars: int, labels: list[str], **kwargs):
+    def __init__(self, config: dict, num_words: int, num_chars: int, labels: list[str], **kwargs: Any):
         super().__init__(**kwargs)
         cfg = resolve_config(config)
         self.config, self.num_words, self.num_chars, self.labels = cfg, num_words, num_chars, list(labels)
@@ -91,7 +95,7 @@ class SequenceTagger(keras.Model):
                                   "casing": keras.KerasTensor((None, None), "int32")})
         self.built = True
 
-    def set_execution(self, **choices) -> None:
+    def set_execution(self, **choices: str) -> None:
         """Set the settings ``crf_scan`` / ``lstm_path`` (how the CRF and FusedLSTM layers run, e.g. for
         training an ``--init`` bundle on another device) and pass them to the layers; Keras' compiled functions
         are traced again, saved models record them. No arguments: pass the current settings. Bad values raise
@@ -126,21 +130,21 @@ class SequenceTagger(keras.Model):
         """Zeros between the packed words of the ``chars`` input that this model's char CNN needs."""
         return char_gap(self.config["char_kernel"])
 
-    def emissions(self, inputs: dict):
+    def emissions(self, inputs: dict) -> Tensor:
         """Emission scores (B, T, K) float32, inference mode."""
         return self(inputs, training=False)
 
-    def decode(self, inputs: dict):
+    def decode(self, inputs: dict) -> Tensor:
         """Best tag ids (B, T) int32, 0 at padding: CRF Viterbi (with constraints if enabled) or argmax."""
         return self.best_tags(self(inputs, training=False), ops.not_equal(inputs["words"], 0))
 
-    def best_tags(self, emissions, mask):
+    def best_tags(self, emissions: Tensor, mask: Tensor) -> Tensor:
         """Emissions (B, T, K) and mask (B, T) -> best tag ids (B, T) int32, 0 at padding."""
         if self.crf is not None:
             return ops.cast(self.crf.decode(emissions, mask), "int32")
         return ops.where(mask, ops.cast(ops.argmax(emissions, axis=-1), "int32"), 0)
 
-    def tag_probabilities(self, inputs: dict):
+    def tag_probabilities(self, inputs: dict) -> Tensor:
         """Per-token tag probabilities (B, T, K), 0 at padding: CRF marginals or softmax."""
         emissions = self(inputs, training=False)
         mask = ops.not_equal(inputs["words"], 0)
@@ -187,7 +191,7 @@ class ScoringModel(keras.Model):
     ``beta`` (B, T, K) and ``log_z`` (B,) from forward-backward. Not saved: built on load.
     """
 
-    def __init__(self, tagger_model, **kwargs):
+    def __init__(self, tagger_model: SequenceTagger, **kwargs: Any):
         super().__init__(**kwargs)
         self.tagger_model = tagger_model
 
@@ -201,7 +205,7 @@ class ScoringModel(keras.Model):
         return outputs
 
 
-def build_tagger(config: dict, vocabs, embeddings: str | None = None) -> SequenceTagger:
+def build_tagger(config: dict, vocabs: Vocabularies, embeddings: str | None = None) -> SequenceTagger:
     """A new SequenceTagger for ``vocabs`` (ner.data.vocab.Vocabularies).
 
     ``embeddings``: GloVe/word2vec text file; covered word rows start from its vectors (exact word, else

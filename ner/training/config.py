@@ -127,7 +127,7 @@ class TrainConfig:
                 "scheme": self.scheme, "crf_scan": self.crf_scan, "lstm_path": self.lstm_path}
 
     @classmethod
-    def from_json(cls, path) -> dict:
+    def from_json(cls, path: str | os.PathLike) -> dict:
         """Read a ``--config`` file; returns the settings it holds (unknown keys are an error)."""
         try:
             settings = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -170,7 +170,7 @@ def _show(value) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def setting_problem(name: str, value) -> str | None:
+def setting_problem(name: str, value: object) -> str | None:
     """Why ``value`` cannot be TrainConfig field ``name``, or None. The field's annotation gives the type:
     bool is not an int, an int is a float, numbers must be finite, paths may be ``os.PathLike``."""
     kinds = _field_types()[name]

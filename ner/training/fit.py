@@ -14,6 +14,7 @@ import random
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +27,9 @@ from ner.errors import NerError, RunError
 from ner.evaluation import score_split
 from ner.io.outputs import claim
 from ner.training.config import TrainConfig, inherit_init
+
+if TYPE_CHECKING:
+    import keras
 
 
 def set_seed(seed: int) -> None:
@@ -46,7 +50,7 @@ def set_seed(seed: int) -> None:
     keras.utils.set_random_seed(seed)
 
 
-def make_optimizer(cfg: TrainConfig):
+def make_optimizer(cfg: TrainConfig) -> keras.optimizers.Optimizer:
     """The optimizer ``cfg`` asks for: Keras' Adam or SGD, fused updates on TensorFlow (``ner.model.optimizers``)."""
     from ner.model.optimizers import SGD, Adam
 
@@ -106,7 +110,7 @@ class _DevMonitor:
             model.stop_training = True
 
 
-def finite_guard():
+def finite_guard() -> keras.callbacks.Callback:
     """A Keras callback that ends training with RunError at the first non-finite loss (naming the epoch and
     batch, 1-based) or when the weights are non-finite after an epoch.
 
@@ -136,7 +140,7 @@ def finite_guard():
     return FiniteGuard()
 
 
-def train(config: TrainConfig | None = None, **settings) -> Path:
+def train(config: TrainConfig | None = None, **settings: Any) -> Path:
     """Train a tagger and write its bundle; returns the bundle path.
 
     ``settings`` are :class:`TrainConfig` fields (``data``, ``encoder``, ``crf``, ``epochs``, ``out``, ...)
