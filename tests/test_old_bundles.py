@@ -49,3 +49,25 @@ def test_old_bundles_name_only_registered_classes():
     assert named == {"SequenceTagger", "Adam", "SGD"}
     for name, module in REGISTERED_0_1_0.items():
         assert keras.saving.get_registered_object(f"ner>{name}") is not None, (module, name)
+
+
+@pytest.mark.parametrize("variant", ["scheme", "allowed"])
+def test_a_users_model_with_the_0_1_0_crf_loads_and_decodes_as_recorded(variant):
+    """A Keras model of a user's with 0.1.0's CRF (``labels``/``scheme``/``constrained`` or ``allowed``;
+    ``tests/bundles/make_user_crf.py``) loads, and decodes and scores the recorded inputs as then."""
+    import keras
+    import numpy as np
+
+    import ner.layers  # noqa: F401  (registers the CRF)
+
+    recorded = json.loads((HERE / "user-crf-0.1.0.json").read_text(encoding="utf-8"))
+    model = keras.saving.load_model(HERE / f"user-crf-{variant}-0.1.0.keras")
+    crf = model.get_layer("crf")
+    assert crf.allowed_transitions is not None   # constrained, as saved
+    x = np.load(HERE / "user-crf-0.1.0-inputs.npy")
+    mask = np.arange(x.shape[1])[None, :] < np.array(recorded["lengths"])[:, None]   # (B, T)
+    emissions = model.predict(x, verbose=0)
+    paths = np.asarray(crf.decode(emissions, mask))
+    assert paths.tolist() == recorded[variant]["paths"]
+    likelihood = np.asarray(crf.log_likelihood(emissions, paths, mask))
+    assert likelihood.tolist() == pytest.approx(recorded[variant]["log_likelihood"], rel=1e-5)

@@ -18,7 +18,7 @@ import numpy as np
 from keras import ops
 from numpy.typing import ArrayLike
 
-from ner.layers import crf_parallel
+from ner.layers import crf_parallel, legacy
 from ner.layers.crf_inputs import as_mask, check_inputs, check_k, check_masks
 from ner.layers.crf_parallel import argmax_first
 from ner.layers.scan import Tensor, jax_on_gpu, scan
@@ -145,6 +145,11 @@ class CRF(keras.layers.Layer):
         return {**super().get_config(), "num_tags": self.num_tags, "scan": self.scan,
                 **{name: None if a is None else a.tolist()
                    for name, a in zip(("allowed_start", "allowed_transitions", "allowed_end"), masks)}}
+
+    @classmethod
+    def from_config(cls, config: dict) -> CRF:
+        """Also reads the configs ner 0.1.0 saved (:func:`ner.layers.legacy.crf_config`)."""
+        return cls(**legacy.crf_config(config))
 
     # ---- public API: batch-major in, batch-major out ----------------------------------------------------
 
