@@ -1,9 +1,13 @@
-"""Shared fixtures: small slices of the bundled sample corpus and small trained bundles."""
+"""Fixtures: small slices of the bundled sample corpus and small trained bundles. Shared constants and functions
+are in helpers.py; this file also sets the environment before anything imports Keras.
+
+``pytest -m "not slow"`` is the fast inner loop: it leaves out the tests marked slow (end-to-end training,
+cross-backend saves, XLA compilations, most cases of long parametrisations) and with them the softmax and
+Chinese bundles below; CI runs everything."""
 
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,22 +19,7 @@ os.environ["HF_ENDPOINT"] = "http://127.0.0.1:9"
 # No persistent JAX compilation cache in ~/.cache from tests (ner.backend.compile_cache keeps a set value).
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", "")
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "data" / "sample"
-SAMPLE_ZH = ROOT / "data" / "sample-zh"
-CONLL2003 = ROOT.parent / "shared" / "data" / "conll2003"
-
-# Tiny model sizes: enough to learn something from a few hundred sentences in a few seconds.
-TINY = dict(word_dim=16, hidden=16, casing_dim=4, epochs=2, batch_size=16, verbose=0, seed=3)
-
-
-def write_slice(source: Path, target: Path, sentences: dict[str, int]) -> Path:
-    """Copy the first N sentences of each split of a CoNLL folder into ``target``."""
-    target.mkdir(parents=True, exist_ok=True)
-    for split, n in sentences.items():
-        blocks = (source / f"{split}.txt").read_text(encoding="utf-8").strip().split("\n\n")
-        (target / f"{split}.txt").write_text("\n\n".join(blocks[:n]) + "\n", encoding="utf-8")
-    return target
+from helpers import SAMPLE, SAMPLE_ZH, TINY_TRAIN, write_slice  # noqa: E402  (after the environment above)
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +35,7 @@ def crf_bundle(small_sample, tmp_path_factory) -> Path:
     import ner
 
     return ner.train(data=str(small_sample), encoder="bilstm-cnn", crf=True,
-                     out=str(tmp_path_factory.mktemp("bundles") / "crf"), **TINY)
+                     out=str(tmp_path_factory.mktemp("bundles") / "crf"), **TINY_TRAIN)
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +45,7 @@ def zh_bundle(tmp_path_factory) -> Path:
 
     root = tmp_path_factory.mktemp("zh")
     data = write_slice(SAMPLE_ZH, root / "sample-zh", {"train": 120, "dev": 30, "test": 30})
-    return ner.train(data=str(data), encoder="bilstm", out=str(root / "bundle"), **dict(TINY, epochs=1))
+    return ner.train(data=str(data), encoder="bilstm", out=str(root / "bundle"), **dict(TINY_TRAIN, epochs=1))
 
 
 @pytest.fixture(scope="session")
@@ -65,23 +54,4 @@ def softmax_bundle(small_sample, tmp_path_factory) -> Path:
     import ner
 
     return ner.train(data=str(small_sample), encoder="bilstm", crf=False,
-                     out=str(tmp_path_factory.mktemp("bundles") / "softmax"), **TINY)
-
-
-def python_lines(fn, *args, **kwargs) -> int:
-    """Python lines executed by ``fn(*args, **kwargs)`` and everything it calls: a deterministic measure of
-    work for "linear time" checks (tests never time anything; code in C, such as regexes, is not counted)."""
-    count = 0
-
-    def trace(frame, event, arg):
-        nonlocal count
-        count += event == "line"
-        return trace
-
-    previous = sys.gettrace()
-    sys.settrace(trace)
-    try:
-        fn(*args, **kwargs)
-    finally:
-        sys.settrace(previous)
-    return count
+                     out=str(tmp_path_factory.mktemp("bundles") / "softmax"), **TINY_TRAIN)

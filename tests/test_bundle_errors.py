@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, TINY
+from helpers import ROOT, TINY_TRAIN, one_line_error
 
 import ner
 from ner.bundle import load_bundle, read_meta, write_bundle
@@ -17,50 +17,43 @@ from ner.errors import NerError
 from ner.training.fit import _DevMonitor
 
 
-def _error(capsys, argv) -> str:
-    assert main(argv) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("ner: error: ") and "\n" not in err and "Traceback" not in err
-    return err
-
-
 def test_missing_half_written_and_newer_bundles(crf_bundle, tmp_path, capsys):
-    assert "no such model bundle" in _error(capsys, ["evaluate", str(tmp_path / "nope")])
+    assert "no such model bundle" in one_line_error(capsys, ["evaluate", str(tmp_path / "nope")])
     half = tmp_path / "half"
     shutil.copytree(crf_bundle, half)
     (half / "model.keras").unlink()
-    assert "incomplete model bundle (missing model.keras)" in _error(capsys, ["tag", str(half), "x"])
+    assert "incomplete model bundle (missing model.keras)" in one_line_error(capsys, ["tag", str(half), "x"])
     newer = tmp_path / "newer"
     shutil.copytree(crf_bundle, newer)
     meta = json.loads((newer / "bundle.json").read_text())
     (newer / "bundle.json").write_text(json.dumps({**meta, "format_version": 99}))
-    assert "format version 99 is newer" in _error(capsys, ["info", str(newer)])
+    assert "format version 99 is newer" in one_line_error(capsys, ["info", str(newer)])
     corrupt = tmp_path / "corrupt"
     shutil.copytree(crf_bundle, corrupt)
     (corrupt / "model.keras").write_bytes(b"not a zip")
-    assert "model.keras: corrupt model file" in _error(capsys, ["evaluate", str(corrupt), "--engine", "keras"])
+    assert "model.keras: corrupt model file" in one_line_error(capsys, ["evaluate", str(corrupt), "--engine", "keras"])
     (corrupt / "weights.npz").write_bytes(b"not a zip")
-    assert "weights.npz: corrupt weights file" in _error(capsys, ["evaluate", str(corrupt)])
+    assert "weights.npz: corrupt weights file" in one_line_error(capsys, ["evaluate", str(corrupt)])
 
 
 def test_bad_training_input(small_sample, tmp_path, capsys):
-    err = _error(capsys, ["train", "--data", str(small_sample), "--encoder", "transformer-xl",
+    err = one_line_error(capsys, ["train", "--data", str(small_sample), "--encoder", "transformer-xl",
                           "--out", str(tmp_path / "m")])
     assert "unknown encoder 'transformer-xl'" in err and "bilstm-cnn" in err
     empty = tmp_path / "empty.txt"
     empty.write_text("\n\n")
-    assert str(empty) in _error(capsys, ["train", "--data", str(empty), "--out", str(tmp_path / "m")])
-    assert "unknown backend 'theano'" in _error(capsys, ["train", "--backend", "theano"])
+    assert str(empty) in one_line_error(capsys, ["train", "--data", str(empty), "--out", str(tmp_path / "m")])
+    assert "unknown backend 'theano'" in one_line_error(capsys, ["train", "--backend", "theano"])
     bad = tmp_path / "bad.json"
     bad.write_text('{"encoder": "lstm", "colour": "red"}')
-    assert "unknown setting(s) colour" in _error(capsys, ["train", "--config", str(bad)])
-    assert "--dropout" in _error(capsys, ["train", "--data", str(small_sample), "--dropout", "1.5"])
-    assert "--crf-scan: unknown choice 'fast'" in _error(capsys, ["train", "--crf-scan", "fast"])
-    assert "--lstm-path: unknown choice 'gpu'" in _error(capsys, ["train", "--lstm-path", "gpu"])
+    assert "unknown setting(s) colour" in one_line_error(capsys, ["train", "--config", str(bad)])
+    assert "--dropout" in one_line_error(capsys, ["train", "--data", str(small_sample), "--dropout", "1.5"])
+    assert "--crf-scan: unknown choice 'fast'" in one_line_error(capsys, ["train", "--crf-scan", "fast"])
+    assert "--lstm-path: unknown choice 'gpu'" in one_line_error(capsys, ["train", "--lstm-path", "gpu"])
     data = ["--data", str(small_sample), "--out", str(tmp_path / "m")]
-    assert "--crf-scan parallel: needs --backend jax" in _error(capsys,
+    assert "--crf-scan parallel: needs --backend jax" in one_line_error(capsys,
                                                                 ["train", *data, "--crf-scan", "parallel"])
-    assert "--lstm-path cudnn: needs --backend jax and --encoder bilstm-cnn-fused" in _error(
+    assert "--lstm-path cudnn: needs --backend jax and --encoder bilstm-cnn-fused" in one_line_error(
         capsys, ["train", *data, "--lstm-path", "cudnn"])
     assert not (tmp_path / "m").exists()
 
@@ -77,9 +70,9 @@ def test_unseen_labels_are_counted(crf_bundle, small_sample, tmp_path, capsys):
 
 
 def test_evaluate_bad_split_and_scored_file(crf_bundle, small_sample, tmp_path, capsys):
-    assert "no split 'gold'" in _error(capsys, ["evaluate", str(crf_bundle), "--data", str(small_sample),
+    assert "no split 'gold'" in one_line_error(capsys, ["evaluate", str(crf_bundle), "--data", str(small_sample),
                                                "--split", "gold"])
-    assert "no such" in _error(capsys, ["evaluate", "--scored", str(tmp_path / "none.conll")])
+    assert "no such" in one_line_error(capsys, ["evaluate", "--scored", str(tmp_path / "none.conll")])
 
 
 def test_crash_leaves_no_half_written_bundle(crf_bundle, tmp_path):
@@ -102,6 +95,7 @@ def test_crash_leaves_no_half_written_bundle(crf_bundle, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["m"]  # no temporary folder left behind
 
 
+@pytest.mark.slow
 def test_interrupt_keeps_best_weights(small_sample, tmp_path, monkeypatch):
     original = _DevMonitor.epoch_end
 
@@ -111,7 +105,7 @@ def test_interrupt_keeps_best_weights(small_sample, tmp_path, monkeypatch):
 
     monkeypatch.setattr(_DevMonitor, "epoch_end", interrupt_after_first)
     with pytest.raises(KeyboardInterrupt):
-        ner.train(data=str(small_sample), encoder="lstm", out=str(tmp_path / "m"), **dict(TINY, epochs=3))
+        ner.train(data=str(small_sample), encoder="lstm", out=str(tmp_path / "m"), **dict(TINY_TRAIN, epochs=3))
     bundle = load_bundle(tmp_path / "m")
     assert bundle.meta["status"] == "interrupted" and bundle.meta["best_epoch"] == 1
     assert len(bundle.history) == 1

@@ -7,12 +7,10 @@ from pathlib import Path
 
 import pytest
 from datasets import Dataset
+from helpers import CONLL2003, ROOT, cli
 
 from ner.cli import main
 from ner.data.conll import read_conll
-
-REPO = Path(__file__).resolve().parents[1]
-CONLL2003 = REPO.parent / "shared" / "data" / "conll2003"
 
 TRAIN = """-DOCSTART- -X- O
 
@@ -30,12 +28,6 @@ DEV = "The DT O\nEuropean NNP B-ORG\nCommission NNP I-ORG\n"
 ILL_FORMED = "a O\nb I-PER\n\nc B-LOC\nd I-ORG\n\ne B-MISC\n"
 
 
-def run(capsys, *argv):
-    code = main(list(map(str, argv)))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 @pytest.fixture
 def corpus(tmp_path):
     folder = tmp_path / "corpus"
@@ -46,7 +38,7 @@ def corpus(tmp_path):
 
 
 def test_stats_json_shape_and_values(capsys, corpus):
-    code, out, _ = run(capsys, "data", "stats", corpus, "--json")
+    code, out, _ = cli(capsys, "data", "stats", corpus, "--json")
     assert code == 0
     assert json.loads(out) == {"splits": {
         "train": {"sentences": 3, "documents": 1, "tokens": 7, "scheme": "bio",
@@ -57,7 +49,7 @@ def test_stats_json_shape_and_values(capsys, corpus):
 
 
 def test_stats_table(capsys, corpus):
-    code, out, _ = run(capsys, "data", "stats", corpus)
+    code, out, _ = cli(capsys, "data", "stats", corpus)
     lines = out.splitlines()
     assert code == 0 and lines[0].split()[:4] == ["split", "sentences", "tokens", "scheme"]
     assert lines[1].split()[:11] == ["train", "3", "7", "bio", "2", "4", "4", "1", "3.0", "3", "4"]
@@ -66,26 +58,26 @@ def test_stats_table(capsys, corpus):
 
 def test_stats_column_options(capsys, tmp_path):
     (tmp_path / "c.tsv").write_text("1\tHamburg\tB-LOC\tx\n2\tis\tO\tx\n")
-    code, out, _ = run(capsys, "data", "stats", tmp_path / "c.tsv", "--token-col", 1, "--tag-col=2", "--json")
+    code, out, _ = cli(capsys, "data", "stats", tmp_path / "c.tsv", "--token-col", 1, "--tag-col=2", "--json")
     assert code == 0 and json.loads(out)["splits"]["train"]["entities"] == {"LOC": 1}
 
 
 def test_stats_dataset_columns(capsys, tmp_path):
     Dataset.from_dict({"words": [["a", "b"]], "labels": [["B-X", "I-X"]]}).to_parquet(tmp_path / "d.parquet")
-    code, out, _ = run(capsys, "data", "stats", tmp_path / "d.parquet", "--tokens-column", "words",
+    code, out, _ = cli(capsys, "data", "stats", tmp_path / "d.parquet", "--tokens-column", "words",
                        "--tags-column", "labels", "--json")
     assert code == 0 and json.loads(out)["splits"]["train"]["entities"] == {"X": 1}
 
 
 def test_validate_clean(capsys, corpus):
-    code, out, _ = run(capsys, "data", "validate", corpus)
+    code, out, _ = cli(capsys, "data", "validate", corpus)
     assert code == 0 and out == f"{corpus}: OK, 4 sentences, scheme bio\n"
 
 
 def test_validate_lists_problems_with_file_and_line(capsys, tmp_path):
     path = tmp_path / "bad.txt"
     path.write_text(ILL_FORMED + "\nf X-PER\n")
-    code, out, err = run(capsys, "data", "validate", path)
+    code, out, err = cli(capsys, "data", "validate", path)
     assert code == 1
     assert out.splitlines() == [
         f"{path}:2: I-PER cannot follow O in bio (an entity starts with B-PER)",
@@ -97,7 +89,7 @@ def test_validate_lists_problems_with_file_and_line(capsys, tmp_path):
 
 
 def test_validate_against_a_chosen_scheme(capsys, corpus):
-    code, out, _ = run(capsys, "data", "validate", corpus, "--scheme", "bioes")
+    code, out, _ = cli(capsys, "data", "validate", corpus, "--scheme", "bioes")
     lines = out.splitlines()
     assert code == 1
     assert lines[0] == (f"{corpus / 'train.txt'}:4: "
@@ -108,33 +100,33 @@ def test_validate_against_a_chosen_scheme(capsys, corpus):
 
 def test_convert_file_round_trip_keeps_other_columns(capsys, tmp_path, corpus):
     src = corpus / "train.txt"
-    code, out, _ = run(capsys, "data", "convert", src, tmp_path / "out.bioes", "--to", "bioes")
+    code, out, _ = cli(capsys, "data", "convert", src, tmp_path / "out.bioes", "--to", "bioes")
     assert code == 0 and out == f"wrote {tmp_path / 'out.bioes'} (bio -> bioes)\n"
     assert (tmp_path / "out.bioes").read_text() == TRAIN.replace("B-ORG", "S-ORG").replace(
         "B-MISC", "S-MISC").replace("I-PER", "E-PER").replace("B-LOC", "S-LOC")
-    assert run(capsys, "data", "convert", tmp_path / "out.bioes", tmp_path / "back.txt", "--to", "iob2")[0] == 0
+    assert cli(capsys, "data", "convert", tmp_path / "out.bioes", tmp_path / "back.txt", "--to", "iob2")[0] == 0
     assert (tmp_path / "back.txt").read_text() == TRAIN
 
 
 def test_convert_folder(capsys, tmp_path, corpus):
-    code, _, _ = run(capsys, "data", "convert", corpus, tmp_path / "iob1", "--to", "iob1")
+    code, _, _ = cli(capsys, "data", "convert", corpus, tmp_path / "iob1", "--to", "iob1")
     assert code == 0 and sorted(p.name for p in (tmp_path / "iob1").iterdir()) == [".ner-output.json", "train.txt",
                                                                               "valid.txt"]
     assert read_conll(tmp_path / "iob1" / "valid.txt")[0].tags == ["O", "I-ORG", "I-ORG"]
-    run(capsys, "data", "convert", tmp_path / "iob1", tmp_path / "bio", "--to", "bio", "--from", "iob1")
+    cli(capsys, "data", "convert", tmp_path / "iob1", tmp_path / "bio", "--to", "bio", "--from", "iob1")
     assert (tmp_path / "bio" / "train.txt").read_text() == TRAIN
 
 
 def test_convert_chinese_bmes(capsys, tmp_path):
     (tmp_path / "zh.bmes").write_text("王 B-PER\n小 M-PER\n明 E-PER\n去 O\n沪 S-LOC\n")
-    code, _, _ = run(capsys, "data", "convert", tmp_path / "zh.bmes", tmp_path / "zh.bio", "--to", "bio")
+    code, _, _ = cli(capsys, "data", "convert", tmp_path / "zh.bmes", tmp_path / "zh.bio", "--to", "bio")
     assert code == 0
     assert (tmp_path / "zh.bio").read_text() == "王 B-PER\n小 I-PER\n明 I-PER\n去 O\n沪 B-LOC\n"
 
 
 def test_convert_reads_ill_formed_input_leniently(capsys, tmp_path):
     (tmp_path / "bad.txt").write_text(ILL_FORMED)
-    code, _, err = run(capsys, "data", "convert", tmp_path / "bad.txt", tmp_path / "out.txt", "--to", "bioes")
+    code, _, err = cli(capsys, "data", "convert", tmp_path / "bad.txt", tmp_path / "out.txt", "--to", "bioes")
     assert code == 0 and "2 ill-formed bio sentence(s) were read leniently" in err
     assert [s.tags for s in read_conll(tmp_path / "out.txt")] == [["O", "S-PER"], ["S-LOC", "S-ORG"], ["S-MISC"]]
 
@@ -142,10 +134,10 @@ def test_convert_reads_ill_formed_input_leniently(capsys, tmp_path):
 def test_convert_dataset_source_writes_conll_folder(capsys, tmp_path):
     Dataset.from_dict({"tokens": [["a", "b", "c"]], "tags": [["B-X", "I-X", "I-X"]]}).to_parquet(
         tmp_path / "d.parquet")
-    code, _, _ = run(capsys, "data", "convert", tmp_path / "d.parquet", tmp_path / "out", "--to", "bilou")
+    code, _, _ = cli(capsys, "data", "convert", tmp_path / "d.parquet", tmp_path / "out", "--to", "bilou")
     assert code == 0 and (tmp_path / "out" / "train.txt").read_text() == "a B-X\nb I-X\nc L-X\n"
     (tmp_path / "file").write_text("x")
-    code, _, err = run(capsys, "data", "convert", tmp_path / "d.parquet", tmp_path / "file", "--to", "bio")
+    code, _, err = cli(capsys, "data", "convert", tmp_path / "d.parquet", tmp_path / "file", "--to", "bio")
     assert code == 2 and "exists and is not a folder" in err
 
 
@@ -166,7 +158,7 @@ def test_bad_input_is_one_line_exit_2(capsys, tmp_path, action, name, content, e
     elif content is not None:
         path.write_bytes(content)
     argv = ["data", action[0], path, *((tmp_path / "out.txt",) if action[0] == "convert" else ()), *action[1:]]
-    code, out, err = run(capsys, *argv)
+    code, out, err = cli(capsys, *argv)
     assert code == 2 and out == ""
     assert err.startswith("ner: error: ") and err.count("\n") == 1 and expected in err
     assert "Traceback" not in err
@@ -176,7 +168,7 @@ def test_bad_input_is_one_line_exit_2(capsys, tmp_path, action, name, content, e
 def test_unknown_prefix_is_an_input_error(capsys, tmp_path, action):
     (tmp_path / "t.txt").write_text("a O\nb Q-PER\n")
     extra = [tmp_path / "o.txt", "--to", "bio"] if action == "convert" else []
-    code, _, err = run(capsys, "data", action, tmp_path / "t.txt", *extra)
+    code, _, err = cli(capsys, "data", action, tmp_path / "t.txt", *extra)
     assert code == 2 and f"{tmp_path / 't.txt'}:2: unknown tag 'Q-PER'" in err
 
 
@@ -194,18 +186,18 @@ def test_every_flag_is_in_help(capsys, argv, flags):
 
 
 def test_data_without_action_prints_help(capsys):
-    code, out, _ = run(capsys, "data")
+    code, out, _ = cli(capsys, "data")
     assert code == 2 and "stats" in out and "convert" in out
 
 
 def sample(name: str) -> Path:
-    return REPO / "data" / name
+    return ROOT / "data" / name
 
 
 def test_python_m_ner_on_the_sample_corpus():
     sample("sample")
     done = subprocess.run([sys.executable, "-m", "ner", "data", "stats", "data/sample", "--json"],
-                          cwd=REPO, capture_output=True, text=True, timeout=120)
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     splits = json.loads(done.stdout)["splits"]
     assert splits["train"]["sentences"] > 0 and {s["scheme"] for s in splits.values()} == {"bio"}
@@ -216,24 +208,25 @@ def test_python_m_ner_exit_code_and_error_survive_the_fast_exit(tmp_path):
     bad = tmp_path / "bad.txt"
     bad.write_text("FIFA B-ORG\npraises\n", encoding="utf-8")
     done = subprocess.run([sys.executable, "-m", "ner", "data", "validate", str(bad)],
-                          cwd=REPO, capture_output=True, text=True, timeout=120)
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert done.stderr.startswith("ner: error: ") and f"{bad}:2" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
 
 
 def test_chinese_sample_corpus_is_bmes(capsys):
-    code, out, _ = run(capsys, "data", "stats", sample("sample-zh"), "--json")
+    code, out, _ = cli(capsys, "data", "stats", sample("sample-zh"), "--json")
     splits = json.loads(out)["splits"]
     assert code == 0 and splits["train"]["scheme"] == "bmes" and set(splits["train"]["entities"]) <= {
         "PER", "ORG", "LOC"}
-    assert run(capsys, "data", "validate", sample("sample-zh"))[0] == 0
+    assert cli(capsys, "data", "validate", sample("sample-zh"))[0] == 0
 
 
+@pytest.mark.slow
 @pytest.mark.conll
 @pytest.mark.skipif(not CONLL2003.is_dir(), reason="CoNLL-2003 not available")
 def test_conll2003_stats(capsys):
-    code, out, _ = run(capsys, "data", "stats", CONLL2003, "--json")
+    code, out, _ = cli(capsys, "data", "stats", CONLL2003, "--json")
     splits = json.loads(out)["splits"]
     assert code == 0 and list(splits) == ["train", "dev", "test"]
     assert [splits[s]["sentences"] for s in splits] == [14_041, 3_250, 3_453]

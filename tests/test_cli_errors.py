@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SAMPLE_ZH
+from helpers import ROOT, SAMPLE_ZH, only_line
 
 from ner.cli import main
 
@@ -89,18 +89,12 @@ CASES = [
 ]
 
 
-def _one_line(capsys) -> str:
-    err = capsys.readouterr().err.strip()
-    assert "Traceback" not in err and len(err.splitlines()) == 1, err
-    return err
-
-
 @pytest.mark.parametrize("argv, setup, code, words", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_catalogue(argv, setup, code, words, crf_bundle, small_sample, tmp_path, capsys):
     bundle = setup(crf_bundle, tmp_path) if setup else crf_bundle
     fill = dict(bundle=bundle, data=small_sample, tmp=tmp_path)
     assert main([a.format(**fill) for a in argv.split()]) == code
-    err = _one_line(capsys)
+    err = only_line(capsys.readouterr().err)
     assert err.startswith("ner: error: ")
     for word in words:
         assert word.format(**fill) in err
@@ -110,7 +104,7 @@ def test_catalogue(argv, setup, code, words, crf_bundle, small_sample, tmp_path,
 def test_keras_backend_variable(crf_bundle, monkeypatch, capsys):
     monkeypatch.setenv("KERAS_BACKEND", "bogus")
     assert main(["info", str(crf_bundle)]) == 2
-    assert "KERAS_BACKEND: unknown backend 'bogus'" in _one_line(capsys)
+    assert "KERAS_BACKEND: unknown backend 'bogus'" in only_line(capsys.readouterr().err)
     monkeypatch.setenv("KERAS_BACKEND", "bogus")
     assert main(["tag", str(crf_bundle), "x", "--backend", "jax"]) == 0   # the flag wins (numpy engine: no Keras)
 
@@ -122,10 +116,11 @@ def test_backend_not_installed(crf_bundle, monkeypatch, capsys):
     find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "jax" else find_spec(name, *a))
     assert main(["tag", str(crf_bundle), "x", "--backend", "jax"]) == 2
-    assert _one_line(capsys) == "ner: error: --backend: backend 'jax' is not installed (pip install jax)"
+    assert only_line(capsys.readouterr().err) == \
+        "ner: error: --backend: backend 'jax' is not installed (pip install jax)"
     monkeypatch.setenv("KERAS_BACKEND", "jax")
     assert main(["info", str(crf_bundle)]) == 2
-    assert "KERAS_BACKEND: backend 'jax' is not installed" in _one_line(capsys)
+    assert "KERAS_BACKEND: backend 'jax' is not installed" in only_line(capsys.readouterr().err)
 
 
 def test_permission_denied_and_disk_full(small_sample, tmp_path, monkeypatch, capsys):
@@ -143,7 +138,7 @@ def test_permission_denied_and_disk_full(small_sample, tmp_path, monkeypatch, ca
     with monkeypatch.context() as patch:
         patch.setattr(Path, "read_bytes", denied)
         assert main(["data", "stats", str(small_sample)]) == 2
-        assert _one_line(capsys) == f"ner: error: {train}: Permission denied"
+        assert only_line(capsys.readouterr().err) == f"ner: error: {train}: Permission denied"
 
     class Full(io.StringIO):
         def write(self, text):
@@ -156,7 +151,7 @@ def test_permission_denied_and_disk_full(small_sample, tmp_path, monkeypatch, ca
     monkeypatch.setattr(conll, "open", full_open, raising=False)
     out = tmp_path / "out" / "train.bioes"
     assert main(["data", "convert", str(train), str(out), "--to", "bioes"]) == 2
-    assert _one_line(capsys) == f"ner: error: {out}: No space left on device"
+    assert only_line(capsys.readouterr().err) == f"ner: error: {out}: No space left on device"
     assert list(out.parent.iterdir()) == []   # no temporary file left behind
 
 
@@ -177,12 +172,12 @@ def test_interrupt_exits_130_everywhere(crf_bundle, small_sample, tmp_path, monk
 
     monkeypatch.setattr(Tagger, "tag_many", interrupt)
     assert main(["tag", str(crf_bundle), "x"]) == 130
-    assert _one_line(capsys) == "ner: interrupted"
+    assert only_line(capsys.readouterr().err) == "ner: interrupted"
     monkeypatch.setattr(SequenceTagger, "fit", interrupt)   # Ctrl-C before the first epoch ended
     out = tmp_path / "m"
     assert main(["train", "--data", str(small_sample), "--encoder", "lstm", "--hidden", "4", "--word-dim", "4",
                  "--out", str(out), "--quiet"]) == 130
-    assert _one_line(capsys) == "ner: interrupted before the first epoch ended: no bundle written"
+    assert only_line(capsys.readouterr().err) == "ner: interrupted before the first epoch ended: no bundle written"
     assert not out.exists()
 
 
@@ -205,7 +200,8 @@ def test_out_of_memory_is_one_line(crf_bundle, monkeypatch, capsys):
     for fail in (exhausted, memory_error):
         monkeypatch.setattr(Tagger, "tag_many", fail)
         assert main(["tag", str(crf_bundle), "x"]) == 1
-        assert _one_line(capsys) == "ner: error: out of memory; try a smaller --batch-size, --hidden or --word-dim"
+        assert only_line(capsys.readouterr().err) == \
+            "ner: error: out of memory; try a smaller --batch-size, --hidden or --word-dim"
     monkeypatch.setattr(Tagger, "tag_many", lambda *a: 1 / 0)
     with pytest.raises(ZeroDivisionError):   # a bug stays a traceback
         main(["tag", str(crf_bundle), "x"])
@@ -236,9 +232,10 @@ def test_a_worker_that_dies_is_one_line(small_sample, tmp_path, monkeypatch, cap
     monkeypatch.setattr(futures, "ProcessPoolExecutor", DeadPool)
     assert main(["compare", "--data", str(small_sample), "--encoders", "lstm", "--heads", "crf", "--jobs", "2",
                  "--out", str(tmp_path / "c"), "--quiet"]) == 1
-    assert "lstm-crf-s1: the worker process running it died" in _one_line(capsys)
+    assert "lstm-crf-s1: the worker process running it died" in only_line(capsys.readouterr().err)
 
 
+@pytest.mark.slow
 def test_stdout_holds_only_the_result(small_sample, tmp_path, capsys):
     """`path=$(ner train ...)` works: Keras' epoch lines and the progress go to stderr."""
     out = tmp_path / "m"

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import SAMPLE, one_line_error
 from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
 
 import ner
@@ -16,9 +17,9 @@ from ner.comparison.figures import FIGURES
 from ner.comparison.results import BUSY_LOAD
 from ner.comparison.verdicts import BUCKETS, INCONCLUSIVE, NOT_TESTED
 
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
-TINY = dict(encoders="lstm,bilstm", heads="softmax,crf", seeds=1, epochs=1, max_train=40, hidden=16, word_dim=16,
-            resamples=200)
+# ner.compare settings: a 2 encoders x 2 heads grid of tiny models, one seed, one epoch
+TINY_COMPARE = dict(encoders="lstm,bilstm", heads="softmax,crf", seeds=1, epochs=1, max_train=40, hidden=16,
+                    word_dim=16, resamples=200)
 RUNS = ["lstm-softmax-s1", "lstm-crf-s1", "bilstm-softmax-s1", "bilstm-crf-s1"]
 
 
@@ -56,11 +57,12 @@ def tiny(tmp_path_factory):
     patch = pytest.MonkeyPatch()
     patch.setattr(C, "DECODE_SECONDS", 0.05)
     patch.setattr(C, "load_average", lambda: 0.0)  # a quiet machine, however busy the real one is
-    path, log = run_compare(data=str(data), out=str(root / "out"), **TINY)
+    path, log = run_compare(data=str(data), out=str(root / "out"), **TINY_COMPARE)
     yield {"data": data, "out": root / "out", "report": path, "log": log, "root": root}
     patch.undo()
 
 
+@pytest.mark.slow
 def test_report_matches_seqeval_on_written_predictions(tiny):
     out = tiny["out"]
     assert tiny["report"] == out / "report.md"
@@ -94,6 +96,7 @@ def test_report_matches_seqeval_on_written_predictions(tiny):
     assert len(sentences(out / "data" / "train.txt")) == 40
 
 
+@pytest.mark.slow
 def test_report_files_and_verdicts(tiny):
     out = tiny["out"]
     page = (out / "index.html").read_text()
@@ -110,11 +113,12 @@ def test_report_files_and_verdicts(tiny):
     assert "One seed per configuration" in markdown
 
 
+@pytest.mark.slow
 def test_rerun_skips_complete_runs_and_gives_the_same_report(tiny):
     out = tiny["out"]
     before = json.loads((out / "report.json").read_text())
     stamps = {r: (out / "runs" / r / "model" / "bundle.json").stat().st_mtime_ns for r in RUNS}
-    _, log = run_compare(data=str(tiny["data"]), out=str(out), **TINY)
+    _, log = run_compare(data=str(tiny["data"]), out=str(out), **TINY_COMPARE)
     assert all(f"skip {r}: already complete" in log for r in RUNS) and "training" not in log
     assert stamps == {r: (out / "runs" / r / "model" / "bundle.json").stat().st_mtime_ns for r in RUNS}
     after = json.loads((out / "report.json").read_text())
@@ -122,18 +126,20 @@ def test_rerun_skips_complete_runs_and_gives_the_same_report(tiny):
     assert after == before
 
 
+@pytest.mark.slow
 def test_lost_predictions_are_redone_without_retraining(tiny):
     out = tiny["out"]
     lost = out / "runs" / "lstm-crf-s1" / "predictions.txt"
     kept = lost.read_text()
     lost.unlink()
     stamp = (out / "runs" / "lstm-crf-s1" / "model" / "bundle.json").stat().st_mtime_ns
-    _, log = run_compare(data=str(tiny["data"]), out=str(out), **TINY)
+    _, log = run_compare(data=str(tiny["data"]), out=str(out), **TINY_COMPARE)
     assert "[1/1] scoring lstm-crf-s1" in log and "training" not in log
     assert lost.read_text() == kept
     assert (out / "runs" / "lstm-crf-s1" / "model" / "bundle.json").stat().st_mtime_ns == stamp
 
 
+@pytest.mark.slow
 def test_predictions_that_no_longer_match_are_scored_again(tiny):
     """An edited predictions.txt (a sentence gone) or a corrupt run.json is scored again, never reported."""
     import shutil
@@ -144,12 +150,13 @@ def test_predictions_that_no_longer_match_are_scored_again(tiny):
     kept = edited.read_text()
     edited.write_text(kept.split("\n\n", 1)[1])
     (out / "runs" / "bilstm-crf-s1" / "run.json").write_text("[]")
-    path, log = run_compare(data=str(tiny["data"]), out=str(out), **TINY)
+    path, log = run_compare(data=str(tiny["data"]), out=str(out), **TINY_COMPARE)
     assert "scoring lstm-crf-s1" in log and "scoring bilstm-crf-s1" in log and "training" not in log
     assert edited.read_text() == kept
     assert json.loads((path.parent / "report.json").read_text())["test"]["sentences"] == 50
 
 
+@pytest.mark.slow
 def test_from_scores_trained_bundles(tiny):
     runs = tiny["out"] / "runs"
     bundles = [str(runs / "lstm-crf-s1" / "model"), str(runs / "bilstm-softmax-s1" / "model")]
@@ -165,6 +172,7 @@ def test_from_scores_trained_bundles(tiny):
     assert any("not comparable" in n for n in report["notes"])
 
 
+@pytest.mark.slow
 def test_a_busy_run_leaves_the_time_columns(tiny):
     """A run that trained while other work kept the machine busy: its time is marked, its configuration
     gets no training time (no other seed), the others keep theirs. The load readings are injected: the
@@ -177,7 +185,7 @@ def test_a_busy_run_leaves_the_time_columns(tiny):
     record = out / "runs" / "bilstm-crf-s1" / "run.json"
     run = json.loads(record.read_text())
     record.write_text(json.dumps({**run, "train_load": BUSY_LOAD * (os.cpu_count() or 1) + 0.5}))
-    path, log = run_compare(data=str(tiny["data"]), out=str(out), **TINY)
+    path, log = run_compare(data=str(tiny["data"]), out=str(out), **TINY_COMPARE)
     assert "training" not in log and "scoring" not in log
     report = json.loads((path.parent / "report.json").read_text())
     configs = {c["name"]: c for c in report["configurations"]}
@@ -189,9 +197,10 @@ def test_a_busy_run_leaves_the_time_columns(tiny):
     assert any("bilstm-crf-s1" in n and "not comparable" in n for n in report["notes"])
 
 
+@pytest.mark.slow
 def test_parallel_jobs_time_decoding_alone_afterwards(tiny):
     path, log = run_compare(data=str(tiny["data"]), out=str(tiny["root"] / "jobs"),
-                            **{**TINY, "encoders": "lstm", "jobs": 2})
+                            **{**TINY_COMPARE, "encoders": "lstm", "jobs": 2})
     assert "2 of 2 runs to train or score (2 at a time)" in log
     assert log.index("done lstm-crf-s1") < log.index("measuring decode speed of lstm-crf-s1 alone")
     report = json.loads((path.parent / "report.json").read_text())
@@ -209,12 +218,11 @@ def test_parallel_jobs_time_decoding_alone_afterwards(tiny):
     (["--from", "no/such/model"], "no/such/model: no such model bundle"),
 ])
 def test_bad_input_is_one_line_error(args, message, tmp_path, capsys):
-    assert cli.main(["compare", "--out", str(tmp_path / "out"), "--data", str(SAMPLE), *args]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("ner: error: ") and message in err and len(err.splitlines()) == 1
+    assert message in one_line_error(capsys, ["compare", "--out", tmp_path / "out", "--data", SAMPLE, *args])
     assert not (tmp_path / "out" / "runs").exists()
 
 
+@pytest.mark.slow
 def test_conll_columns_reach_training_and_scoring(tmp_path, monkeypatch):
     """A corpus whose tags are column 1 of 3 ("token tag pos") compares with --tag-col 1."""
     monkeypatch.setattr(C, "DECODE_SECONDS", 0.05)

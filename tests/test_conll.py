@@ -3,12 +3,10 @@
 from pathlib import Path
 
 import pytest
-from conftest import python_lines
+from helpers import CONLL2003, python_lines
 
 from ner.data.conll import Sentence, find_splits, read_conll, replace_column, write_conll
 from ner.errors import InputError, NerError
-
-CONLL2003 = Path(__file__).resolve().parents[2] / "shared" / "data" / "conll2003"
 
 FOUR_COLUMNS = """-DOCSTART- -X- -X- O
 
@@ -186,6 +184,7 @@ def test_sentence_is_a_plain_dataclass():
     assert s.path is None and s == Sentence(["a"], ["O"], [1], None)
 
 
+@pytest.mark.slow
 @pytest.mark.conll
 @pytest.mark.skipif(not CONLL2003.is_dir(), reason="CoNLL-2003 not available")
 def test_conll2003_read_write_read_identical(tmp_path):

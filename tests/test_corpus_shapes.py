@@ -5,6 +5,7 @@ import codecs
 import json
 
 import pytest
+from helpers import cli
 
 import ner
 from ner.cli import main
@@ -27,12 +28,6 @@ def read(path, **kwargs):
     return [(s.tokens, s.tags) for s in read_conll(path, **kwargs)]
 
 
-def run(capsys, *argv):
-    code = main(list(map(str, argv)))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 # ---------------------------------------------------------------- lines read as a person reads them
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"], ids=["LF", "CRLF", "CR"])
@@ -40,7 +35,7 @@ def test_every_line_end_an_editor_shows_ends_a_line(tmp_path, capsys, newline):
     path = put(tmp_path, TEXT.replace("\n", newline))
     assert read(path) == EXPECTED
     assert read_conll(path)[1].lines == [4, 5]   # line numbers as the editor counts them
-    code, _, _ = run(capsys, "data", "convert", path, tmp_path / "out.txt", "--to", "bioes")
+    code, _, _ = cli(capsys, "data", "convert", path, tmp_path / "out.txt", "--to", "bioes")
     bioes = TEXT.replace("I-PER", "E-PER").replace("B-LOC", "S-LOC")
     assert code == 0 and (tmp_path / "out.txt").read_bytes() == bioes.replace("\n", newline).encode()   # ends kept
 
@@ -109,7 +104,7 @@ def test_invisible_character_not_named_when_it_is_not_the_cause(tmp_path, text):
 
 def test_nbsp_error_through_the_cli(capsys, tmp_path):
     path = put(tmp_path, "a O\nb\u00a0B-PER\n")
-    code, out, err = run(capsys, "data", "stats", path)
+    code, out, err = cli(capsys, "data", "stats", path)
     assert code == 2 and out == "" and err.count("\n") == 1
     assert err.startswith(f"ner: error: {path}:2: line has 1 column(s)") and "U+00A0 (NO-BREAK SPACE)" in err
 
@@ -154,9 +149,9 @@ def test_document_stats(capsys, tmp_path):
     stats = corpus_stats(load_corpus(tmp_path))["splits"]
     assert [(s["sentences"], s["documents"], s["sentences_per_document"]) for s in stats.values()] == [
         (4, 3, {"mean": 1.33, "max": 2}), (2, 2, {"mean": 1.0, "max": 1})]
-    code, out, _ = run(capsys, "data", "stats", tmp_path, "--json")
+    code, out, _ = cli(capsys, "data", "stats", tmp_path, "--json")
     assert code == 0 and json.loads(out)["splits"] == stats
-    code, out, _ = run(capsys, "data", "stats", tmp_path)
+    code, out, _ = cli(capsys, "data", "stats", tmp_path)
     header, train, test = out.splitlines()
     assert header.split()[8:11] == ["documents", "sent/doc", "max"]
     assert train.split()[7:10] == ["3", "1.3", "2"] and test.split()[7:10] == ["2", "1.0", "1"]
@@ -174,18 +169,18 @@ def test_write_conll_writes_documents_back(tmp_path):
 def test_convert_keeps_docstart_lines(capsys, tmp_path):
     src = put(tmp_path, "-DOCSTART- -X- O\n\nUN NNP B-ORG\nchief NN O\n\n-DOCSTART- -X- O\n\nMaria NNP B-PER\n"
                         "Okafor NNP I-PER\n")
-    assert run(capsys, "data", "convert", src, tmp_path / "out.bioes", "--to", "bioes")[0] == 0
+    assert cli(capsys, "data", "convert", src, tmp_path / "out.bioes", "--to", "bioes")[0] == 0
     assert (tmp_path / "out.bioes").read_text() == src.read_text().replace("B-ORG", "S-ORG").replace("I-PER", "E-PER")
     rows = [{"tokens": ["-DOCSTART-"], "tags": ["O"]}, {"tokens": ["a", "b"], "tags": ["B-X", "I-X"]},
             {"tokens": ["c"], "tags": ["O"]}, {"tokens": ["-DOCSTART-"], "tags": ["O"]},
             {"tokens": ["d"], "tags": ["B-Y"]}]
     table = put(tmp_path, "\n".join(map(json.dumps, rows)), "t.jsonl")
-    assert run(capsys, "data", "convert", table, tmp_path / "folder", "--to", "bioes")[0] == 0
+    assert cli(capsys, "data", "convert", table, tmp_path / "folder", "--to", "bioes")[0] == 0
     written = tmp_path / "folder" / "train.txt"
     assert written.read_text() == "-DOCSTART- O\n\na B-X\nb E-X\n\nc O\n\n-DOCSTART- O\n\nd S-Y\n"
     assert [s.document for s in read_conll(written)] == [0, 0, 1]
     plain = put(tmp_path, json.dumps(rows[1]), "plain.jsonl")
-    assert run(capsys, "data", "convert", plain, tmp_path / "plain", "--to", "bio")[0] == 0
+    assert cli(capsys, "data", "convert", plain, tmp_path / "plain", "--to", "bio")[0] == 0
     assert (tmp_path / "plain" / "train.txt").read_text() == "a B-X\nb I-X\n"
 
 
@@ -198,11 +193,11 @@ def test_file(small_sample, tmp_path):
 
 
 def test_evaluate_one_file_without_split(capsys, crf_bundle, test_file):
-    code, out, err = run(capsys, "evaluate", crf_bundle, "--data", test_file, "--json")
+    code, out, err = cli(capsys, "evaluate", crf_bundle, "--data", test_file, "--json")
     assert code == 0, err
     scores = json.loads(out)
     assert scores["sentences"] == 20
-    code, out, _ = run(capsys, "evaluate", crf_bundle, "--data", test_file, "--split", "dev", "--json")
+    code, out, _ = cli(capsys, "evaluate", crf_bundle, "--data", test_file, "--split", "dev", "--json")
     assert code == 0 and json.loads(out) == scores
     assert ner.evaluate(crf_bundle, str(test_file))["f1"] == scores["f1"]
     assert ner.evaluate(crf_bundle, test_file, split="train")["f1"] == scores["f1"]
@@ -210,7 +205,7 @@ def test_evaluate_one_file_without_split(capsys, crf_bundle, test_file):
 
 def test_tag_conll_file_keeps_documents(capsys, crf_bundle, tmp_path):
     path = put(tmp_path, "-DOCSTART-\n\nEU\nrejects\n\u00a0\nGerman\n\n-DOCSTART-\n\nPeter\n", "in.conll")
-    code, out, _ = run(capsys, "tag", crf_bundle, "--input", path)
+    code, out, _ = cli(capsys, "tag", crf_bundle, "--input", path)
     assert code == 0
     blocks = out.strip("\n").split("\n\n")
     assert [b.split("\t")[0] for b in blocks] == ["-DOCSTART-", "EU", "German", "-DOCSTART-", "Peter"]

@@ -6,10 +6,9 @@ Tiny sizes keep the file fast; it runs on TensorFlow and again with KERAS_BACKEN
 import keras
 import numpy as np
 import pytest
-from test_crf import grads
+from helpers import TINY_MODEL, grads, slow_except, tiny_corpus
 
 from ner.data.batching import TaggingBatches
-from ner.data.vocab import build_vocabularies
 from ner.errors import NerError
 from ner.layers.char_cnn import CharCNN
 from ner.layers.encoders import (
@@ -25,42 +24,19 @@ from ner.layers.lstm import FusedLSTM
 from ner.model.network import build_tagger
 from ner.model.predict import predict_tags
 
-# Tiny models: XLA's optimisation passes cost more than they save (JAX compiles every step and every weight
-# initialiser; so does TF with jit_compile=True). Read at the first XLA compilation, after collection.
-
-TINY = dict(hidden=8, word_dim=8, char_dim=8, char_filters=4, casing_dim=4, dropout=0.0)
-
-SENTENCES = [
-    ("John Smith lives in Paris .", "B-PER E-PER O O S-LOC O"),
-    ("Mary visited the United Nations in New York yesterday .", "S-PER O O B-ORG E-ORG O B-LOC E-LOC O O"),
-    ("IBM hired Anna .", "S-ORG O S-PER O"),
-    ("He went to Berlin and then to the Deutsche Bank headquarters .", "O O O S-LOC O O O O B-ORG E-ORG O O"),
-    ("Rain .", "O O"),
-    ("Peter Paul Jones met the president of Google in London on Monday morning , said the report .",
-     "B-PER I-PER E-PER O O O O S-ORG O S-LOC O O O O O O O O"),
-    ("Berlin is big .", "S-LOC O O O"),
-    ("The Bank of England raised rates .", "O B-ORG I-ORG E-ORG O O O"),
-]
-
-
-def tiny_corpus():
-    """(tokens, tags, vocabs) of a small BIOES corpus."""
-    tokens = [s.split() for s, _ in SENTENCES]
-    tags = [t.split() for _, t in SENTENCES]
-    return tokens, tags, build_vocabularies(tokens, tags)
-
 
 @pytest.fixture(scope="module")
 def corpus():
     return tiny_corpus()
 
 
-@pytest.mark.parametrize("head", ["softmax", "crf"])
-@pytest.mark.parametrize("encoder", list(list_encoders()))
+# the fast loop trains the default architecture and the cheapest one; the rest are slow
+@pytest.mark.parametrize("encoder, head", slow_except({("bilstm-cnn", "crf"), ("cnn", "softmax")},
+                                                     [(e, h) for e in list_encoders() for h in ("softmax", "crf")]))
 def test_encoder_learns_predicts_saves_and_loads(encoder, head, corpus, tmp_path):
     tokens, tags, vocabs = corpus
     keras.utils.set_random_seed(0)
-    model = build_tagger({**TINY, "encoder": encoder, "head": head}, vocabs)
+    model = build_tagger({**TINY_MODEL, "encoder": encoder, "head": head}, vocabs)
     assert (model.char_cnn is not None) == get_encoder(encoder).char_cnn
     assert (model.crf is not None) == (head == "crf")
     model.compile(optimizer=keras.optimizers.SGD(0.1))   # Adam's update doubles TensorFlow's tracing time
@@ -79,10 +55,10 @@ def test_encoder_learns_predicts_saves_and_loads(encoder, head, corpus, tmp_path
     assert all(np.array_equal(a, b) for a, b in zip(predicted, predict_tags(loaded, batches)))
 
 
-@pytest.mark.parametrize("encoder", list(list_encoders()))
+@pytest.mark.parametrize("encoder", slow_except({"bilstm-cnn", "cnn"}, list_encoders()))
 def test_padding_does_not_change_real_positions(encoder, corpus):
     tokens, _, vocabs = corpus
-    model = build_tagger({**TINY, "encoder": encoder, "head": "softmax", "char_cnn": True}, vocabs)
+    model = build_tagger({**TINY_MODEL, "encoder": encoder, "head": "softmax", "char_cnn": True}, vocabs)
     x = TaggingBatches(tokens, vocabs, batch_size=len(tokens))[0]
     padded = {k: np.concatenate([v, np.zeros_like(v)], axis=1) for k, v in x.items()}
     t = x["words"].shape[1]

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import TINY
+from helpers import TINY_TRAIN
 from seqeval.metrics import classification_report, f1_score
 
 import ner
@@ -56,6 +56,7 @@ def test_evaluate_agrees_with_seqeval_on_written_predictions(crf_bundle, small_s
     assert keras_scores["f1"] == pytest.approx(scores["f1"]) and keras_scores["per_type"] == scores["per_type"]
 
 
+@pytest.mark.slow
 def test_predictions_identical_after_reload(crf_bundle, softmax_bundle, small_sample):
     tokens = list(ner.load_corpus(str(small_sample))["test"]["tokens"])
     for path in (crf_bundle, softmax_bundle):
@@ -65,8 +66,9 @@ def test_predictions_identical_after_reload(crf_bundle, softmax_bundle, small_sa
         assert first.tag(text) == second.tag(text)
 
 
+@pytest.mark.slow
 def test_same_seed_same_dev_f1(small_sample, tmp_path):
-    settings = dict(TINY, epochs=1, data=str(small_sample), encoder="lstm")
+    settings = dict(TINY_TRAIN, epochs=1, data=str(small_sample), encoder="lstm")
     a = load_bundle(ner.train(out=str(tmp_path / "a"), **settings))
     b = load_bundle(ner.train(out=str(tmp_path / "b"), **settings))
     assert [h["dev_f1"] for h in a.history] == [h["dev_f1"] for h in b.history]
@@ -75,24 +77,29 @@ def test_same_seed_same_dev_f1(small_sample, tmp_path):
         np.testing.assert_array_equal(wa, wb)
 
 
+@pytest.mark.slow
 def test_no_dev_split_holds_out_train(small_sample, tmp_path):
     data = tmp_path / "nodev"
     data.mkdir()
     (data / "train.txt").write_text((small_sample / "train.txt").read_text())
-    bundle = load_bundle(ner.train(data=str(data), encoder="lstm", out=str(tmp_path / "m"), **dict(TINY, epochs=1)))
+    bundle = load_bundle(ner.train(data=str(data), encoder="lstm", out=str(tmp_path / "m"),
+                                   **dict(TINY_TRAIN, epochs=1)))
     assert "held out 24 of 240" in bundle.meta["data"]["dev"]
     assert bundle.meta["data"]["sentences"] == {"train": 216, "dev": 24}
     assert set(bundle.metrics) == {"dev"}
 
 
+@pytest.mark.slow
 def test_init_resumes_from_a_bundle(crf_bundle, small_sample, tmp_path):
     base = load_bundle(crf_bundle)
-    resumed = ner.train(data=str(small_sample), init=str(crf_bundle), out=str(tmp_path / "r"), **dict(TINY, epochs=1))
+    resumed = ner.train(data=str(small_sample), init=str(crf_bundle), out=str(tmp_path / "r"),
+                        **dict(TINY_TRAIN, epochs=1))
     bundle = load_bundle(resumed)
     assert bundle.vocabs.labels.items == base.vocabs.labels.items
     assert bundle.meta["parameters"] == base.meta["parameters"]
 
 
+@pytest.mark.slow
 def test_config_file_and_flags(small_sample, tmp_path, capsys):
     config = tmp_path / "c.json"
     config.write_text(json.dumps({"encoder": "rnn", "hidden": 8, "word_dim": 8, "epochs": 3, "crf": False}))

@@ -9,8 +9,8 @@ import time
 import datasets
 import pandas as pd
 import pytest
-from conftest import SAMPLE, TINY
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Sequence, Value
+from helpers import SAMPLE, TINY_TRAIN, cli, one_line_error
 
 import ner
 from ner.cli import main
@@ -44,23 +44,10 @@ def rows(corpus) -> dict:
     return {split: [{k: r[k] for k in ("tokens", "tags")} for r in ds] for split, ds in corpus.items()}
 
 
-def run(capsys, *argv):
-    capsys.readouterr()   # not the progress bars of building the data
-    code = main(list(map(str, argv)))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def stats(capsys, path, *flags) -> dict:
-    code, out, err = run(capsys, "data", "stats", path, "--json", *flags)
+    code, out, err = cli(capsys, "data", "stats", path, "--json", *flags)
     assert code == 0, err
     return json.loads(out)["splits"]
-
-
-def one_line_error(capsys, *argv) -> str:
-    code, out, err = run(capsys, *argv)
-    assert code == 2 and out == "" and err.count("\n") == 1 and err.startswith("ner: error: "), (code, out, err)
-    return err
 
 
 @pytest.mark.parametrize("save", ["save_to_disk", "parquet"])
@@ -88,12 +75,12 @@ def test_words_and_labels_with_string_tags(capsys, tmp_path):
 
 def test_pandas_parquet_with_bare_int_tags_is_one_line(capsys, tmp_path):
     pd.DataFrame({"tokens": [["Hanna", "Berg"]], "ner_tags": [[1, 2]]}).to_parquet(tmp_path / "p.parquet")
-    err = one_line_error(capsys, "data", "stats", tmp_path / "p.parquet")
+    err = one_line_error(capsys, ["data", "stats", tmp_path / "p.parquet"])
     assert f"{tmp_path / 'p.parquet'} [train]: column 'ner_tags' holds label ids but no label names: give the " \
            "tags as strings" in err
     (tmp_path / "ids.jsonl").write_text('{"tokens": ["a"], "labels": [0]}\n')
     assert "ids.jsonl:1: 'labels' holds label ids but no label names" in \
-        one_line_error(capsys, "data", "stats", tmp_path / "ids.jsonl")
+        one_line_error(capsys, ["data", "stats", tmp_path / "ids.jsonl"])
 
 
 def test_dataset_dict_without_test_split(capsys, tmp_path):
@@ -105,10 +92,10 @@ def test_dataset_dict_without_test_split(capsys, tmp_path):
 def test_two_candidate_tag_columns_are_listed(capsys, tmp_path):
     data = hub_like()["train"]
     data.add_column("tags", [["B-PER", "I-PER", "O"], ["O", "B-LOC"]]).save_to_disk(tmp_path / "two")
-    err = one_line_error(capsys, "data", "stats", tmp_path / "two")
+    err = one_line_error(capsys, ["data", "stats", tmp_path / "two"])
     assert "several tag columns (tags, ner_tags): choose one with --tags-column" in err
     assert stats(capsys, tmp_path / "two", "--tags-column", "ner_tags")["train"]["entities"] == {"LOC": 1, "PER": 1}
-    err = one_line_error(capsys, "data", "stats", tmp_path / "two", "--tokens-column", "words")
+    err = one_line_error(capsys, ["data", "stats", tmp_path / "two", "--tokens-column", "words"])
     assert "no column 'words' (columns: 'id', 'tokens', 'pos_tags', 'ner_tags', 'tags')" in err
 
 
@@ -120,9 +107,9 @@ def test_empty_token_names_its_row(capsys, tmp_path, token):
     assert str(err.value).startswith(f"Dataset(2 rows) [train] row 2: token 2 is empty ({token!r})")
     data.to_parquet(tmp_path / "t.parquet")
     assert f"{tmp_path / 't.parquet'} [train] row 2: token 2 is empty" in \
-        one_line_error(capsys, "data", "stats", tmp_path / "t.parquet")
+        one_line_error(capsys, ["data", "stats", tmp_path / "t.parquet"])
     (tmp_path / "t.jsonl").write_text("\n".join(json.dumps(r) for r in data.to_list()))
-    error = one_line_error(capsys, "data", "stats", tmp_path / "t.jsonl")
+    error = one_line_error(capsys, ["data", "stats", tmp_path / "t.jsonl"])
     assert f"{tmp_path / 't.jsonl'}:2: token 2 is empty" in error
 
 
@@ -148,14 +135,14 @@ def test_every_corpus_command_has_the_column_flags(capsys, command):
 
 def test_column_flags_reach_train_and_compare(capsys, tmp_path):
     hub_like().save_to_disk(tmp_path / "saved")
-    err = one_line_error(capsys, "train", "--data", tmp_path / "saved", "--tokens-column", "words",
-                         "--out", tmp_path / "m", "--quiet")
+    err = one_line_error(capsys, ["train", "--data", tmp_path / "saved", "--tokens-column", "words",
+                         "--out", tmp_path / "m", "--quiet"])
     assert "no column 'words'" in err
     (tmp_path / "c.json").write_text(json.dumps({"data": str(tmp_path / "saved"), "tags_column": "ner"}))
-    assert "no column 'ner'" in one_line_error(capsys, "train", "--config", tmp_path / "c.json", "--out",
-                                               tmp_path / "m2", "--quiet")
-    assert "no column 'words'" in one_line_error(capsys, "compare", "--data", tmp_path / "saved", "--tokens-column",
-                                                 "words", "--out", tmp_path / "c", "--quiet")
+    assert "no column 'ner'" in one_line_error(capsys, ["train", "--config", tmp_path / "c.json", "--out",
+                                               tmp_path / "m2", "--quiet"])
+    assert "no column 'words'" in one_line_error(capsys, ["compare", "--data", tmp_path / "saved", "--tokens-column",
+                                                 "words", "--out", tmp_path / "c", "--quiet"])
 
 
 # ---------------------------------------------------------------- hf: offline
@@ -217,10 +204,11 @@ def trained(tmp_path_factory):
 
     data = DatasetDict({"train": split("train", 80), "validation": split("dev", 20), "test": split("test", 20)})
     bundle = ner.train(data=data, encoder="bilstm", crf=False, out=str(tmp_path_factory.mktemp("hub") / "m"),
-                       **dict(TINY, epochs=1))
+                       **dict(TINY_TRAIN, epochs=1))
     return bundle, data
 
 
+@pytest.mark.slow
 def test_train_on_a_dataset_dict_records_its_fingerprints(trained):
     bundle, data = trained
     config = json.loads((bundle / "config.json").read_text())
@@ -230,6 +218,7 @@ def test_train_on_a_dataset_dict_records_its_fingerprints(trained):
     assert meta["data"]["sentences"] == {"train": 80, "dev": 20, "test": 20}
 
 
+@pytest.mark.slow
 def test_evaluate_a_dataset_object(trained, tmp_path, capsys):
     bundle, data = trained
     scores = ner.evaluate(bundle, data["test"])   # one Dataset is the split scored
@@ -238,13 +227,14 @@ def test_evaluate_a_dataset_object(trained, tmp_path, capsys):
                                        r"train, dev\)"):
         ner.evaluate(bundle, DatasetDict({"train": data["train"], "validation": data["validation"]}))
     data["test"].add_column("labels", [["O"] * len(t) for t in data["test"]["tokens"]]).save_to_disk(tmp_path / "t")
-    assert "several tag columns (ner_tags, labels)" in one_line_error(capsys, "evaluate", bundle, "--data",
-                                                                       tmp_path / "t", "--split", "train")
-    code, out, _ = run(capsys, "evaluate", bundle, "--data", tmp_path / "t", "--split", "train", "--tags-column",
+    assert "several tag columns (ner_tags, labels)" in one_line_error(capsys, ["evaluate", bundle, "--data",
+                                                                       tmp_path / "t", "--split", "train"])
+    code, out, _ = cli(capsys, "evaluate", bundle, "--data", tmp_path / "t", "--split", "train", "--tags-column",
                        "ner_tags", "--json")
     assert code == 0 and json.loads(out)["f1"] == scores["f1"]
 
 
+@pytest.mark.slow
 def test_tagger_refuses_an_empty_token(trained):
     tagger = ner.Tagger.load(trained[0])
     with pytest.raises(ValueError, match=r"tokens\[1\]: empty token ''"):

@@ -5,13 +5,12 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
+from helpers import ROOT, TESTS, TINY_MODEL, slow_except, tiny_corpus
 from keras import ops
-from test_encoders import TINY, tiny_corpus  # also sets XLA_FLAGS for fast compilation of tiny models
 
 from ner.data.batching import TaggingBatches
 from ner.errors import NerError
@@ -20,7 +19,6 @@ from ner.model.predict import predict_tags
 
 BACKEND = keras.backend.backend()
 OTHER = "jax" if BACKEND == "tensorflow" else "tensorflow"
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -59,21 +57,21 @@ def test_parameter_count_matches_the_architecture():
 
 def test_config_round_trip_and_switches(corpus):
     tokens, tags, vocabs = corpus
-    model = build_tagger({**TINY, "encoder": "bilstm", "char_cnn": True, "casing_dim": 0}, vocabs)
+    model = build_tagger({**TINY_MODEL, "encoder": "bilstm", "char_cnn": True, "casing_dim": 0}, vocabs)
     assert model.char_cnn is not None and model.casing_embedding is None
     config = model.get_config()
-    assert config["config"] == {**DEFAULTS, **TINY, "encoder": "bilstm", "char_cnn": True, "casing_dim": 0}
+    assert config["config"] == {**DEFAULTS, **TINY_MODEL, "encoder": "bilstm", "char_cnn": True, "casing_dim": 0}
     assert config["labels"] == vocabs.labels.items and config["num_words"] == len(vocabs.words)
     again = SequenceTagger.from_config(json.loads(json.dumps(config)))
     assert [w.shape for w in again.weights] == [w.shape for w in model.weights]
-    no_chars = build_tagger({**TINY, "encoder": "bilstm-cnn", "char_cnn": False}, vocabs)
+    no_chars = build_tagger({**TINY_MODEL, "encoder": "bilstm-cnn", "char_cnn": False}, vocabs)
     assert no_chars.char_cnn is None
 
 
 @pytest.mark.parametrize("head", ["softmax", "crf"])
 def test_loss_ignores_padding(head, corpus):
     tokens, tags, vocabs = corpus
-    model = build_tagger({**TINY, "encoder": "bilstm-cnn", "head": head}, vocabs)
+    model = build_tagger({**TINY_MODEL, "encoder": "bilstm-cnn", "head": head}, vocabs)
     x, y = first_batch(tokens, vocabs, tags)
     loss = float(model.compute_loss(x, y, model(x)))
     padded = {k: np.concatenate([v, np.zeros_like(v)], axis=1) for k, v in x.items()}
@@ -92,7 +90,7 @@ def test_loss_ignores_padding(head, corpus):
 @pytest.mark.parametrize("head", ["softmax", "crf"])
 def test_sample_weights_weigh_sentences(head, corpus):
     tokens, tags, vocabs = corpus
-    model = build_tagger({**TINY, "encoder": "cnn", "head": head}, vocabs)
+    model = build_tagger({**TINY_MODEL, "encoder": "cnn", "head": head}, vocabs)
     x, y = first_batch(tokens, vocabs, tags)
     weights = np.zeros(len(tokens), "float32")
     weights[2] = 3.0
@@ -102,12 +100,13 @@ def test_sample_weights_weigh_sentences(head, corpus):
                                rtol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("head", ["softmax", "crf"])
 def test_fit_on_tagging_batches_with_jit_compile(head, corpus):
     """jit_compile=True: XLA on TensorFlow (which "auto" turns off on CPU); JAX always compiles."""
     tokens, tags, vocabs = corpus
     keras.utils.set_random_seed(1)
-    model = build_tagger({**TINY, "encoder": "bilstm-cnn", "head": head, "dropout": 0.1}, vocabs)
+    model = build_tagger({**TINY_MODEL, "encoder": "bilstm-cnn", "head": head, "dropout": 0.1}, vocabs)
     model.compile(optimizer=keras.optimizers.SGD(0.1), jit_compile=True)
     assert model.jit_compile is True   # Keras falls back silently for models it deems unsupported
     # one batch, one shape: each XLA compilation of a step costs seconds on TensorFlow
@@ -121,6 +120,7 @@ def test_fit_on_tagging_batches_with_jit_compile(head, corpus):
     assert [len(p) for p in predicted] == [len(s) for s in tokens]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(keras.backend.backend() != "jax", reason="the cuDNN path and the parallel CRF are JAX's")
 def test_gpu_paths_train_like_the_loops(corpus):
     """bilstm-cnn-fused with its BiLSTM as one (reference) cuDNN call and the CRF without loops over time
@@ -129,7 +129,7 @@ def test_gpu_paths_train_like_the_loops(corpus):
     results = []
     for encoder, path, scan in (("bilstm-cnn", "loop", "sequential"), ("bilstm-cnn-fused", "cudnn", "parallel")):
         keras.utils.set_random_seed(1)
-        model = build_tagger({**TINY, "encoder": encoder, "head": "crf", "dropout": 0.0, "crf_scan": scan,
+        model = build_tagger({**TINY_MODEL, "encoder": encoder, "head": "crf", "dropout": 0.0, "crf_scan": scan,
                               "lstm_path": path}, vocabs)
         model.compile(optimizer=keras.optimizers.SGD(0.1))
         one_batch = len(tokens)   # one shape: one compilation of each step
@@ -141,10 +141,10 @@ def test_gpu_paths_train_like_the_loops(corpus):
     assert all((a == b).all() for a, b in zip(tags_fast, tags_loop))
 
 
-@pytest.mark.parametrize("head", ["softmax", "crf"])
+@pytest.mark.parametrize("head", slow_except({"softmax"}, ["softmax", "crf"]))
 def test_predictions_in_sentence_order_and_fresh_after_training(head, corpus):
     tokens, tags, vocabs = corpus
-    model = build_tagger({**TINY, "encoder": "bilstm", "head": head}, vocabs)
+    model = build_tagger({**TINY_MODEL, "encoder": "bilstm", "head": head}, vocabs)
     model.compile(optimizer=keras.optimizers.SGD(0.1))
     whole = TaggingBatches(tokens, vocabs, batch_size=len(tokens))
     x = whole[0]
@@ -165,7 +165,7 @@ def test_predictions_in_sentence_order_and_fresh_after_training(head, corpus):
 @pytest.mark.parametrize("head", ["softmax", "crf"])
 def test_tag_probabilities(head, corpus):
     tokens, _, vocabs = corpus
-    model = build_tagger({**TINY, "encoder": "bilstm", "head": head}, vocabs)
+    model = build_tagger({**TINY_MODEL, "encoder": "bilstm", "head": head}, vocabs)
     x = first_batch(tokens, vocabs)
     probs = np.asarray(model.tag_probabilities(x))
     mask = x["words"] != 0
@@ -176,9 +176,10 @@ def test_tag_probabilities(head, corpus):
         np.testing.assert_array_equal(np.asarray(model.decode(x))[mask], probs.argmax(-1)[mask])
 
 
+@pytest.mark.slow
 def test_ten_thousand_token_sentence_is_tagged(corpus):
     tokens, _, vocabs = corpus
-    model = build_tagger({**TINY, "encoder": "bilstm-cnn", "hidden": 4}, vocabs)
+    model = build_tagger({**TINY_MODEL, "encoder": "bilstm-cnn", "hidden": 4}, vocabs)
     long = ([w for s in tokens for w in s] * 200)[:10_000]
     (tagged,) = predict_tags(model, TaggingBatches([long], vocabs))
     assert tagged.shape == (10_000,) and 0 <= tagged.min() and tagged.max() < len(vocabs.labels)
@@ -190,13 +191,13 @@ import keras, numpy as np
 from ner.data.batching import TaggingBatches
 from ner.model.network import build_tagger
 from ner.model.predict import predict_tags
-from test_encoders import TINY, tiny_corpus
+from helpers import TINY_MODEL, tiny_corpus
 tokens, _, vocabs = tiny_corpus()
 batches = TaggingBatches(tokens, vocabs, batch_size=len(tokens))
 rng = np.random.default_rng(2)
 for head in ("softmax", "crf"):
     keras.utils.set_random_seed(2)
-    model = build_tagger({{**TINY, "encoder": "bilstm-cnn", "head": head}}, vocabs)
+    model = build_tagger({{**TINY_MODEL, "encoder": "bilstm-cnn", "head": head}}, vocabs)
     # weights no initialiser draws (training would only cost compilation time here)
     for v in model.trainable_variables:
         v.assign(v + rng.normal(0, 0.5, v.shape).astype(v.dtype))
@@ -210,13 +211,14 @@ for head in ("softmax", "crf"):
 def other_backend_models(tmp_path_factory):
     """Folder with softmax.keras and crf.keras (random weights) saved on the other backend, with predictions."""
     out = tmp_path_factory.mktemp(f"saved-on-{OTHER}")
-    script = CROSS_BACKEND.format(tests=str(ROOT / "tests"), out=str(out))
+    script = CROSS_BACKEND.format(tests=str(TESTS), out=str(out))
     done = subprocess.run([sys.executable, "-c", script], env={**os.environ, "KERAS_BACKEND": OTHER}, cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("head", ["softmax", "crf"])
 def test_model_saved_on_other_backend_loads_and_predicts_identically(head, corpus, other_backend_models):
     tokens, _, vocabs = corpus
@@ -232,7 +234,7 @@ def test_model_saved_on_other_backend_loads_and_predicts_identically(head, corpu
 
 def test_output_dtypes(corpus):
     tokens, _, vocabs = corpus
-    model = build_tagger({**TINY, "head": "crf"}, vocabs)
+    model = build_tagger({**TINY_MODEL, "head": "crf"}, vocabs)
     x = first_batch(tokens, vocabs)
     assert ops.convert_to_numpy(model(x)).dtype == np.float32
     assert np.asarray(model.predict_on_batch(x)["tags"]).dtype == np.int32

@@ -6,10 +6,12 @@ from __future__ import annotations
 import shutil
 
 import nbformat
-from conftest import ROOT
+import pytest
+from helpers import ROOT
 from nbclient import NotebookClient
 
 
+@pytest.mark.slow
 def test_notebook_executes(crf_bundle, zh_bundle, tmp_path, monkeypatch):
     models = tmp_path / "models"
     shutil.copytree(crf_bundle, models / "sample-en")

@@ -37,7 +37,7 @@ def _train(optimizer, jit_compile) -> tuple[list[np.ndarray], list[np.ndarray]]:
     return initial, [np.asarray(keras.ops.convert_to_numpy(w)) for w in model.weights]
 
 
-@pytest.mark.parametrize("jit_compile", [False, True])
+@pytest.mark.parametrize("jit_compile", [False, pytest.param(True, marks=pytest.mark.slow)])   # XLA compiles: slow
 @pytest.mark.parametrize("name,settings", CASES)
 def test_same_weights_as_keras(name, settings, jit_compile, monkeypatch):
     keras_class, ner_class = {"adam": (keras.optimizers.Adam, optimizers.Adam),
@@ -59,6 +59,7 @@ def test_same_weights_as_keras(name, settings, jit_compile, monkeypatch):
     assert bool(calls) == fused    # the fused kernel ran exactly where it should
 
 
+@pytest.mark.slow
 def test_saved_optimizer_loads_in_a_fresh_process(tmp_path):
     """A model compiled with ner's Adam, saved, loads through ner.bundle.load_model with nothing else imported."""
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])

@@ -14,11 +14,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import ROOT, SAMPLE, TINY_TRAIN, one_line_error, write_slice
 
 from ner.cli import main
 from ner.io.outputs import MARK, claim, replace_folder, restore, safe_name
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def snapshot(root: Path) -> dict:
@@ -55,10 +54,8 @@ def no_work(monkeypatch):
 
 
 def refused(argv: list[str], capsys, *words: str) -> str:
-    code = main(argv)
-    err = capsys.readouterr().err
-    assert code == 2, err
-    assert err.startswith("ner: error: ") and err.count("\n") == 1, err
+    """The one-line error of ``ner argv`` (exit 2), which names each of ``words``."""
+    err = one_line_error(capsys, argv)
     for word in words:
         assert word in err, err
     return err
@@ -98,15 +95,14 @@ def test_bundle_with_a_foreign_file_is_not_replaced(area, crf_bundle, no_work, c
     assert snapshot(area) == before
 
 
+@pytest.mark.slow
 def test_train_writes_into_an_empty_folder_and_fine_tunes_its_own_bundle_in_place(area, tmp_path):
-    from conftest import SAMPLE, TINY, write_slice
-
     import ner
 
     before = snapshot(area)
     work = tmp_path.parent / f"{tmp_path.name}-work"
     corpus = write_slice(SAMPLE, work / "tiny", {"train": 40, "dev": 10})
-    settings = dict(TINY, epochs=1, data=str(corpus), encoder="rnn")
+    settings = dict(TINY_TRAIN, epochs=1, data=str(corpus), encoder="rnn")
     (work / "empty").mkdir()
     first = ner.train(out=str(work / "empty"), **settings)
     created = json.loads((first / "bundle.json").read_text())["created"]

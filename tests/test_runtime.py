@@ -4,7 +4,7 @@ x both heads, one and two layers; emissions, Viterbi paths and forward-backward 
 import keras
 import numpy as np
 import pytest
-from test_encoders import TINY, tiny_corpus
+from helpers import TINY_MODEL, slow_except, tiny_corpus
 
 from ner.data.batching import TaggingBatches
 from ner.inference.runtime import NumpyModel
@@ -23,12 +23,13 @@ def inputs_and_lengths(tokens, vocabs, char_gap=1):
     return x, (np.asarray(x["words"]) != 0).sum(axis=1)
 
 
-@pytest.mark.parametrize("head", ["softmax", "crf"])
-@pytest.mark.parametrize("encoder", list(list_encoders()))
+# fast loop: two BiLSTM layers + CRF, the char CNN, the convolutions; the rest are slow
+@pytest.mark.parametrize("encoder, head", slow_except([("bilstm", "crf"), ("bilstm-cnn", "softmax"), ("cnn", "crf")],
+                                                     [(e, h) for e in list_encoders() for h in ("softmax", "crf")]))
 def test_numpy_model_matches_keras(encoder, head, corpus):
     tokens, _, vocabs = corpus
     keras.utils.set_random_seed(1)
-    model = build_tagger({**TINY, "encoder": encoder, "head": head, "layers": 2 if encoder == "bilstm" else 1},
+    model = build_tagger({**TINY_MODEL, "encoder": encoder, "head": head, "layers": 2 if encoder == "bilstm" else 1},
                          vocabs)
     runtime = NumpyModel(export_arrays(model))
     x, lengths = inputs_and_lengths(tokens, vocabs)
@@ -49,7 +50,7 @@ def test_wider_char_kernel_with_its_wider_gaps(corpus):
     """Width 5 needs 2 zeros between packed words: the runtime's char gap follows the exported kernel."""
     tokens, _, vocabs = corpus
     keras.utils.set_random_seed(3)
-    model = build_tagger({**TINY, "encoder": "bilstm-cnn", "char_kernel": 5}, vocabs)
+    model = build_tagger({**TINY_MODEL, "encoder": "bilstm-cnn", "char_kernel": 5}, vocabs)
     runtime = NumpyModel(export_arrays(model))
     assert model.char_gap == runtime.char_gap == 2
     x, lengths = inputs_and_lengths(tokens, vocabs, char_gap=2)
@@ -61,7 +62,7 @@ def test_constraints_and_padding_do_not_leak(corpus):
     """Scores of a sentence do not depend on the other sentences of its batch (padding)."""
     tokens, _, vocabs = corpus
     keras.utils.set_random_seed(2)
-    runtime = NumpyModel(export_arrays(build_tagger({**TINY, "encoder": "bilstm-cnn", "head": "crf"}, vocabs)))
+    runtime = NumpyModel(export_arrays(build_tagger({**TINY_MODEL, "encoder": "bilstm-cnn", "head": "crf"}, vocabs)))
     x, lengths = inputs_and_lengths(tokens, vocabs)
     alone, n = inputs_and_lengths(tokens[4:5], vocabs)
     row = [i for i, s in enumerate(TaggingBatches(tokens, vocabs, batch_size=len(tokens)).batch_indices(0))
@@ -72,10 +73,10 @@ def test_constraints_and_padding_do_not_leak(corpus):
 def test_layers_it_does_not_implement_give_no_export(corpus):
     """A bundle of such a model gets no weights.npz, so the Tagger falls back to Keras."""
     _, _, vocabs = corpus
-    model = build_tagger({**TINY, "encoder": "bigru", "head": "crf"}, vocabs)
+    model = build_tagger({**TINY_MODEL, "encoder": "bigru", "head": "crf"}, vocabs)
     assert export_arrays(model) is not None
     model.encoder.stack[0].forward_layer.cell.reset_after = False
     assert export_arrays(model) is None
-    model = build_tagger({**TINY, "encoder": "bilstm", "head": "softmax"}, vocabs)
+    model = build_tagger({**TINY_MODEL, "encoder": "bilstm", "head": "softmax"}, vocabs)
     model.encoder.stack[0].merge_mode = "sum"
     assert export_arrays(model) is None

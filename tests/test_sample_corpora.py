@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SAMPLE, SAMPLE_ZH
+from helpers import SAMPLE, SAMPLE_ZH
 
 from ner.data.conll import read_conll
 from ner.data.schemes import detect_scheme, to_spans, validate

@@ -2,10 +2,10 @@
 repair and CRF transition masks. Oracles are hand-computed spans."""
 
 import random
-from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import CONLL2003
 from seqeval.metrics.sequence_labeling import get_entities
 
 from ner.data.conll import read_conll
@@ -24,8 +24,6 @@ from ner.data.schemes import (
     validate,
 )
 from ner.errors import NerError
-
-CONLL2003 = Path(__file__).resolve().parents[2] / "shared" / "data" / "conll2003"
 
 # One sentence of 9 tokens: PER over 0-1, LOC over 3, LOC over 4-6 (adjacent to the first LOC), ORG over 8.
 SPANS = [Span("PER", 0, 2), Span("LOC", 3, 4), Span("LOC", 4, 7), Span("ORG", 8, 9)]
@@ -236,6 +234,7 @@ def test_split_tag_and_errors():
         from_spans([Span("A", 0, 2), Span("B", 1, 3)], 3, "bio")
 
 
+@pytest.mark.slow
 @pytest.mark.conll
 @pytest.mark.skipif(not CONLL2003.is_dir(), reason="CoNLL-2003 not available")
 def test_conll2003_scheme_round_trips():

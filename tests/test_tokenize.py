@@ -1,7 +1,7 @@
 import random
 
 import pytest
-from conftest import python_lines
+from helpers import python_lines
 
 from ner.data.tokenize import Token, split_sentences, tokenize, tokenize_text
 

@@ -10,7 +10,7 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import TINY
+from helpers import TINY_TRAIN, one_line_error
 from keras import ops
 
 import ner
@@ -27,14 +27,6 @@ from ner.model.network import SequenceTagger
 from ner.training.config import INIT_SETTINGS, TrainConfig
 
 
-def _fail(capsys, argv, code=2) -> str:
-    """Run the CLI in-process, expect exit ``code`` and one ``ner: error:`` line; return that line."""
-    assert main(argv) == code
-    err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert err.startswith("ner: error: ") and "Traceback" not in err
-    return err
-
-
 def _strict(text: str):
     """json.loads that refuses NaN, Infinity and -Infinity."""
     def refuse(constant):
@@ -44,8 +36,9 @@ def _strict(text: str):
 
 
 def _tiny_flags(data, out) -> list[str]:
-    return ["--data", str(data), "--out", str(out), "--word-dim", "16", "--hidden", "16", "--casing-dim", "4",
-            "--epochs", "2", "--batch-size", "16", "--seed", "3", "--quiet"]
+    """``TINY_TRAIN`` as ``ner train`` flags."""
+    sizes = [f"--{key.replace('_', '-')}={value}" for key, value in TINY_TRAIN.items() if key != "verbose"]
+    return ["--data", str(data), "--out", str(out), *sizes, "--quiet"]
 
 
 # ---------------------------------------------------------------- non-finite numbers and types
@@ -57,7 +50,7 @@ def _tiny_flags(data, out) -> list[str]:
 ])
 def test_non_finite_flags_are_bad_input(command, flag, value, small_sample, tmp_path, capsys):
     out = tmp_path / "out"
-    err = _fail(capsys, [command, "--data", str(small_sample), "--out", str(out), f"{flag}={value}"])
+    err = one_line_error(capsys, [command, "--data", str(small_sample), "--out", str(out), f"{flag}={value}"])
     assert f"{flag}: must be a finite number, not {value}" in err
     assert not out.exists()
 
@@ -80,13 +73,13 @@ def test_non_finite_flags_are_bad_input(command, flag, value, small_sample, tmp_
 def test_config_values_are_checked_against_the_field_type(text, words, tmp_path, capsys):
     config = tmp_path / "c.json"
     config.write_text(text)
-    err = _fail(capsys, ["train", "--config", str(config), "--out", str(tmp_path / "m")])
+    err = one_line_error(capsys, ["train", "--config", str(config), "--out", str(tmp_path / "m")])
     assert f"--config: {config}: " in err and all(w in err for w in words), err
     assert not (tmp_path / "m").exists()
 
 
 def test_a_folder_as_config_is_one_line(tmp_path, capsys):
-    assert f"--config: {tmp_path}: is a folder" in _fail(capsys, ["train", "--config", str(tmp_path)])
+    assert f"--config: {tmp_path}: is a folder" in one_line_error(capsys, ["train", "--config", str(tmp_path)])
 
 
 @pytest.mark.parametrize("settings, words", [
@@ -137,14 +130,17 @@ def _weigh_batches(monkeypatch, weight: float, epoch: int, batch: int) -> None:
     monkeypatch.setattr(TaggingBatches, "__getitem__", getitem)
 
 
+@pytest.mark.slow
 def test_a_nan_loss_stops_training_naming_epoch_and_batch(small_sample, tmp_path, capsys, monkeypatch):
     _weigh_batches(monkeypatch, float("nan"), epoch=1, batch=1)
     out = tmp_path / "m"
-    err = _fail(capsys, ["train", *_tiny_flags(small_sample, out), "--encoder", "lstm", "--epochs", "3"], code=1)
+    err = one_line_error(capsys, ["train", *_tiny_flags(small_sample, out), "--encoder", "lstm", "--epochs", "3"],
+                         code=1)
     assert "training diverged: loss nan at epoch 2, batch 2" in err and "no bundle written" in err
     assert not (out / "bundle.json").exists()
 
 
+@pytest.mark.slow
 def test_non_finite_weights_after_a_finite_loss_are_an_error(small_sample, tmp_path, monkeypatch):
     # the last batch (15 of 240 sentences in batches of 16) weighs 2: the same mean loss, but a NaN gradient
     _weigh_batches(monkeypatch, 2.0, epoch=0, batch=14)
@@ -158,7 +154,7 @@ def test_non_finite_weights_after_a_finite_loss_are_an_error(small_sample, tmp_p
     monkeypatch.setattr(SequenceTagger, "compute_loss", compute_loss)
     out = tmp_path / "m"
     with pytest.raises(RunError, match="training diverged: non-finite weights at epoch 1, batch 15"):
-        ner.train(data=str(small_sample), encoder="lstm", out=str(out), **dict(TINY, epochs=1))
+        ner.train(data=str(small_sample), encoder="lstm", out=str(out), **dict(TINY_TRAIN, epochs=1))
     assert not (out / "bundle.json").exists()
 
 
@@ -176,7 +172,7 @@ def test_train_refuses_non_finite_vectors(small_sample, tmp_path, capsys):
     vectors = tmp_path / "v.txt"
     vectors.write_text("the 0.1 0.2\nof nan 0.3\n")
     out = tmp_path / "m"
-    assert f"{vectors}:2: vector values must be finite" in _fail(
+    assert f"{vectors}:2: vector values must be finite" in one_line_error(
         capsys, ["train", *_tiny_flags(small_sample, out), "--embeddings", str(vectors)])
     assert not out.exists()
 
@@ -190,6 +186,7 @@ def test_strict_json_turns_non_finite_numbers_into_null(tmp_path):
     assert _strict((tmp_path / "report.json").read_text())["loss"] is None
 
 
+@pytest.mark.slow
 def test_every_bundle_file_is_strict_json(softmax_bundle, tmp_path):
     bundle = load_bundle(softmax_bundle)
     history = [{**bundle.history[0], "loss": float("nan")}]
@@ -217,11 +214,12 @@ def test_every_bundle_file_is_strict_json(softmax_bundle, tmp_path):
 ])
 def test_init_refuses_another_architecture(flags, words, crf_bundle, small_sample, tmp_path, capsys):
     out = tmp_path / "m"
-    err = _fail(capsys, ["train", "--data", str(small_sample), "--init", str(crf_bundle), "--out", str(out), *flags])
+    err = one_line_error(capsys, ["train", "--data", small_sample, "--init", crf_bundle, "--out", out, *flags])
     assert all(w in err for w in words), err
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_init_records_the_architecture_it_trains(crf_bundle, small_sample, tmp_path, capsys):
     out = tmp_path / "m"
     # --hidden and --char-cnn agree with the bundle; --word-dim, --casing-dim, ... are taken from it
@@ -271,6 +269,7 @@ CASES = {  # case -> {engine: words in the message}
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case, engine", [(c, e) for c, engines in CASES.items() for e in engines])
 def test_mismatched_bundles_are_refused_on_every_engine(case, engine, crf_bundle, softmax_bundle, tmp_path, capsys):
     folder = _mixed(case, crf_bundle, softmax_bundle, tmp_path)
@@ -283,7 +282,7 @@ def test_mismatched_bundles_are_refused_on_every_engine(case, engine, crf_bundle
     else:
         with pytest.raises(NerError, match=words):
             load_bundle(folder)
-    assert words in _fail(capsys, ["tag", str(folder), "Angela Merkel visited Paris.", "--engine", engine])
+    assert words in one_line_error(capsys, ["tag", str(folder), "Angela Merkel visited Paris.", "--engine", engine])
 
 
 def test_vocab_sizes_are_named(crf_bundle, tmp_path):
@@ -293,6 +292,7 @@ def test_vocab_sizes_are_named(crf_bundle, tmp_path):
         NumpyModel.load(folder)
 
 
+@pytest.mark.slow
 def test_the_lazily_loaded_keras_model_is_checked_too(crf_bundle, softmax_bundle, tmp_path):
     folder = _mixed("crf model", crf_bundle, softmax_bundle, tmp_path)
     tagger = Tagger.load(folder, engine="numpy")   # weights.npz belongs: tags
@@ -301,6 +301,7 @@ def test_the_lazily_loaded_keras_model_is_checked_too(crf_bundle, softmax_bundle
         _ = tagger.model
 
 
+@pytest.mark.slow
 def test_matching_parts_load_everywhere(crf_bundle, softmax_bundle):
     for path in (crf_bundle, softmax_bundle):
         for engine in ("numpy", "keras"):
