@@ -8,13 +8,14 @@ import subprocess
 import sys
 
 import pytest
-from helpers import ROOT, TINY_TRAIN, one_line_error
 
 import ner
 from ner.bundle import load_bundle, read_meta, write_bundle
 from ner.cli import main
 from ner.errors import NerError
 from ner.training.fit import _DevMonitor
+
+from helpers import ROOT, TINY_TRAIN, one_line_error
 
 
 def test_missing_half_written_and_newer_bundles(crf_bundle, tmp_path, capsys):

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 from datasets import Dataset
-from helpers import CONLL2003, ROOT, cli
 
 from ner.cli import main
 from ner.data.conll import read_conll
+
+from helpers import CONLL2003, ROOT, cli
 
 TRAIN = """-DOCSTART- -X- O
 

@@ -13,9 +13,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, SAMPLE_ZH, only_line
 
 from ner.cli import main
+
+from helpers import ROOT, SAMPLE_ZH, only_line
 
 
 def _copy(name: str, content: bytes):

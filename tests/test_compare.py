@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import SAMPLE, one_line_error
 from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
 
 import ner
@@ -16,6 +15,8 @@ from ner.comparison import grid as C
 from ner.comparison.figures import FIGURES
 from ner.comparison.results import BUSY_LOAD
 from ner.comparison.verdicts import BUCKETS, INCONCLUSIVE, NOT_TESTED
+
+from helpers import SAMPLE, one_line_error
 
 # ner.compare settings: a 2 encoders x 2 heads grid of tiny models, one seed, one epoch
 TINY_COMPARE = dict(encoders="lstm,bilstm", heads="softmax,crf", seeds=1, epochs=1, max_train=40, hidden=16,

@@ -3,10 +3,11 @@
 from pathlib import Path
 
 import pytest
-from helpers import CONLL2003, python_lines
 
 from ner.data.conll import Sentence, find_splits, read_conll, replace_column, write_conll
 from ner.errors import InputError, NerError
+
+from helpers import CONLL2003, python_lines
 
 FOUR_COLUMNS = """-DOCSTART- -X- -X- O
 

@@ -5,13 +5,14 @@ import codecs
 import json
 
 import pytest
-from helpers import cli
 
 import ner
 from ner.cli import main
 from ner.data.conll import read_conll, write_conll
 from ner.data.corpus import corpus_stats, load_corpus
 from ner.errors import InputError
+
+from helpers import cli
 
 TEXT = "Angela B-PER\nMerkel I-PER\n\nin O\nParis B-LOC\n"
 EXPECTED = [(["Angela", "Merkel"], ["B-PER", "I-PER"]), (["in", "Paris"], ["O", "B-LOC"])]

@@ -14,6 +14,8 @@ from ner.layers import crf_parallel
 from ner.layers.crf import CRF, CRF_SCANS, FORBIDDEN_SCORE, NBEST_PAD_SCORE
 from ner.layers.scan import scan
 
+from helpers import grads
+
 BACKEND = keras.backend.backend()
 BIO_3 = ["O", "B-X", "I-X"]
 BIO_5 = ["O", "B-X", "I-X", "B-Y", "I-Y"]
@@ -33,28 +35,6 @@ def bio_allowed(labels):
 def bio_masks(labels):
     """:func:`bio_allowed` as the CRF's keyword arguments."""
     return dict(zip(MASKS, bio_allowed(labels)))
-
-
-def grads(f, *xs, compiled=False):
-    """Gradients of the scalar f(*xs) w.r.t. every x, as numpy, eagerly or compiled (XLA / jax.jit);
-    the one backend-specific helper here."""
-    if BACKEND == "tensorflow":
-        import tensorflow as tf
-
-        def grad(*xs):
-            with tf.GradientTape() as tape:
-                tape.watch(xs)
-                y = f(*xs)
-            return [tf.convert_to_tensor(g) for g in tape.gradient(y, xs)]
-
-        grad = tf.function(grad, jit_compile=True) if compiled else grad
-        return [g.numpy() for g in grad(*[tf.convert_to_tensor(x) for x in xs])]
-    if BACKEND == "jax":
-        import jax
-
-        grad = jax.grad(f, argnums=tuple(range(len(xs))))
-        return [np.asarray(g) for g in (jax.jit(grad) if compiled else grad)(*xs)]
-    pytest.skip(f"no gradient helper for backend {BACKEND}")
 
 
 def np_(x):

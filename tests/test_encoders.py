@@ -6,7 +6,6 @@ Tiny sizes keep the file fast; it runs on TensorFlow and again with KERAS_BACKEN
 import keras
 import numpy as np
 import pytest
-from helpers import TINY_MODEL, grads, slow_except, tiny_corpus
 
 from ner.data.batching import TaggingBatches
 from ner.errors import NerError
@@ -23,6 +22,8 @@ from ner.layers.encoders import (
 from ner.layers.lstm import FusedLSTM
 from ner.model.network import build_tagger
 from ner.model.predict import predict_tags
+
+from helpers import TINY_MODEL, grads, slow_except, tiny_corpus
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-from helpers import TINY_TRAIN
 from seqeval.metrics import classification_report, f1_score
 
 import ner
@@ -14,6 +13,8 @@ from ner.bundle import load_bundle
 from ner.cli import main
 from ner.data.conll import read_conll
 from ner.inference.tagger import Tagger
+
+from helpers import TINY_TRAIN
 
 
 def test_bundle_holds_everything(crf_bundle):

@@ -10,24 +10,18 @@ import numpy as np
 import pytest
 
 from ner.data.batching import TaggingBatches
-from ner.data.vocab import build_vocabularies
 from ner.errors import NerError
 from ner.layers.lstm import FusedLSTM
 from ner.model.network import DEFAULTS, SequenceTagger, build_tagger, resolve_config
 from ner.model.predict import predict_tags
 from ner.training.config import TrainConfig
 
-SMALL = dict(hidden=4, word_dim=4, char_dim=4, char_filters=2, casing_dim=2, dropout=0.0)
-SENTENCES = [("Anna met Bob in Paris .", "S-PER O S-PER O S-LOC O"),
-             ("The United Nations met .", "O B-ORG E-ORG O O"),
-             ("Rain .", "O O")]
+from helpers import TINY_MODEL, tiny_corpus
 
 
 @pytest.fixture(scope="module")
 def corpus():
-    tokens = [s.split() for s, _ in SENTENCES]
-    tags = [t.split() for _, t in SENTENCES]
-    return tokens, tags, build_vocabularies(tokens, tags)
+    return tiny_corpus()
 
 
 def choices_of(model) -> tuple:
@@ -38,7 +32,7 @@ def choices_of(model) -> tuple:
 
 def test_settings_default_to_auto_validate_and_reach_the_layers(corpus):
     _, _, vocabs = corpus
-    fused = {**SMALL, "encoder": "bilstm-cnn-fused", "layers": 2}
+    fused = {**TINY_MODEL, "encoder": "bilstm-cnn-fused", "layers": 2}
     assert (DEFAULTS["crf_scan"], DEFAULTS["lstm_path"]) == ("auto", "auto")
     assert choices_of(build_tagger(fused, vocabs)) == ("auto", ["auto", "auto"])
     model = build_tagger({**fused, "crf_scan": "parallel", "lstm_path": "cudnn"}, vocabs)
@@ -71,7 +65,7 @@ def test_model_saved_with_the_parallel_scan_loads_and_tags(corpus, tmp_path):
     settings and tags as the loops do: on TensorFlow the layers fall back to their loops."""
     tokens, _, vocabs = corpus
     keras.utils.set_random_seed(2)
-    model = build_tagger({**SMALL, "encoder": "bilstm-cnn-fused", "crf_scan": "parallel", "lstm_path": "cudnn"},
+    model = build_tagger({**TINY_MODEL, "encoder": "bilstm-cnn-fused", "crf_scan": "parallel", "lstm_path": "cudnn"},
                          vocabs)
     model.save(tmp_path / "model.keras")
     loaded = keras.saving.load_model(tmp_path / "model.keras")

@@ -10,13 +10,14 @@ import datasets
 import pandas as pd
 import pytest
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Sequence, Value
-from helpers import SAMPLE, TINY_TRAIN, cli, one_line_error
 
 import ner
 from ner.cli import main
 from ner.data.corpus import load_corpus
 from ner.errors import InputError, NerError
 from ner.training.config import TrainConfig
+
+from helpers import SAMPLE, TINY_TRAIN, cli, one_line_error
 
 LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 HUB = Features({"id": Value("string"), "tokens": Sequence(Value("string")), "pos_tags": Sequence(Value("int32")),

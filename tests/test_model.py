@@ -9,13 +9,14 @@ import sys
 import keras
 import numpy as np
 import pytest
-from helpers import ROOT, TESTS, TINY_MODEL, slow_except, tiny_corpus
 from keras import ops
 
 from ner.data.batching import TaggingBatches
 from ner.errors import NerError
 from ner.model.network import DEFAULTS, SequenceTagger, build_tagger
 from ner.model.predict import predict_tags
+
+from helpers import ROOT, TESTS, TINY_MODEL, slow_except, tiny_corpus
 
 BACKEND = keras.backend.backend()
 OTHER = "jax" if BACKEND == "tensorflow" else "tensorflow"

@@ -7,8 +7,9 @@ import shutil
 
 import nbformat
 import pytest
-from helpers import ROOT
 from nbclient import NotebookClient
+
+from helpers import ROOT
 
 
 @pytest.mark.slow

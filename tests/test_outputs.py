@@ -14,10 +14,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, SAMPLE, TINY_TRAIN, one_line_error, write_slice
 
 from ner.cli import main
 from ner.io.outputs import MARK, claim, replace_folder, restore, safe_name
+
+from helpers import ROOT, SAMPLE, TINY_TRAIN, one_line_error, write_slice
 
 
 def snapshot(root: Path) -> dict:

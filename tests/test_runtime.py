@@ -4,13 +4,14 @@ x both heads, one and two layers; emissions, Viterbi paths and forward-backward 
 import keras
 import numpy as np
 import pytest
-from helpers import TINY_MODEL, slow_except, tiny_corpus
 
 from ner.data.batching import TaggingBatches
 from ner.inference.runtime import NumpyModel
 from ner.layers.encoders import list_encoders
 from ner.model.arrays import export_arrays
 from ner.model.network import build_tagger
+
+from helpers import TINY_MODEL, slow_except, tiny_corpus
 
 
 @pytest.fixture(scope="module")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from helpers import SAMPLE, SAMPLE_ZH
 
 from ner.data.conll import read_conll
 from ner.data.schemes import detect_scheme, to_spans, validate
+
+from helpers import SAMPLE, SAMPLE_ZH
 
 
 def _splits(folder):

@@ -5,7 +5,6 @@ import random
 
 import numpy as np
 import pytest
-from helpers import CONLL2003
 from seqeval.metrics.sequence_labeling import get_entities
 
 from ner.data.conll import read_conll
@@ -24,6 +23,8 @@ from ner.data.schemes import (
     validate,
 )
 from ner.errors import NerError
+
+from helpers import CONLL2003
 
 # One sentence of 9 tokens: PER over 0-1, LOC over 3, LOC over 4-6 (adjacent to the first LOC), ORG over 8.
 SPANS = [Span("PER", 0, 2), Span("LOC", 3, 4), Span("LOC", 4, 7), Span("ORG", 8, 9)]

@@ -1,9 +1,10 @@
 import random
 
 import pytest
-from helpers import python_lines
 
 from ner.data.tokenize import Token, split_sentences, tokenize, tokenize_text
+
+from helpers import python_lines
 
 
 def texts(tokens):

@@ -10,7 +10,6 @@ import shutil
 
 import numpy as np
 import pytest
-from helpers import TINY_TRAIN, one_line_error
 from keras import ops
 
 import ner
@@ -25,6 +24,8 @@ from ner.inference.tagger import Tagger
 from ner.io.files import strict_dumps, write_json
 from ner.model.network import SequenceTagger
 from ner.training.config import INIT_SETTINGS, TrainConfig
+
+from helpers import TINY_TRAIN, one_line_error
 
 
 def _strict(text: str):
