@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 _API = {
     "load_corpus": "ner.data.corpus",
     "train": "ner.training.fit",
-    "TrainConfig": "ner.training.fit",
+    "TrainConfig": "ner.training.config",
     "evaluate": "ner.evaluation",
     "Tagger": "ner.inference.tagger",
     "compare": "ner.comparison.grid",

@@ -3,7 +3,8 @@
 Layout of ``models/NAME/``::
 
     bundle.json    format_version, status (complete | interrupted), versions, data path + hash, parameters
-    model.keras    the Keras model (loads without custom_objects)
+    model.keras    the Keras model (:func:`load_model`; Keras alone after importing ner.model.network and
+                   ner.model.optimizers, no custom_objects)
     weights.npz    the same weights for ner.inference.runtime (numpy tagging without Keras), when it covers the encoder
     vocab.json     word, character and label vocabularies
     config.json    the training configuration (model settings included)

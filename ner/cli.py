@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import logging
 import os
 import sys
 
@@ -17,6 +18,8 @@ from ner.errors import NerError
 
 # Sub-command modules under ner/commands; each has ``register(subparsers)`` that sets ``func``.
 COMMANDS = ("data", "train", "evaluate", "tag", "info", "compare")
+
+
 def _select_backend(argv: list[str]) -> None:
     """Set KERAS_BACKEND from ``--backend`` before anything imports keras; refuse a backend we do not offer
     or that is not installed."""
@@ -120,8 +123,6 @@ def run() -> None:
     has finished writing (files go through atomic renames) when :func:`main` returns; streams and log
     handlers are flushed here.
     """
-    import logging
-
     code = main()
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):

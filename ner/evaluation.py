@@ -17,13 +17,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import datasets
 from seqeval.metrics import classification_report
 from seqeval.scheme import IOB1, IOB2, IOBES
 
 from ner.bundle import Bundle
 from ner.data.conll import read_conll, write_conll
-from ner.data.corpus import CorpusSpec, corpus_scheme, data_name, load_corpus
 from ner.data.schemes import Span, convert, detect_scheme, scoring_scheme, to_spans
 from ner.data.vocab import Vocabularies
 from ner.errors import NerError, RunError
@@ -31,6 +29,7 @@ from ner.inference.tagger import Tagger
 from ner.io.outputs import check_file
 
 if TYPE_CHECKING:
+    from ner.data.corpus import CorpusSpec
     from ner.model.network import SequenceTagger
 
 _STRICT = {"iob1": IOB1, "bio": IOB2, "bioes": IOBES}
@@ -221,6 +220,10 @@ def evaluate(model_or_path: str | os.PathLike | Bundle | Tagger, data: CorpusSpe
     source of :func:`ner.load_corpus` (columns as there), also a ``datasets.Dataset`` (that split) or
     ``DatasetDict``.
     """
+    import datasets  # slow to import: scoring a tagged file (score_file) needs none of it
+
+    from ner.data.corpus import corpus_scheme, data_name, load_corpus
+
     if isinstance(model_or_path, Bundle):
         bundle, tagger = model_or_path, None
     else:

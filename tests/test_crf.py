@@ -204,7 +204,7 @@ def prob(request):
 @pytest.fixture(params=["sequential", "parallel"])
 def scan_mode(request):
     """A test's ``CRF(scan=...)``: log Z and Viterbi as loops over time, then (JAX) as parallel tree / scan
-    products (on TensorFlow "parallel" falls back to the loop: test_explicit_parallel_falls_back_to_the_loop)."""
+    products (on TensorFlow "parallel" falls back to the loop: test_scan_choices_resolve_on_this_machine)."""
     if request.param == "parallel" and BACKEND == "tensorflow":
         pytest.skip("TensorFlow always loops over time")
     if request.param == "parallel" and request.node.callspec.params.get("prob") == "k5":
@@ -417,6 +417,28 @@ def test_scan_choices_resolve_on_this_machine(choice, monkeypatch):
     if choice == "parallel" and BACKEND == "tensorflow":
         check_against_oracle(compiled_outputs(crf, e, mask, tags, True), crf, e, tags, lengths, oracles)
         assert calls == []
+
+
+@pytest.mark.skipif(BACKEND != "jax", reason="auto picks the loop-free forms only on JAX")
+def test_auto_takes_the_loop_free_forms_on_a_jax_gpu(monkeypatch):
+    """With JAX on a GPU (simulated: the one function that detects it says so), "auto" runs the parallel
+    CRF forms and FusedLSTM's cuDNN call; "sequential" and "loop" keep the loops there."""
+    import ner.layers.crf
+    import ner.layers.lstm
+    from ner.layers.lstm import FusedLSTM
+
+    monkeypatch.setattr(ner.layers.crf, "jax_on_gpu", lambda: True)
+    monkeypatch.setattr(ner.layers.lstm, "jax_on_gpu", lambda: True)
+    crf, e, mask, tags, lengths, oracles = problem(*PROBLEMS["bio5"])
+    calls = spy_on_parallel_forms(monkeypatch)
+    crf.scan = "auto"
+    check_against_oracle(compiled_outputs(crf, e, mask, tags, True), crf, e, tags, lengths, oracles)
+    assert set(calls) == {"forward_scores", "viterbi"}   # traced once or more per output
+    calls.clear()
+    crf.scan = "sequential"
+    check_against_oracle(compiled_outputs(crf, e, mask, tags, True), crf, e, tags, lengths, oracles)
+    assert calls == []
+    assert FusedLSTM(4)._cudnn() and not FusedLSTM(4, implementation="loop")._cudnn()
 
 
 @pytest.mark.skipif(BACKEND != "jax", reason="the parallel forms run on JAX (static T)")

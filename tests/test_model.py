@@ -239,3 +239,21 @@ def test_output_dtypes(corpus):
     x = first_batch(tokens, vocabs)
     assert ops.convert_to_numpy(model(x)).dtype == np.float32
     assert np.asarray(model.predict_on_batch(x)["tags"]).dtype == np.int32
+
+
+@pytest.mark.parametrize("scheme", ["bio", "bioes"])
+def test_the_crf_gets_the_masks_of_the_training_scheme(scheme):
+    """The builder hands the CRF the scheme's allowed-transition masks; none with constraints off."""
+    from ner.data.schemes import convert, transition_constraints
+    from ner.data.vocab import build_vocabularies
+
+    tokens, tags, _ = tiny_corpus()   # BIOES
+    vocabs = build_vocabularies(tokens, [convert(t, "bioes", scheme) for t in tags])
+    labels = vocabs.labels.decode(range(len(vocabs.labels)))
+    crf = build_tagger({**TINY_MODEL, "head": "crf", "scheme": scheme}, vocabs).crf
+    for got, want in zip((crf.allowed_start, crf.allowed_transitions, crf.allowed_end),
+                         transition_constraints(labels, scheme)):
+        assert np.array_equal(got, want)
+    assert not crf.allowed_transitions.all()   # the scheme forbids some moves
+    free = build_tagger({**TINY_MODEL, "head": "crf", "scheme": scheme, "constraints": False}, vocabs).crf
+    assert (free.allowed_start, free.allowed_transitions, free.allowed_end) == (None, None, None)

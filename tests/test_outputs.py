@@ -351,3 +351,12 @@ def test_a_file_write_removes_the_temporary_files_of_killed_writers_only(tmp_pat
         path.write_text("partial")
     atomic_write_text(tmp_path / "p.conll", "x O\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["p.conll", alive.name, other.name])
+
+
+def test_what_outputs_takes_for_a_bundle_is_what_a_bundle_holds():
+    """ner.io.outputs recognises a bundle folder by its files (it may not import ner.bundle): the same list."""
+    from ner import bundle
+    from ner.io import outputs
+
+    assert outputs.BUNDLE_FILES == {*bundle.REQUIRED, bundle.WEIGHTS}
+    assert outputs.BUNDLE_MARK in bundle.REQUIRED

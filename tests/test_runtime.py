@@ -1,4 +1,4 @@
-"""The numpy runtime (ner/runtime.py) against the Keras model it was exported from: every registered encoder
+"""The numpy runtime (ner/inference/runtime.py) against the Keras model it was exported from: every registered encoder
 x both heads, one and two layers; emissions, Viterbi paths and forward-backward must agree."""
 
 import keras

@@ -197,15 +197,3 @@ def test_engine_choice_and_errors(crf_bundle, tmp_path):
     (old / "weights.npz").write_bytes(b"PK\x03\x04 truncated")
     with pytest.raises(NerError, match="weights.npz: corrupt weights file"):
         Tagger.load(old)
-
-
-def test_cli_tag_never_imports_keras(crf_bundle):
-    import subprocess
-    import sys
-
-    code = ("import sys; from ner.cli import main; code = main(['tag', sys.argv[1], 'Angela Merkel visited Paris .']);"
-            " print(sorted({m.split('.')[0] for m in sys.modules} & {'keras', 'tensorflow', 'jax'}), code)")
-    done = subprocess.run([sys.executable, "-c", code, str(crf_bundle)], capture_output=True, text=True, timeout=120)
-    lines = done.stdout.strip().splitlines()
-    assert done.returncode == 0 and lines[-1] == "[] 0", done.stderr
-    assert json.loads(lines[0])["text"] == "Angela Merkel visited Paris ."

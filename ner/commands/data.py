@@ -8,9 +8,11 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from ner.commands.common import TAGS_COLUMN_HELP, TOKENS_COLUMN_HELP
-from ner.data.schemes import SCHEMES
+from ner.data.conll import replace_column, write_conll
+from ner.data.schemes import SCHEMES, convert, detect_scheme, normalize_scheme, validate
 from ner.errors import NerError
 from ner.io.files import strict_dumps
+from ner.io.outputs import MARK, check_file, claim, mark_folder, replace_folder, safe_name
 
 HELP = "inspect, validate and convert corpora"
 
@@ -91,7 +93,7 @@ def _columns(args) -> dict:
 
 
 def _stats(args) -> int:
-    from ner.data.corpus import corpus_stats, load_corpus
+    from ner.data.corpus import corpus_stats, load_corpus  # imports datasets
 
     stats = corpus_stats(load_corpus(args.path, **_columns(args)))
     if args.json:
@@ -113,8 +115,7 @@ def _stats(args) -> int:
 
 
 def _validate(args) -> int:
-    from ner.data.corpus import read_sentences, where
-    from ner.data.schemes import detect_scheme, validate
+    from ner.data.corpus import read_sentences, where  # imports datasets
 
     splits = read_sentences(args.path, **_columns(args))
     sentences = [s for ss in splits.values() for s in ss]
@@ -136,10 +137,7 @@ def _validate(args) -> int:
 
 
 def _convert(args) -> int:
-    from ner.data.conll import replace_column, write_conll
-    from ner.data.corpus import check_tags, conll_files, read_sentences
-    from ner.data.schemes import convert, detect_scheme, normalize_scheme, validate
-    from ner.io.outputs import MARK, check_file, claim, mark_folder, replace_folder, safe_name
+    from ner.data.corpus import check_tags, conll_files, read_sentences  # imports datasets
 
     files = conll_files(args.input)
     if not args.output:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ner.commands.common import BACKENDS
 from ner.errors import NerError
-from ner.inference.tagger import ENGINES
+from ner.inference.tagger import ENGINES, Tagger
 from ner.io.files import strict_dumps
 
 CONLL_SUFFIXES = {".conll", ".bio", ".iob", ".bmes", ".tsv"}
@@ -76,8 +76,6 @@ def _print_conll(tagger, sentences: list[list[str]], documents: list[int | None]
 
 
 def run(args: argparse.Namespace) -> int:
-    from ner.inference.tagger import Tagger
-
     tagger = Tagger.load(args.model, engine=args.engine)
     conll_in = args.input_format == "conll" or (
         args.input_format == "auto" and args.input and Path(args.input).suffix.lower() in CONLL_SUFFIXES)

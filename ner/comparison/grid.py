@@ -395,7 +395,7 @@ def compare(data: str = "data/sample", encoders: str | Iterable[str] = DEFAULT_E
 
     ``encoders``/``heads``: names or comma-separated strings; ``seeds``: seeds 1..N of each configuration;
     ``max_train``: train on the first N training sentences; ``jobs``: runs trained at once (decode speed is
-    then measured afterwards, one run at a time); ``settings``: other :class:`ner.training.fit.TrainConfig`
+    then measured afterwards, one run at a time); ``settings``: other :class:`ner.training.config.TrainConfig`
     fields for every run (``hidden``, ``word_dim``, ``patience``, ``batch_size``, ...); ``verbose``: the
     training runs' own verbosity; ``resamples``: bootstrap resamples for the verdicts;
     ``tokens_column``/``tags_column``: the columns of a table source (None: detected), ``token_col``/``tag_col``

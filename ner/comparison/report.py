@@ -307,7 +307,7 @@ def page(report: dict) -> str:
     return "\n".join(parts)
 
 
-# ---------------------------------------------------------------- figures
+# ---------------------------------------------------------------- writing
 
 def write_report(out: str | os.PathLike, results: list[RunResult], context: dict, vocabulary: set | None) -> Path:
     """Write report.json, report.md, index.html and the PNG figures into ``out``; returns report.md."""

@@ -15,6 +15,7 @@ maths in float64.
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -62,8 +63,6 @@ class NumpyModel:
         """The model of ``bundle/weights.npz``; a corrupt file raises NerError naming it (a file-system error
         stays an OSError), and so do weights that do not fit the bundle's ``vocabs`` and ``config`` (read from
         its vocab.json and config.json when not given)."""
-        import zipfile
-
         path = Path(bundle) / WEIGHTS
         try:
             with np.load(path) as data:

@@ -69,7 +69,6 @@ def _remove_dead_temporaries(path: Path) -> None:
             pass
 
 
-
 def write_json(path: str | os.PathLike, obj: Any, indent: int | None = 2) -> None:
     """Write ``obj`` as strict UTF-8 JSON (:func:`strict_dumps`) with :func:`atomic_write_text`."""
     atomic_write_text(path, strict_dumps(obj, indent=indent, ensure_ascii=False) + "\n")

@@ -11,6 +11,7 @@ Loops over time run through :func:`ner.layers.scan.scan`; the loop-free forms of
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import keras
@@ -109,6 +110,14 @@ class CRF(keras.layers.Layer):
     def __init__(self, num_tags: int | None = None, allowed_start: ArrayLike | None = None,
                  allowed_transitions: ArrayLike | None = None, allowed_end: ArrayLike | None = None,
                  scan: str = "auto", **kwargs: Any):
+        old = {name: kwargs.pop(name) for name in legacy.CRF_0_1_0 if name in kwargs}
+        if old:   # ner 0.1.0's arguments, also in the configs it saved
+            if any(a is not None for a in (allowed_start, allowed_transitions, allowed_end)):
+                raise ValueError(f"CRF: give the allowed_* masks or 0.1.0's {', '.join(old)}, not both")
+            warnings.warn(f"CRF: {', '.join(old)} are ner 0.1.0's arguments; pass allowed_start, "
+                          "allowed_transitions and allowed_end (ner.data.schemes.transition_constraints)",
+                          DeprecationWarning, stacklevel=2)
+            allowed_start, allowed_transitions, allowed_end = legacy.crf_masks(**old) or (None,) * 3
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         if scan not in CRF_SCANS:
@@ -145,11 +154,6 @@ class CRF(keras.layers.Layer):
         return {**super().get_config(), "num_tags": self.num_tags, "scan": self.scan,
                 **{name: None if a is None else a.tolist()
                    for name, a in zip(("allowed_start", "allowed_transitions", "allowed_end"), masks)}}
-
-    @classmethod
-    def from_config(cls, config: dict) -> CRF:
-        """Also reads the configs ner 0.1.0 saved (:func:`ner.layers.legacy.crf_config`)."""
-        return cls(**legacy.crf_config(config))
 
     # ---- public API: batch-major in, batch-major out ----------------------------------------------------
 

@@ -16,7 +16,7 @@ def as_mask(emissions: Tensor, mask: Tensor | None) -> Tensor:
     return ops.ones(ops.shape(emissions)[:2], "bool") if mask is None else ops.cast(mask, "bool")
 
 
-def check_inputs(emissions: Tensor, tags: Tensor | None, mask: Tensor | None, num_tags: int) -> None:
+def check_inputs(emissions: Tensor, tags: Tensor | None, mask: Tensor | None, num_tags: int) -> Tensor:
     """Check emissions (B, T, K = num_tags), tags (B, T) int or None, mask (B, T) or None -> mask (B, T) bool.
 
     Static shapes are always checked; values (a right-padded mask with its first step on, tags in [0, K) at

@@ -1,9 +1,10 @@
-"""Layer configs saved by ner 0.1.0, in today's terms (saved models keep loading).
+"""The CRF arguments of ner 0.1.0, in today's terms (its saved models and its callers keep working).
 
 0.1.0's CRF took ``labels``, ``scheme`` and ``constrained`` (masks computed from the tag scheme) or
-``allowed`` (the three masks as one list); today's takes ``allowed_start``, ``allowed_transitions`` and
-``allowed_end``. The other layers registered in 0.1.0 (CharCNN, FusedLSTM, SequenceStack, MaskedConv1D,
-SequenceTagger, Adam, SGD) read their 0.1.0 configs unchanged: a setting added since has a default.
+``constrained`` with ``allowed`` (the three masks as one list); today's takes ``allowed_start``,
+``allowed_transitions`` and ``allowed_end``. The other classes registered in 0.1.0 (SequenceTagger,
+CharCNN, FusedLSTM, SequenceStack, MaskedConv1D, Adam, SGD) read their 0.1.0 configs unchanged: each setting
+added since has a default.
 """
 
 from __future__ import annotations
@@ -15,16 +16,13 @@ from ner.data.schemes import transition_constraints
 CRF_0_1_0 = ("labels", "scheme", "constrained", "allowed")
 
 
-def crf_config(config: dict) -> dict:
-    """A CRF config of today from one ``config`` that may be 0.1.0's (returned as is when it is not)."""
-    if not set(CRF_0_1_0) & set(config):
-        return config
-    config = dict(config)
-    labels, scheme = config.pop("labels", None), config.pop("scheme", None)
-    constrained, allowed = config.pop("constrained", False), config.pop("allowed", None)
-    if constrained and allowed is None:
-        allowed = transition_constraints(labels, scheme)   # (start (K,), transitions (K, K), end (K,))
-    if constrained:
-        names = ("allowed_start", "allowed_transitions", "allowed_end")
-        config.update({name: np.asarray(a, dtype=bool).tolist() for name, a in zip(names, allowed)})
-    return config
+def crf_masks(labels: list[str] | None = None, scheme: str | None = None, constrained: bool = False,
+              allowed: list | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The (start (K,), transitions (K, K), end (K,)) bool masks 0.1.0's arguments meant; None: unconstrained."""
+    if not constrained:
+        return None
+    if allowed is None:
+        if labels is None or scheme is None:
+            raise ValueError("CRF: constrained=True needs labels and scheme, or allowed masks")
+        allowed = transition_constraints(labels, scheme)
+    return tuple(np.asarray(a, dtype=bool) for a in allowed)

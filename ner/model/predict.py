@@ -22,7 +22,6 @@ def predict_tags(model: SequenceTagger, batches: TaggingBatches) -> list[np.ndar
     return [tagged[i] for i in range(len(tagged))]
 
 
-
 def predict_split(model: SequenceTagger, vocabs: Vocabularies, tokens: list[list[str]], batch_size: int = 256
                   ) -> list[list[str]]:
     """Tag sentences with ``model``; returns tag strings in the model's training scheme."""

@@ -73,7 +73,7 @@ class TrainConfig:
             setattr(self, f.name, _normalised(f.name, getattr(self, f.name)))
         if self.optimizer not in OPTIMIZERS:
             bad("optimizer", f"unknown optimizer {self.optimizer!r} (choose from {', '.join(OPTIMIZERS)})")
-        from ner.layers.crf import CRF_SCANS
+        from ner.layers.crf import CRF_SCANS  # these import Keras: the backend is chosen by now
         from ner.layers.lstm import LSTM_PATHS
         for name, choices in (("crf_scan", CRF_SCANS), ("lstm_path", LSTM_PATHS)):
             if getattr(self, name) not in choices:

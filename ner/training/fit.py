@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ner import __version__
 from ner.backend.allocator import keep_freed_memory
 from ner.backend.compile_cache import enable_compile_cache
 from ner.bundle import load_bundle, write_bundle
@@ -144,8 +145,8 @@ def train(config: TrainConfig | None = None, **settings: Any) -> Path:
     """Train a tagger and write its bundle; returns the bundle path.
 
     ``settings`` are :class:`TrainConfig` fields (``data``, ``encoder``, ``crf``, ``epochs``, ``out``, ...)
-    and override ``config``. With ``init``, the settings of :data:`INIT_SETTINGS` not given (in ``settings``,
-    or different from the default in ``config``) are the init bundle's.
+    and override ``config``. With ``init``, the settings of :data:`ner.training.config.INIT_SETTINGS` not
+    given (in ``settings``, or different from the default in ``config``) are the init bundle's.
     """
     unknown = sorted(set(settings) - {f.name for f in dataclasses.fields(TrainConfig)})
     if unknown:
@@ -180,7 +181,7 @@ def _train(cfg: TrainConfig) -> Path:
     keep_freed_memory()
     enable_compile_cache()
 
-    import keras
+    import keras  # imported here, after the backend was chosen (--backend, KERAS_BACKEND)
 
     from ner.data.batching import batch_layout
     from ner.model.network import build_tagger
@@ -248,9 +249,8 @@ def _train(cfg: TrainConfig) -> Path:
 
 
 def versions() -> dict:
+    """Versions of ner, Keras (and its backend), Python and numpy, as a bundle records them."""
     import keras
 
-    import ner
-
-    return {"ner": ner.__version__, "keras": keras.__version__, "backend": keras.backend.backend(),
+    return {"ner": __version__, "keras": keras.__version__, "backend": keras.backend.backend(),
             "python": sys.version.split()[0], "numpy": np.__version__}
