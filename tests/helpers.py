@@ -142,3 +142,23 @@ def grads(f, *xs, compiled=False):
         grad = jax.grad(f, argnums=tuple(range(len(xs))))
         return [np.asarray(g) for g in (jax.jit(grad) if compiled else grad)(*xs)]
     pytest.skip(f"no gradient helper for backend {backend}")
+
+
+def disk_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From now on in the test, every file ``ner.io.files`` writes is created but its content does not fit:
+    the write fails with ENOSPC, as on a full disk."""
+    import errno
+    import io
+    import os
+
+    from ner.io import files
+
+    class Full(io.BytesIO):
+        def write(self, data):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def full_open(path, *args, **kwargs):
+        open(path, *args, **kwargs).close()   # the temporary file is created, its content does not fit
+        return Full()
+
+    monkeypatch.setattr(files, "open", full_open, raising=False)

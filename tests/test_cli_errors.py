@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import errno
-import io
 import json
 import os
 import shutil
@@ -16,7 +15,7 @@ import pytest
 
 from ner.cli import main
 
-from helpers import ROOT, SAMPLE_ZH, only_line
+from helpers import ROOT, SAMPLE_ZH, disk_full, only_line
 
 
 def _copy(name: str, content: bytes):
@@ -126,8 +125,6 @@ def test_backend_not_installed(crf_bundle, monkeypatch, capsys):
 
 def test_permission_denied_and_disk_full(small_sample, tmp_path, monkeypatch, capsys):
     """Errors the OS raises while reading or writing (simulated: the tests run as root)."""
-    from ner.io import files as conll
-
     train = small_sample / "train.txt"
     read_bytes = Path.read_bytes
 
@@ -141,15 +138,7 @@ def test_permission_denied_and_disk_full(small_sample, tmp_path, monkeypatch, ca
         assert main(["data", "stats", str(small_sample)]) == 2
         assert only_line(capsys.readouterr().err) == f"ner: error: {train}: Permission denied"
 
-    class Full(io.StringIO):
-        def write(self, text):
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-    def full_open(path, *args, **kwargs):
-        open(path, *args, **kwargs).close()   # the temporary file is created, its content does not fit
-        return Full()
-
-    monkeypatch.setattr(conll, "open", full_open, raising=False)
+    disk_full(monkeypatch)
     out = tmp_path / "out" / "train.bioes"
     assert main(["data", "convert", str(train), str(out), "--to", "bioes"]) == 2
     assert only_line(capsys.readouterr().err) == f"ner: error: {out}: No space left on device"

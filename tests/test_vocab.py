@@ -1,5 +1,3 @@
-import errno
-import io
 import json
 import os
 
@@ -8,7 +6,8 @@ import pytest
 
 from ner.data.vocab import NUM_CASINGS, Vocab, Vocabularies, build_vocabularies, casing_id
 from ner.errors import InputError, NerError
-from ner.io import files
+
+from helpers import disk_full
 
 
 def test_ids_specials_first_then_items():
@@ -143,15 +142,7 @@ def test_failed_save_keeps_old_file_and_leaves_no_temp(tmp_path, monkeypatch):
     build_vocabularies(TOKENS, TAGS).save(path)
     before = path.read_bytes()
 
-    class Full(io.StringIO):
-        def write(self, text):
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-    def full_open(name, *args, **kwargs):
-        open(name, *args, **kwargs).close()   # the temporary file is created, its content does not fit
-        return Full()
-
-    monkeypatch.setattr(files, "open", full_open, raising=False)
+    disk_full(monkeypatch)
     with pytest.raises(OSError, match="No space left"):
         build_vocabularies([["x"]], [["O"]]).save(path)
     assert path.read_bytes() == before and os.listdir(tmp_path) == ["vocab.json"]
