@@ -9,11 +9,13 @@ example database, so every run tries the same examples.
 from __future__ import annotations
 
 import codecs
+import gzip
 import json
 import re
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -381,6 +383,44 @@ def vectors_text(draw) -> str:
 def test_embeddings_text_file(data):
     with tempfile.TemporaryDirectory() as d:
         path = write(Path(d), "vectors.txt", data)
+        vectors = parsed_or_ours(load_vectors, path, path, WORDS, skip=2)
+        if vectors is not None:
+            assert vectors.vectors.shape == (len(vectors.rows), vectors.dim) and vectors.dim >= 1
+
+
+@st.composite
+def vectors_binary(draw) -> bytes:
+    """Mostly valid word2vec binary: a header (true, or off by one in count or dim), words (UTF-8, maybe with a
+    space or a newline) and float32 values (nan, inf and text-like bytes included), each record with or without
+    a newline."""
+    dim = draw(st.integers(1, 3))
+    value = st.floats(width=32) | st.sampled_from([0.7, 1.0, float("nan")])
+    records = [draw(st.sampled_from(WORDS[2:]) | token).encode("utf-8", "surrogatepass") + b" "
+               + np.asarray(draw(st.lists(value, min_size=dim, max_size=dim)), dtype="<f4").tobytes()
+               + draw(st.sampled_from([b"", b"\n"]))
+               for _ in range(draw(st.integers(0, 4)))]
+    count = len(records) + draw(st.sampled_from([0, 0, 0, 1, -1]))
+    header = f"{count} {dim + draw(st.sampled_from([0, 0, 0, 1, -1]))}\n".encode()
+    return header + draw(st.sampled_from([b"", b"\n"])) + b"".join(records)
+
+
+@fuzz(300)
+@given(data=vectors_binary().flatmap(corrupted), compress=st.booleans(), binary=st.sampled_from([None, None, True]))
+def test_embeddings_binary_file(data, compress, binary):
+    with tempfile.TemporaryDirectory() as d:
+        path = write(Path(d), "vectors.bin", gzip.compress(data, mtime=0) if compress else data)
+        vectors = parsed_or_ours(load_vectors, path, path, WORDS, skip=2, binary=binary)
+        if vectors is not None:
+            assert vectors.vectors.shape == (len(vectors.rows), vectors.dim) and vectors.dim >= 1
+            assert np.isfinite(vectors.vectors).all()
+
+
+@fuzz(200)
+@given(data=st.one_of(vectors_binary(), vectors_text().map(str.encode)).map(lambda d: gzip.compress(d, mtime=0))
+       .flatmap(corrupted))
+def test_embeddings_gzip_file(data):
+    with tempfile.TemporaryDirectory() as d:
+        path = write(Path(d), "vectors.gz", data)
         vectors = parsed_or_ours(load_vectors, path, path, WORDS, skip=2)
         if vectors is not None:
             assert vectors.vectors.shape == (len(vectors.rows), vectors.dim) and vectors.dim >= 1

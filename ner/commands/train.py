@@ -23,7 +23,8 @@ _FLAGS = {
     "layers": ("L", int, "number of stacked encoder layers"),
     "word_dim": ("D", int, "word embedding size"),
     "casing_dim": ("D", int, "casing-feature embedding size (0: off)"),
-    "embeddings": ("VECTORS.txt", str, "pretrained word vectors (GloVe/word2vec text format)"),
+    "embeddings": ("VECTORS", str, "pretrained word vectors: GloVe or word2vec text, fastText .vec or word2vec "
+                                  "binary, each plain or gzip-compressed (format found from the content)"),
     "scheme": ("SCHEME", str, "tag scheme the model is trained in: bio or bioes"),
     "seed": ("S", int, "random seed"),
     "patience": ("P", int, "early stopping: epochs without dev F1 gain (0: off)"),
