@@ -18,7 +18,8 @@ _TRAINING = {
     "dropout": (float, "P", "dropout rate (default 0.5)"),
     "lr": (float, "X", "learning rate (default 2e-3 for adam)"),
     "optimizer": (str, "NAME", "adam or sgd (default adam)"),
-    "embeddings": (str, "VECTORS.txt", "pretrained word vectors for every run"),
+    "embeddings": (str, "VECTORS", "pretrained word vectors for every run (GloVe, word2vec text or binary, "
+                                    "fastText .vec; optionally gzip-compressed)"),
 }
 
 

@@ -208,9 +208,9 @@ class ScoringModel(keras.Model):
 def build_tagger(config: dict, vocabs: Vocabularies, embeddings: str | None = None) -> SequenceTagger:
     """A new SequenceTagger for ``vocabs`` (ner.data.vocab.Vocabularies).
 
-    ``embeddings``: GloVe/word2vec text file; covered word rows start from its vectors (exact word, else
-    lowercase), the rest stay random. Its dimension wins over ``word_dim`` (logged as a warning); the
-    coverage is logged on the "ner" logger and kept as ``model.embedding_coverage``.
+    ``embeddings``: a vector file (:func:`ner.data.embeddings.load_vectors`); covered word rows start from
+    its vectors (exact word, else lowercase), the rest stay random. Its dimension wins over ``word_dim``
+    (logged as a warning); the coverage is logged on the "ner" logger and kept as ``model.embedding_coverage``.
     """
     cfg = resolve_config(config)
     words = vocabs.words.decode(range(len(vocabs.words)))

@@ -44,7 +44,7 @@ class TrainConfig:
     char_cnn: bool | None = None       # None: the encoder's default
     casing_dim: int = 10               # 0 turns the casing feature off
     constraints: bool = True           # CRF transition constraints from the tag scheme
-    embeddings: str | None = None      # pretrained vectors, GloVe/word2vec text format
+    embeddings: str | None = None      # pretrained vectors: GloVe, word2vec text/binary, fastText .vec (+ gzip)
     scheme: str = "bioes"              # the scheme the model is trained in (BMES corpora count as BIOES)
     seed: int = 1
     patience: int = 5                  # epochs without dev F1 improvement before stopping (0: never)
