@@ -14,7 +14,7 @@ from ner.layers import crf_parallel
 from ner.layers.crf import CRF, CRF_SCANS, FORBIDDEN_SCORE, NBEST_PAD_SCORE
 from ner.layers.scan import scan
 
-from helpers import grads
+from helpers import grads, slow_except
 
 BACKEND = keras.backend.backend()
 BIO_3 = ["O", "B-X", "I-X"]
@@ -223,7 +223,7 @@ def test_eager_matches_brute_force(prob, scan_mode):
     check_against_oracle(outputs(crf, e, mask, tags), crf, e, tags, lengths, oracles)
 
 
-@pytest.mark.parametrize("jit_compile", [False, True])
+@pytest.mark.parametrize("jit_compile", slow_except([False], [False, True]))   # XLA: slow to compile
 def test_compiled_matches_brute_force(jit_compile, scan_mode):
     crf, e, mask, tags, lengths, oracles = problem(*PROBLEMS["bio5"])
     crf.scan = scan_mode
@@ -514,7 +514,7 @@ def training_batches(seed):
     return batches
 
 
-@pytest.mark.parametrize("jit_compile", [False, True])
+@pytest.mark.parametrize("jit_compile", slow_except([False], [False, True]))
 def test_fit_trains_and_matches_brute_force_nll(jit_compile):
     if not jit_compile and keras.backend.backend() == "jax":
         pytest.skip("JAX fits always compile (Keras' 'auto'); eager JAX is covered by the eager brute-force tests")
@@ -551,6 +551,7 @@ def np_log_partition(e, start, trans, end):
     return x.max() + np.log(np.exp(x - x.max()).sum())
 
 
+@pytest.mark.slow
 def test_long_sequences_and_huge_emissions_stay_finite():
     """T = 2000 (compiled: eager TF loops step by step in Python): row 0 has emissions +-1e4, row 1
     ordinary ones (length 1500) and must match a float64 forward algorithm."""

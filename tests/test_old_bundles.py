@@ -34,6 +34,7 @@ def test_old_bundle_tags_as_recorded(name, engine):
         assert [e["score"] for e in got] == pytest.approx([e["score"] for e in entities], rel=1e-3, abs=1e-5)
 
 
+@pytest.mark.slow
 def test_old_bundles_load_in_a_process_that_imports_only_the_bundle_module():
     """``ner.bundle.load_model`` imports whatever registers the classes the old model files name."""
     import subprocess

@@ -47,7 +47,9 @@ def describe(path: str | os.PathLike) -> dict:
         model = {"encoder": str(config["encoder"]), "head": "crf" if config["crf"] else "softmax", "sizes": sizes,
                  "scheme": str(config["scheme"])}
     with _reading(path / "vocab.json"):
-        labels = [str(label) for label in _load(path / "vocab.json")["labels"]["items"]]
+        vocab = _load(path / "vocab.json")
+        labels = [str(label) for label in vocab["labels"]["items"]]
+        words = len(vocab["words"]["items"])
     with _reading(path / "metrics.json"):
         metrics = {str(split): {k: float(m[k]) for k in ("precision", "recall", "f1")}
                    for split, m in _load(path / "metrics.json").items()}
@@ -57,9 +59,19 @@ def describe(path: str | os.PathLike) -> dict:
         return {
             "path": str(path), "status": str(meta["status"]), "format_version": meta["format_version"], **model,
             "parameters": int(meta["parameters"]), "labels": labels, "data": data,
+            "words": words, "vectors": _vectors(meta.get("vectors")),
             "best_epoch": meta.get("best_epoch"), "epochs_run": meta.get("epochs_run"), "metrics": metrics,
             "versions": {str(k): str(v) for k, v in meta["versions"].items()},
         }
+
+
+def _vectors(vectors: object) -> dict | None:
+    """bundle.json's "vectors" (the pretrained vectors training started from), checked; None without."""
+    if vectors is None:
+        return None
+    if not isinstance(vectors, dict):
+        raise TypeError("vectors: expected an object")
+    return {"file": str(vectors["file"]), **{k: int(vectors[k]) for k in ("dim", "words", "not_in_train_or_dev")}}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -71,6 +83,10 @@ def run(args: argparse.Namespace) -> int:
     print("sizes:      " + ", ".join(f"{k} {v}" for k, v in info["sizes"].items()))
     print(f"parameters: {info['parameters']:,}")
     print(f"scheme:     {info['scheme']} ({len(info['labels'])} labels: {' '.join(info['labels'])})")
+    vectors = info["vectors"]
+    print(f"words:      {info['words']:,}" + ("" if vectors is None else
+          f" ({vectors['words']:,} start from {vectors['dim']}-d vectors of {vectors['file']}; "
+          f"{vectors['not_in_train_or_dev']:,} of those are in no train or dev sentence)"))
     data = info["data"]
     print(f"data:       {data['path']} (sha256 {data['hash'][:16]}…, scheme {data['scheme']}; {data['dev']})")
     print(f"epochs:     best {info['best_epoch']} of {info['epochs_run']} run")

@@ -24,7 +24,8 @@ _FLAGS = {
     "word_dim": ("D", int, "word embedding size"),
     "casing_dim": ("D", int, "casing-feature embedding size (0: off)"),
     "embeddings": ("VECTORS", str, "pretrained word vectors: GloVe or word2vec text, fastText .vec or word2vec "
-                                  "binary, each plain or gzip-compressed (format found from the content)"),
+                                  "binary, each plain or gzip-compressed (format found from the content); "
+                                  "words of any split with a vector join the vocabulary"),
     "scheme": ("SCHEME", str, "tag scheme the model is trained in: bio or bioes"),
     "seed": ("S", int, "random seed"),
     "patience": ("P", int, "early stopping: epochs without dev F1 gain (0: off)"),

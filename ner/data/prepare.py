@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ner.data.corpus import CorpusSpec, corpus_scheme, fingerprints, is_dataset
+from ner.data.embeddings import load_vectors
 from ner.data.schemes import convert
 from ner.data.vocab import Vocab, Vocabularies, build_vocabularies
 from ner.errors import NerError
@@ -48,7 +50,8 @@ class Prepared:
     """A corpus ready for training.
 
     ``splits``: {split: (tokens, tags)} with tags in the data's scheme ``data_scheme`` (what scores compare);
-    ``train_tags``: the train split's tags in the training scheme; ``dev_note`` says where dev came from.
+    ``train_tags``: the train split's tags in the training scheme; ``dev_note`` says where dev came from;
+    ``vector_words``: words of the vocabulary that are in no train or dev sentence, there for their vectors.
     """
 
     splits: dict[str, tuple[list[list[str]], list[list[str]]]]
@@ -56,6 +59,7 @@ class Prepared:
     dev_note: str
     train_tags: list[list[str]]
     vocabs: Vocabularies
+    vector_words: int = 0
 
     def batches(self, layout: dict, batch_size: int, seed: int, word_dropout: float) -> TaggingBatches:
         """Shuffled training batches (:class:`ner.data.batching.TaggingBatches`); ``layout`` from the model."""
@@ -67,23 +71,46 @@ class Prepared:
 
 def prepare_corpus(dataset: datasets.DatasetDict, *, name: str, scheme: str, seed: int, dev_fraction: float,
                    min_freq: int = 1, lowercase: bool = True, digits: bool = True, vocabs: Vocabularies | None = None,
-                   vocabs_from: str = "") -> Prepared:
+                   vocabs_from: str = "", vectors: str | os.PathLike | None = None) -> Prepared:
     """Splits, training tags and vocabularies of a loaded corpus (``name`` in messages), trained in ``scheme``.
 
     Without a dev split a share ``dev_fraction`` of train (chosen by ``seed``) is held out. Vocabularies come
-    from train + dev (never test) unless ``vocabs`` is given (from the ``--init`` bundle ``vocabs_from``), which
+    from train + dev, plus, with a ``vectors`` file, the words of any split that have a vector there
+    (:func:`with_vector_words`); or they are ``vocabs`` (from the ``--init`` bundle ``vocabs_from``), which
     must know every training tag.
     """
     splits, note = _splits(dataset, name, seed, dev_fraction)
     data_scheme = corpus_scheme(dataset)
     train_tags = to_training_scheme(splits["train"][1], data_scheme, scheme)
+    added = 0
     if vocabs is None:
         vocabs = training_vocabularies(splits, data_scheme, scheme, name, min_freq, lowercase, digits)
+        if vectors:
+            size = len(vocabs.words)
+            vocabs = with_vector_words(vocabs, splits, vectors)
+            added = len(vocabs.words) - size
     else:
         unknown = sorted({t for seq in train_tags for t in seq} - set(vocabs.labels.items))
         if unknown:
             raise NerError(f"--init: {vocabs_from} does not know the label(s) {', '.join(unknown[:5])}")
-    return Prepared(splits, data_scheme, note, train_tags, vocabs)
+    return Prepared(splits, data_scheme, note, train_tags, vocabs, added)
+
+
+def with_vector_words(vocabs: Vocabularies, splits: dict, vectors: str | os.PathLike) -> Vocabularies:
+    """``vocabs`` with every word of any split (test included) that is not a training word but has a vector in
+    the file ``vectors``, added after the training words: such a word keeps its pretrained vector instead of
+    becoming ``<unk>`` (the vectors come from the file, never from the split's tags)."""
+    words = vocabs.words
+    new = list(dict.fromkeys(words.normalize(t) for tokens, _ in splits.values() for sentence in tokens
+                             for t in sentence if t not in words))
+    if not new:
+        return vocabs
+    known = words.decode(range(len(words)))   # specials first, then the items
+    specials = len(known) - len(words.items)
+    found = load_vectors(vectors, known + new, skip=specials).rows   # row ids into known + new
+    added = [new[row - len(known)] for row in found if row >= len(known)]
+    grown = Vocab(words.items + added, pad=words.pad, unk=words.unk, lowercase=words.lowercase, digits=words.digits)
+    return Vocabularies(grown, vocabs.chars, vocabs.labels)
 
 
 def _splits(dataset, name: str, seed: int, dev_fraction: float) -> tuple[dict, str]:

@@ -210,7 +210,8 @@ def build_tagger(config: dict, vocabs: Vocabularies, embeddings: str | None = No
 
     ``embeddings``: a vector file (:func:`ner.data.embeddings.load_vectors`); covered word rows start from
     its vectors (exact word, else lowercase), the rest stay random. Its dimension wins over ``word_dim``
-    (logged as a warning); the coverage is logged on the "ner" logger and kept as ``model.embedding_coverage``.
+    (logged as a warning); the coverage is logged on the "ner" logger and kept as ``model.embedding_coverage``
+    (text) and ``model.pretrained_words`` (the number of word rows that start from a vector).
     """
     cfg = resolve_config(config)
     words = vocabs.words.decode(range(len(vocabs.words)))
@@ -224,10 +225,10 @@ def build_tagger(config: dict, vocabs: Vocabularies, embeddings: str | None = No
             cfg["word_dim"] = pretrained.dim
         log.info(pretrained.summary())
     model = SequenceTagger(cfg, len(vocabs.words), len(vocabs.chars), labels)
-    model.embedding_coverage = None
+    model.embedding_coverage, model.pretrained_words = None, 0
     if pretrained is not None:
         table = ops.convert_to_numpy(model.word_embedding.embeddings).copy()
         table[pretrained.rows] = pretrained.vectors
         model.word_embedding.embeddings.assign(table)
-        model.embedding_coverage = pretrained.summary()
+        model.embedding_coverage, model.pretrained_words = pretrained.summary(), pretrained.covered
     return model

@@ -118,7 +118,8 @@ class TrainConfig:
     def data_options(self) -> dict:
         """The keyword arguments of :func:`ner.data.prepare.prepare_corpus` these settings give."""
         return {"name": self.data_name, "scheme": self.scheme, "seed": self.seed, "dev_fraction": self.dev_fraction,
-                "min_freq": self.min_freq, "lowercase": self.lowercase, "digits": self.digits}
+                "min_freq": self.min_freq, "lowercase": self.lowercase, "digits": self.digits,
+                "vectors": self.embeddings}
 
     def model_config(self) -> dict:
         return {"encoder": self.encoder, "head": "crf" if self.crf else "softmax", "word_dim": self.word_dim,

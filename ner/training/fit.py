@@ -201,6 +201,8 @@ def _train(cfg: TrainConfig) -> Path:
     else:
         model = build_tagger(cfg.model_config(), vocabs, embeddings=cfg.embeddings)
         cfg = dataclasses.replace(cfg, word_dim=model.config["word_dim"])   # the vectors' size wins
+        if cfg.embeddings:
+            _log(cfg, f"{model.embedding_coverage}; {data.vector_words} of them in no train or dev sentence")
 
     model.compile(optimizer=make_optimizer(cfg))
     batches = data.batches(batch_layout(model), cfg.batch_size, cfg.seed, cfg.word_dropout)
@@ -236,6 +238,9 @@ def _train(cfg: TrainConfig) -> Path:
         "epochs_run": len(monitor.history),
         "train_seconds": round(time.perf_counter() - started, 3),
     }
+    if cfg.embeddings and not base:
+        meta["vectors"] = {"file": str(cfg.embeddings), "dim": model.config["word_dim"],
+                           "words": model.pretrained_words, "not_in_train_or_dev": data.vector_words}
     if is_dataset(cfg.data):   # the object is not JSON: config.json names it, bundle.json keeps its fingerprints
         meta["data"]["fingerprints"] = fingerprints(cfg.data)
     config = dataclasses.asdict(dataclasses.replace(cfg, data=cfg.data_name))
