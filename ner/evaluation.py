@@ -222,7 +222,7 @@ def evaluate(model_or_path: str | os.PathLike | Bundle | Tagger, data: CorpusSpe
     """
     import datasets  # slow to import: scoring a tagged file (score_file) needs none of it
 
-    from ner.data.corpus import corpus_scheme, data_name, load_corpus
+    from ner.data.corpus import corpus_scheme, data_name, is_dataset, load_corpus
 
     if isinstance(model_or_path, Bundle):
         bundle, tagger = model_or_path, None
@@ -230,7 +230,7 @@ def evaluate(model_or_path: str | os.PathLike | Bundle | Tagger, data: CorpusSpe
         tagger = model_or_path if isinstance(model_or_path, Tagger) else Tagger.load(model_or_path, engine=engine)
         bundle = tagger.bundle
     if predictions is not None:
-        source = None if isinstance(data, (datasets.Dataset, datasets.DatasetDict)) else data
+        source = None if is_dataset(data) else data
         check_file(predictions, "--predictions", inputs=(source, bundle.path), overwrite=overwrite)
     dataset = load_corpus(data, token_col=token_col, tag_col=tag_col, tokens_column=tokens_column,
                           tags_column=tags_column)

@@ -378,14 +378,21 @@ def vectors_text(draw) -> str:
     return header + draw(st.sampled_from(["\n", "\r\n", "\t\n"])).join(lines)
 
 
+def read_vectors(name: str, data: bytes, **kwargs):
+    """``load_vectors`` of ``data`` written as file ``name``: the vectors, checked for shape, or None when it
+    raised our one-line error."""
+    with tempfile.TemporaryDirectory() as d:
+        path = write(Path(d), name, data)
+        vectors = parsed_or_ours(load_vectors, path, path, WORDS, skip=2, **kwargs)
+    if vectors is not None:
+        assert vectors.vectors.shape == (len(vectors.rows), vectors.dim) and vectors.dim >= 1
+    return vectors
+
+
 @fuzz(300)
 @given(data=st.binary(max_size=120) | vectors_text().flatmap(corrupted))
 def test_embeddings_text_file(data):
-    with tempfile.TemporaryDirectory() as d:
-        path = write(Path(d), "vectors.txt", data)
-        vectors = parsed_or_ours(load_vectors, path, path, WORDS, skip=2)
-        if vectors is not None:
-            assert vectors.vectors.shape == (len(vectors.rows), vectors.dim) and vectors.dim >= 1
+    read_vectors("vectors.txt", data)
 
 
 @st.composite
@@ -407,23 +414,16 @@ def vectors_binary(draw) -> bytes:
 @fuzz(300)
 @given(data=vectors_binary().flatmap(corrupted), compress=st.booleans(), binary=st.sampled_from([None, None, True]))
 def test_embeddings_binary_file(data, compress, binary):
-    with tempfile.TemporaryDirectory() as d:
-        path = write(Path(d), "vectors.bin", gzip.compress(data, mtime=0) if compress else data)
-        vectors = parsed_or_ours(load_vectors, path, path, WORDS, skip=2, binary=binary)
-        if vectors is not None:
-            assert vectors.vectors.shape == (len(vectors.rows), vectors.dim) and vectors.dim >= 1
-            assert np.isfinite(vectors.vectors).all()
+    vectors = read_vectors("vectors.bin", gzip.compress(data, mtime=0) if compress else data, binary=binary)
+    if vectors is not None:
+        assert np.isfinite(vectors.vectors).all()
 
 
 @fuzz(200)
 @given(data=st.one_of(vectors_binary(), vectors_text().map(str.encode)).map(lambda d: gzip.compress(d, mtime=0))
        .flatmap(corrupted))
 def test_embeddings_gzip_file(data):
-    with tempfile.TemporaryDirectory() as d:
-        path = write(Path(d), "vectors.gz", data)
-        vectors = parsed_or_ours(load_vectors, path, path, WORDS, skip=2)
-        if vectors is not None:
-            assert vectors.vectors.shape == (len(vectors.rows), vectors.dim) and vectors.dim >= 1
+    read_vectors("vectors.gz", data)
 
 
 # ---------------------------------------------------------------- bundle JSON files
