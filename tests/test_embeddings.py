@@ -33,7 +33,9 @@ def test_glove_exact_then_lowercase_then_case_folded(tmp_path):
     assert vectors.rows.tolist() == [2, 3, 4]
     # exact "Berlin" beats "berlin"; "london" takes the first file word that lowercases to it
     np.testing.assert_array_equal(vectors.vectors, [[1, 2, 3], [7, 8, 9], [0, 0, 1]])
-    assert vectors.summary().endswith("covered 3 of 4 vocabulary words (75.0%), 3-d vectors")
+    assert vectors.tiers.tolist() == [0, 0, 1]
+    assert vectors.summary().endswith("covered 3 of 4 vocabulary words (75.0%; 2 exact, 1 lowercase, 0 digits), "
+                                      "3-d vectors")
 
 
 def test_lowercase_fallback_and_word2vec_header(tmp_path):
@@ -84,8 +86,9 @@ def test_build_tagger_initialises_covered_rows(tmp_path, caplog):
     ids = vocabs.words.encode(["paris", "berlin", "the"])
     np.testing.assert_array_equal(table[ids], [[1, 2, 3, 4], [5, 6, 7, 8], [0, 0, 0, 1]])
     assert not np.allclose(table[vocabs.words.encode(["unseen"])], 0)   # uncovered rows stay random
-    assert "covered 3 of 4 vocabulary words (75.0%)" in caplog.text
-    assert model.embedding_coverage.endswith("covered 3 of 4 vocabulary words (75.0%), 4-d vectors")
+    assert "covered 3 of 4 vocabulary words (75.0%; 2 exact, 1 lowercase, 0 digits), 4-d vectors" in caplog.text
+    assert model.embedding_coverage.endswith("covered 3 of 4 vocabulary words (75.0%; 2 exact, 1 lowercase, "
+                                             "0 digits), 4-d vectors")
 
 
 def test_file_dimension_wins_over_word_dim(tmp_path, caplog):
@@ -284,56 +287,3 @@ def test_lines_longer_than_the_format_peek(tmp_path, header):
     vectors = load_vectors(path, WORDS, skip=2)
     assert vectors.dim == 600 and vectors.rows.tolist() == [2, 3]
     np.testing.assert_array_equal(vectors.vectors, np.float32([[float(value)] * 600, [2] * 600]))
-
-
-def test_words_of_any_split_with_a_vector_join_the_vocabulary(tmp_path):
-    """A dev or test word unseen in training that the vector file knows gets a row of its own (after the
-    training words, specials and order kept); one the file does not know stays out (it tags as <unk>)."""
-    from ner.data.prepare import with_vector_words
-    from ner.data.vocab import build_vocabularies
-
-    train = [["Paris", "is", "big"]]
-    vocabs = build_vocabularies(train, [["S-LOC", "O", "O"]])
-    splits = {"train": (train, [["S-LOC", "O", "O"]]), "dev": ([["Berlin", "is", "Zork"]], [["S-LOC", "O", "O"]]),
-              "test": ([["Lagos", "grows", "BERLIN"]], [["S-LOC", "O", "S-LOC"]])}
-    path = write(tmp_path / "v.txt", ["paris 1 1", "berlin 2 2", "Lagos 3 3", "elsewhere 4 4"])
-    grown = with_vector_words(vocabs, splits, path)
-    assert grown.words.items == vocabs.words.items + ["berlin", "lagos"]
-    assert grown.words.encode(["Lagos", "Zork", "grows"]).tolist() == [len(vocabs.words) + 1, 1, 1]
-    assert (grown.chars, grown.labels) == (vocabs.chars, vocabs.labels)
-    assert with_vector_words(vocabs, {"train": splits["train"]}, path) is vocabs   # nothing new to add
-    with pytest.raises(NerError, match="none of the"):
-        with_vector_words(vocabs, splits, write(tmp_path / "none.txt", ["elsewhere 4 4"]))
-
-
-@pytest.mark.slow
-def test_a_test_word_with_a_vector_keeps_it_through_training_and_tagging(small_sample, tmp_path, capsys):
-    """Trained with vectors, a bundle holds the test-only words the file knows, with the file's vectors (no
-    training step touches their rows), and tagging raw text looks them up instead of <unk>."""
-    import ner
-    from ner.bundle import load_bundle
-    from ner.data.conll import read_conll
-    from ner.inference.tagger import Tagger
-
-    train_words = {t.lower() for s in read_conll(small_sample / "train.txt") for t in s.tokens}
-    train_words |= {t.lower() for s in read_conll(small_sample / "dev.txt") for t in s.tokens}
-    test_only = sorted({t.lower() for s in read_conll(small_sample / "test.txt") for t in s.tokens
-                        if t.isalpha()} - train_words)[:5]
-    assert test_only
-    rng = np.random.default_rng(1)
-    table = {w: rng.normal(size=6).round(3) for w in ["the", "of", *test_only]}
-    path = write(tmp_path / "v.txt", [f"{w} {' '.join(map(str, v))}" for w, v in table.items()])
-    out = ner.train(data=str(small_sample), out=str(tmp_path / "m"), embeddings=str(path),
-                    **dict(TINY_TRAIN, epochs=1))
-    bundle = load_bundle(out)
-    rows = ops.convert_to_numpy(bundle.model.word_embedding.embeddings)
-    for word in test_only:
-        (row,) = bundle.vocabs.words.encode([word]).tolist()
-        assert row != bundle.vocabs.words.unk_id
-        np.testing.assert_allclose(rows[row], table[word], rtol=1e-6)
-    assert Tagger.load(out).vocabs.words.encode(test_only[:1]).tolist() != [bundle.vocabs.words.unk_id]
-    vectors = bundle.meta["vectors"]
-    assert vectors == {"file": str(path), "dim": 6, "words": len(table), "not_in_train_or_dev": len(test_only)}
-    code, stdout, _ = cli(capsys, "info", out)
-    assert code == 0 and (f"words:      {len(bundle.vocabs.words.items):,} ({len(table)} start from 6-d vectors of "
-                          f"{path}; {len(test_only)} of those are in no train or dev sentence)") in stdout

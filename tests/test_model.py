@@ -257,3 +257,33 @@ def test_the_crf_gets_the_masks_of_the_training_scheme(scheme):
     assert not crf.allowed_transitions.all()   # the scheme forbids some moves
     free = build_tagger({**TINY_MODEL, "head": "crf", "scheme": scheme, "constraints": False}, vocabs).crf
     assert (free.allowed_start, free.allowed_transitions, free.allowed_end) == (None, None, None)
+
+
+@pytest.mark.parametrize("optimizer", slow_except(("adam",), ["adam", "sgd"]))
+def test_frozen_pretrained_rows_do_not_move(optimizer, corpus, tmp_path):
+    """freeze_embeddings: rows that start from a vector stay bit-identical through training with ner's Adam and
+    SGD (fused on TensorFlow), other word rows train; the frozen rows survive saving, and the numpy export."""
+    from ner.data.embeddings import PretrainedVectors
+    from ner.model.arrays import export_arrays
+    from ner.model.optimizers import SGD, Adam
+
+    tokens, tags, vocabs = corpus
+    rows = vocabs.words.encode(["paris", "berlin", "john", "the"])
+    vectors = np.random.default_rng(0).normal(size=(len(rows), TINY_MODEL["word_dim"])).astype(np.float32)
+    pretrained = PretrainedVectors("v.txt", TINY_MODEL["word_dim"], rows, vectors, len(vocabs.words.items),
+                                   np.zeros(len(rows), np.int8))
+    keras.utils.set_random_seed(1)
+    model = build_tagger({**TINY_MODEL, "encoder": "bilstm", "freeze_embeddings": True}, vocabs,
+                         embeddings=pretrained)
+    assert not any(v is model.word_embedding.frozen for v in model.trainable_variables)
+    before = ops.convert_to_numpy(model.word_embedding.embeddings).copy()
+    model.compile(optimizer=Adam(0.05) if optimizer == "adam" else SGD(0.5, momentum=0.9))
+    model.fit(TaggingBatches(tokens, vocabs, tags, batch_size=4), epochs=3, verbose=0)
+    after = ops.convert_to_numpy(model.word_embedding.embeddings)
+    np.testing.assert_array_equal(after[rows], vectors)
+    trained = vocabs.words.encode(["lives", "visited"])
+    assert not np.allclose(after[trained], before[trained])
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    np.testing.assert_array_equal(ops.convert_to_numpy(loaded.word_embedding.frozen)[rows], 1.0)
+    np.testing.assert_array_equal(export_arrays(loaded)["word_embedding"], after)

@@ -20,6 +20,8 @@ _TRAINING = {
     "optimizer": (str, "NAME", "adam or sgd (default adam)"),
     "embeddings": (str, "VECTORS", "pretrained word vectors for every run (GloVe, word2vec text or binary, "
                                     "fastText .vec; optionally gzip-compressed)"),
+    "extra_vector_words": (int, "N", "with --embeddings: also the vector file's first N words that the corpus "
+                                     "lacks (default 0)"),
 }
 
 
@@ -63,6 +65,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     for name, (kind, metavar, text) in _TRAINING.items():
         p.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, metavar=metavar,
                        default=argparse.SUPPRESS, help=text)
+    p.add_argument("--freeze-embeddings", dest="freeze_embeddings", action="store_true", default=argparse.SUPPRESS,
+                   help="with --embeddings: word rows that start from a pretrained vector are not trained")
     p.add_argument("--from", dest="bundles", nargs="+", metavar="BUNDLE",
                    help="score these trained bundles on --data instead of training a grid")
     p.add_argument("--resamples", type=int, default=1000, metavar="N",
@@ -76,7 +80,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ner.comparison.grid import compare
 
-    settings = {name: getattr(args, name) for name in _TRAINING if hasattr(args, name)}
+    settings = {name: getattr(args, name) for name in (*_TRAINING, "freeze_embeddings") if hasattr(args, name)}
     path = compare(data=args.data, encoders=args.encoders, heads=args.heads, seeds=args.seeds, epochs=args.epochs,
                    out=args.out, jobs=args.jobs, max_train=args.max_train, bundles=args.bundles,
                    resamples=args.resamples, backend=args.backend, verbose=2 if args.verbose else 0,

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ner.bundle import read_meta
+from ner.data.embeddings import describe_coverage
 from ner.errors import NerError
 from ner.io.files import strict_dumps
 
@@ -71,7 +72,13 @@ def _vectors(vectors: object) -> dict | None:
         return None
     if not isinstance(vectors, dict):
         raise TypeError("vectors: expected an object")
-    return {"file": str(vectors["file"]), **{k: int(vectors[k]) for k in ("dim", "words", "not_in_train_or_dev")}}
+    if "vocabulary" not in vectors:   # written before the coverage report
+        return {"file": str(vectors["file"]), **{k: int(vectors[k]) for k in ("dim", "words", "not_in_train_or_dev")}}
+    return {"file": str(vectors["file"]),
+            **{k: int(vectors[k]) for k in ("dim", "words", "vocabulary", "exact", "lowercase", "digits")},
+            "added": {k: int(vectors["added"][k]) for k in ("corpus", "file")},
+            "oov": {str(split): {k: float(o[k]) for k in ("before", "after")} for split, o in vectors["oov"].items()},
+            "frozen": bool(vectors["frozen"])}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,9 +91,15 @@ def run(args: argparse.Namespace) -> int:
     print(f"parameters: {info['parameters']:,}")
     print(f"scheme:     {info['scheme']} ({len(info['labels'])} labels: {' '.join(info['labels'])})")
     vectors = info["vectors"]
-    print(f"words:      {info['words']:,}" + ("" if vectors is None else
-          f" ({vectors['words']:,} start from {vectors['dim']}-d vectors of {vectors['file']}; "
-          f"{vectors['not_in_train_or_dev']:,} of those are in no train or dev sentence)"))
+    if vectors is None or "vocabulary" not in vectors:
+        print(f"words:      {info['words']:,}" + ("" if vectors is None else
+              f" ({vectors['words']:,} start from {vectors['dim']}-d vectors of {vectors['file']}; "
+              f"{vectors['not_in_train_or_dev']:,} of those are in no train or dev sentence)"))
+    else:
+        print(f"words:      {info['words']:,} ({vectors['words']:,} start from a vector, "
+              f"{'frozen' if vectors['frozen'] else 'trained'})")
+        for line in describe_coverage(vectors):
+            print(f"vectors:    {line}")
     data = info["data"]
     print(f"data:       {data['path']} (sha256 {data['hash'][:16]}…, scheme {data['scheme']}; {data['dev']})")
     print(f"epochs:     best {info['best_epoch']} of {info['epochs_run']} run")

@@ -26,6 +26,8 @@ _FLAGS = {
     "embeddings": ("VECTORS", str, "pretrained word vectors: GloVe or word2vec text, fastText .vec or word2vec "
                                   "binary, each plain or gzip-compressed (format found from the content); "
                                   "words of any split with a vector join the vocabulary"),
+    "extra_vector_words": ("N", int, "with --embeddings: also add the vector file's first N words that the corpus "
+                                     "lacks (files list the most frequent first), for tagging raw text later"),
     "scheme": ("SCHEME", str, "tag scheme the model is trained in: bio or bioes"),
     "seed": ("S", int, "random seed"),
     "patience": ("P", int, "early stopping: epochs without dev F1 gain (0: off)"),
@@ -73,6 +75,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="drop the character CNN")
     p.add_argument("--no-constraints", dest="constraints", action="store_false", default=argparse.SUPPRESS,
                    help="do not forbid ill-formed transitions in the CRF")
+    p.add_argument("--freeze-embeddings", dest="freeze_embeddings", action="store_true",
+                   default=argparse.SUPPRESS,
+                   help="with --embeddings: word rows that start from a pretrained vector are not trained")
     p.add_argument("--no-lowercase", dest="lowercase", action="store_false", default=argparse.SUPPRESS,
                    help="keep word case in the word vocabulary")
     p.add_argument("--config", metavar="FILE.json", help="settings as JSON (same names as the flags; flags win)")

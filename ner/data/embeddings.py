@@ -14,9 +14,12 @@ never holds (invalid UTF-8, or a control character other than tab, carriage retu
 they do not (the text reader then names the line that is wrong). A real binary file always has such a byte; the
 ``binary`` argument of ``load_vectors`` forces either reading.
 
-Each vocabulary word takes the vector of the same word in the file, else of its lowercase form, else of the first
-file word that lowercases to it (so a lowercased vocabulary still finds "Paris"). Files are read streaming; only
-the vectors of the vocabulary's words are kept.
+Each vocabulary word takes, in this order (its *tier*): the vector of the same word in the file ("exact"); else of
+its lowercase form, else of the first file word that lowercases to it ("lowercase": a lowercased vocabulary still
+finds "Paris"); else of the first file word that is the same after lowercasing and replacing every digit by 0
+("digits": "1999" for the vocabulary's "0000"). Files are read streaming; only the vectors of the vocabulary's
+words are kept, and of the file's first ``extra`` words that the vocabulary lacks (files list the most frequent
+words first).
 """
 
 from __future__ import annotations
@@ -26,13 +29,14 @@ import gzip
 import os
 import unicodedata
 import zlib
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 
+from ner.data.vocab import zero_digits
 from ner.errors import InputError, NerError
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -42,60 +46,128 @@ _MAX_WORD = 1 << 20     # bytes of a binary file's word before its space
 _HEADER_PEEK = 4096     # bytes of the first line read to look for a header
 
 
+TIERS = ("exact", "lowercase", "digits")   # how a word found its vector, best first
+
+
+def _fold(word: str) -> str:
+    return zero_digits(word.lower())
+
+
 @dataclass
 class PretrainedVectors:
-    """Vectors for vocabulary rows: ``rows`` (N,) int ids and ``vectors`` (N, dim) float32."""
+    """Vectors for vocabulary rows: ``rows`` (N,) int ids, ``vectors`` (N, dim) float32 and ``tiers`` (N,) int8
+    (an index into ``TIERS``: how each row's word found its vector). ``extra_words``: the file words that were
+    not in the vocabulary, taken for being among the file's first (``load_vectors(extra=...)``); their ids
+    follow the vocabulary's."""
 
     path: str
     dim: int
     rows: np.ndarray
     vectors: np.ndarray
     vocabulary_size: int   # vocabulary words that could be covered (padding and unknown excluded)
+    tiers: np.ndarray
+    extra_words: list[str] = field(default_factory=list)
 
     @property
     def covered(self) -> int:
         return len(self.rows)
 
+    def tier_counts(self, rows: np.ndarray | None = None) -> dict[str, int]:
+        """{tier: number of covered rows} over all rows, or over those of ``rows`` (ids) that are covered."""
+        tiers = self.tiers if rows is None else self.tiers[np.isin(self.rows, rows)]
+        return {name: int(np.sum(tiers == i)) for i, name in enumerate(TIERS)}
+
     def summary(self) -> str:
         share = 100.0 * self.covered / max(self.vocabulary_size, 1)
+        tiers = ", ".join(f"{n} {name}" for name, n in self.tier_counts().items())
         return (f"{self.path}: covered {self.covered} of {self.vocabulary_size} vocabulary words "
-                f"({share:.1f}%), {self.dim}-d vectors")
+                f"({share:.1f}%; {tiers}), {self.dim}-d vectors")
+
+
+def describe_coverage(report: dict) -> list[str]:
+    """Lines for people from the report of :func:`ner.data.prepare.with_vectors` (training logs them, ``ner info``
+    prints them)."""
+    share = 100.0 * sum(report[tier] for tier in TIERS) / max(report["vocabulary"], 1)
+    lines = [f"{report['dim']}-d vectors of {report['file']}: {share:.1f}% of the {report['vocabulary']:,} train "
+             f"and dev words have one ({', '.join(f'{report[tier]:,} {tier}' for tier in TIERS)})",
+             f"added for their vectors: {report['added']['corpus']:,} words of the corpus in no train or dev "
+             f"sentence, {report['added']['file']:,} of the file's most frequent words"]
+    if report["oov"]:
+        lines.append("words in no train sentence: " + ", ".join(
+            f"{split} {100 * o['before']:.1f}% of tokens, {100 * o['after']:.1f}% without a vector"
+            for split, o in report["oov"].items()))
+    return lines
 
 
 class _Matches:
-    """The vectors kept while reading: the first vector of each wanted word, exact and lowercased."""
+    """The vectors kept while reading: for the wanted words, the first vector of each tier (module docstring);
+    with ``extra``, the first ``extra`` file words that ``normalize`` turns into a word not yet known become
+    wanted too (``added``)."""
 
-    def __init__(self, words: list[str]):
-        self.wanted = set(words) | {w.lower() for w in words}
+    def __init__(self, words: list[str], known: list[str], extra: int = 0,
+                 normalize: Callable[[str], str] | None = None):
+        self.words, self.lower, self.folded = set(), set(), set()
+        for word in words:
+            self._want(word)
         self.exact: dict[str, np.ndarray] = {}
-        self.folded: dict[str, np.ndarray] = {}
+        self.lowered: dict[str, np.ndarray] = {}
+        self.from_lowercase: set[str] = set()   # keys of ``lowered`` whose vector is the lowercase word's own
+        self.zeroed: dict[str, np.ndarray] = {}
+        self.known, self.extra, self.normalize = set(known), extra, normalize or (lambda word: word)
+        self.added: list[str] = []
+
+    def _want(self, word: str) -> None:
+        self.words.add(word)
+        self.lower.add(word.lower())
+        self.folded.add(_fold(word))
 
     def needs(self, word: str) -> bool:
-        lower = word.lower()
-        return (word in self.wanted and word not in self.exact) or (lower in self.wanted and lower not in self.folded)
+        """Whether the vector of file word ``word`` is kept (first taking it as an extra word if one is due)."""
+        if len(self.added) < self.extra:
+            new = self.normalize(word)
+            if new not in self.known:
+                self.known.add(new)
+                self.added.append(new)
+                self._want(new)
+        lower, folded = word.lower(), _fold(word)
+        return ((word in self.words and word not in self.exact)
+                or (lower in self.lower and (lower not in self.lowered
+                                             or word == lower and lower not in self.from_lowercase))
+                or (folded in self.folded and folded not in self.zeroed))
 
     def keep(self, word: str, vector: np.ndarray) -> None:
-        if word in self.wanted:
+        lower, folded = word.lower(), _fold(word)
+        if word in self.words:
             self.exact.setdefault(word, vector)
-        if word.lower() in self.wanted:
-            self.folded.setdefault(word.lower(), vector)
+        if lower in self.lower and (lower not in self.lowered or word == lower and lower not in self.from_lowercase):
+            self.lowered[lower] = vector
+            if word == lower:
+                self.from_lowercase.add(lower)
+        if folded in self.folded:
+            self.zeroed.setdefault(folded, vector)
 
-    def vector(self, word: str) -> np.ndarray | None:
-        return next((v for v in (self.exact.get(word), self.exact.get(word.lower()), self.folded.get(word.lower()))
-                     if v is not None), None)
+    def vector(self, word: str) -> tuple[np.ndarray, int] | None:
+        """The vector of vocabulary word ``word`` and its tier, or None."""
+        for tier, found in enumerate((self.exact.get(word), self.lowered.get(word.lower()),
+                                      self.zeroed.get(_fold(word)))):
+            if found is not None:
+                return found, tier
+        return None
 
 
-def load_vectors(path: str | os.PathLike, words: list[str], skip: int = 0, *,
-                 binary: bool | None = None) -> PretrainedVectors:
-    """Read ``path`` and return vectors for ``words[skip:]`` (row ids index ``words``).
+def load_vectors(path: str | os.PathLike, words: list[str], skip: int = 0, *, binary: bool | None = None,
+                 extra: int = 0, normalize: Callable[[str], str] | None = None) -> PretrainedVectors:
+    """Read ``path`` and return vectors for ``words[skip:]`` (row ids index ``words + extra_words``).
 
-    ``binary``: None finds the format (module docstring), True reads word2vec binary, False text. Only words
-    needed by the vocabulary are kept in memory. Raises InputError naming the file and the line (text) or the
+    ``binary``: None finds the format (module docstring), True reads word2vec binary, False text. ``extra``:
+    also take the file's first ``extra`` words whose form under ``normalize`` (the vocabulary's, e.g.
+    :meth:`ner.data.vocab.Vocab.normalize`) is not in ``words``, as ``extra_words``. Only vectors of the
+    words needed are kept in memory. Raises InputError naming the file and the line (text) or the
     word's 1-based index (binary) for unreadable, truncated or corrupt files, a header that disagrees with the
     file, non-numeric or non-finite values (of the words kept), inconsistent dimensions and undecodable words;
-    NerError when no vocabulary word is covered.
+    NerError when no word is covered.
     """
-    matches = _Matches(words[skip:])
+    matches = _Matches(words[skip:], words, extra, normalize)
     try:
         with open(path, "rb") as raw:
             compressed = raw.peek(2)[:2] == _GZIP_MAGIC
@@ -111,17 +183,18 @@ def load_vectors(path: str | os.PathLike, words: list[str], skip: int = 0, *,
         raise InputError("no such file", path) from None
     except IsADirectoryError:
         raise InputError("is a folder, expected a vector file", path) from None
-    rows, vectors = [], []
-    for row in range(skip, len(words)):
-        vector = matches.vector(words[row])
-        if vector is not None:
+    rows, vectors, tiers = [], [], []
+    for row, word in enumerate(words + matches.added):
+        found = matches.vector(word) if row >= skip else None
+        if found is not None:
             rows.append(row)
-            vectors.append(vector)
+            vectors.append(found[0])
+            tiers.append(found[1])
     if not rows:
         raise NerError(f"{path}: none of the {len(words) - skip} vocabulary words has a vector in this file "
                        "(wrong file or language?)")
-    return PretrainedVectors(str(Path(path)), dim, np.asarray(rows, dtype=np.int64),
-                             np.stack(vectors), len(words) - skip)
+    return PretrainedVectors(str(Path(path)), dim, np.asarray(rows, dtype=np.int64), np.stack(vectors),
+                             len(words) - skip, np.asarray(tiers, dtype=np.int8), matches.added)
 
 
 def _read(stream: BinaryIO, path: str | os.PathLike, matches: _Matches, binary: bool | None) -> int:

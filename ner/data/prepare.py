@@ -9,14 +9,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ner.data.corpus import CorpusSpec, corpus_scheme, fingerprints, is_dataset
-from ner.data.embeddings import load_vectors
+from ner.data.embeddings import TIERS, PretrainedVectors, load_vectors
 from ner.data.schemes import convert
 from ner.data.vocab import Vocab, Vocabularies, build_vocabularies
 from ner.errors import NerError
@@ -51,7 +51,8 @@ class Prepared:
 
     ``splits``: {split: (tokens, tags)} with tags in the data's scheme ``data_scheme`` (what scores compare);
     ``train_tags``: the train split's tags in the training scheme; ``dev_note`` says where dev came from;
-    ``vector_words``: words of the vocabulary that are in no train or dev sentence, there for their vectors.
+    ``pretrained``: the vectors of a ``vectors`` file for the rows of ``vocabs.words``, and ``vector_report``
+    (JSON-ready, see :func:`with_vectors`) what they cover.
     """
 
     splits: dict[str, tuple[list[list[str]], list[list[str]]]]
@@ -59,7 +60,8 @@ class Prepared:
     dev_note: str
     train_tags: list[list[str]]
     vocabs: Vocabularies
-    vector_words: int = 0
+    pretrained: PretrainedVectors | None = None
+    vector_report: dict = field(default_factory=dict)
 
     def batches(self, layout: dict, batch_size: int, seed: int, word_dropout: float) -> TaggingBatches:
         """Shuffled training batches (:class:`ner.data.batching.TaggingBatches`); ``layout`` from the model."""
@@ -71,46 +73,72 @@ class Prepared:
 
 def prepare_corpus(dataset: datasets.DatasetDict, *, name: str, scheme: str, seed: int, dev_fraction: float,
                    min_freq: int = 1, lowercase: bool = True, digits: bool = True, vocabs: Vocabularies | None = None,
-                   vocabs_from: str = "", vectors: str | os.PathLike | None = None) -> Prepared:
+                   vocabs_from: str = "", vectors: str | os.PathLike | None = None,
+                   extra_vector_words: int = 0) -> Prepared:
     """Splits, training tags and vocabularies of a loaded corpus (``name`` in messages), trained in ``scheme``.
 
     Without a dev split a share ``dev_fraction`` of train (chosen by ``seed``) is held out. Vocabularies come
-    from train + dev, plus, with a ``vectors`` file, the words of any split that have a vector there
-    (:func:`with_vector_words`); or they are ``vocabs`` (from the ``--init`` bundle ``vocabs_from``), which
-    must know every training tag.
+    from train + dev, grown with a ``vectors`` file (:func:`with_vectors`: words of any split that have a vector,
+    and the file's first ``extra_vector_words`` words); or they are ``vocabs`` (from the ``--init`` bundle
+    ``vocabs_from``), which must know every training tag.
     """
     splits, note = _splits(dataset, name, seed, dev_fraction)
     data_scheme = corpus_scheme(dataset)
     train_tags = to_training_scheme(splits["train"][1], data_scheme, scheme)
-    added = 0
-    if vocabs is None:
-        vocabs = training_vocabularies(splits, data_scheme, scheme, name, min_freq, lowercase, digits)
-        if vectors:
-            size = len(vocabs.words)
-            vocabs = with_vector_words(vocabs, splits, vectors)
-            added = len(vocabs.words) - size
-    else:
+    if vocabs is not None:
         unknown = sorted({t for seq in train_tags for t in seq} - set(vocabs.labels.items))
         if unknown:
             raise NerError(f"--init: {vocabs_from} does not know the label(s) {', '.join(unknown[:5])}")
-    return Prepared(splits, data_scheme, note, train_tags, vocabs, added)
+        return Prepared(splits, data_scheme, note, train_tags, vocabs)
+    vocabs = training_vocabularies(splits, data_scheme, scheme, name, min_freq, lowercase, digits)
+    if not vectors:
+        return Prepared(splits, data_scheme, note, train_tags, vocabs)
+    grown, pretrained, report = with_vectors(vocabs, splits, vectors, extra_vector_words)
+    return Prepared(splits, data_scheme, note, train_tags, grown, pretrained, report)
 
 
-def with_vector_words(vocabs: Vocabularies, splits: dict, vectors: str | os.PathLike) -> Vocabularies:
-    """``vocabs`` with every word of any split (test included) that is not a training word but has a vector in
-    the file ``vectors``, added after the training words: such a word keeps its pretrained vector instead of
-    becoming ``<unk>`` (the vectors come from the file, never from the split's tags)."""
+def with_vectors(vocabs: Vocabularies, splits: dict, vectors: str | os.PathLike,
+                 extra: int = 0) -> tuple[Vocabularies, PretrainedVectors, dict]:
+    """Read the file ``vectors`` once and grow the word vocabulary with its words.
+
+    Added after the training words: every word of any split (test included) that is not in ``vocabs`` but has a
+    vector (so it keeps its pretrained vector instead of becoming ``<unk>``; the vectors come from the file,
+    never from a split's tags), then the file's first ``extra`` words not yet in (files list the most frequent
+    first; raw text tagged later finds them). Returns the grown vocabularies, their rows' vectors and a report:
+    ``file``, ``dim``, ``words`` (rows with a vector), ``vocabulary`` (train and dev words) with how many of them
+    found a vector ``exact`` / by ``lowercase`` / by ``digits``, ``added`` {"corpus", "file"} and ``oov``
+    {split: {"before", "after"}}: the share of the split's tokens whose word is in no train sentence, and of
+    those that also have no vector.
+    """
     words = vocabs.words
-    new = list(dict.fromkeys(words.normalize(t) for tokens, _ in splits.values() for sentence in tokens
-                             for t in sentence if t not in words))
-    if not new:
-        return vocabs
     known = words.decode(range(len(words)))   # specials first, then the items
     specials = len(known) - len(words.items)
-    found = load_vectors(vectors, known + new, skip=specials).rows   # row ids into known + new
-    added = [new[row - len(known)] for row in found if row >= len(known)]
-    grown = Vocab(words.items + added, pad=words.pad, unk=words.unk, lowercase=words.lowercase, digits=words.digits)
-    return Vocabularies(grown, vocabs.chars, vocabs.labels)
+    new = list(dict.fromkeys(words.normalize(t) for tokens, _ in splits.values() for sentence in tokens
+                             for t in sentence if t not in words))
+    found = load_vectors(vectors, known + new, skip=specials, extra=extra, normalize=words.normalize)
+    covered = set(found.rows.tolist())
+    from_corpus = [i for i in range(len(known), len(known) + len(new)) if i in covered]
+    order = list(range(len(known))) + from_corpus + list(range(len(known) + len(new),
+                                                               len(known) + len(new) + len(found.extra_words)))
+    ids = np.full(len(known) + len(new) + len(found.extra_words), -1, dtype=np.int64)
+    ids[order] = np.arange(len(order))   # row in known + new + extra -> id in the grown vocabulary
+    pretrained = replace(found, rows=ids[found.rows], vocabulary_size=len(order) - specials)
+    grown = Vocab(words.items + [new[i - len(known)] for i in from_corpus] + found.extra_words, pad=words.pad,
+                  unk=words.unk, lowercase=words.lowercase, digits=words.digits)
+    tiers = found.tier_counts(np.arange(specials, len(known)))
+    train_words = {words.normalize(t) for sentence in splits["train"][0] for t in sentence} & set(words.items)
+    with_vector = set(grown.decode(pretrained.rows))
+    oov = {}
+    for split in ("dev", "test"):
+        tokens = [words.normalize(t) for sentence in splits.get(split, ([], []))[0] for t in sentence]
+        if tokens:
+            unseen = [t for t in tokens if t not in train_words]
+            oov[split] = {"before": round(len(unseen) / len(tokens), 4),
+                          "after": round(sum(t not in with_vector for t in unseen) / len(tokens), 4)}
+    report = {"file": str(vectors), "dim": found.dim, "words": found.covered, "vocabulary": len(words.items),
+              **{tier: tiers[tier] for tier in TIERS},
+              "added": {"corpus": len(from_corpus), "file": len(found.extra_words)}, "oov": oov}
+    return Vocabularies(grown, vocabs.chars, vocabs.labels), pretrained, report
 
 
 def _splits(dataset, name: str, seed: int, dev_fraction: float) -> tuple[dict, str]:

@@ -25,6 +25,11 @@ _NUMERIC = re.compile(r"[+\-]?[.,]?\d(?:[\d.,:/%+\-]*\d)?%?")
 NUM_CASINGS = 8
 
 
+def zero_digits(token: str) -> str:
+    """``token`` with every Unicode decimal digit replaced by "0" ("1,999" -> "0,000")."""
+    return _DIGIT.sub("0", token)
+
+
 def casing_id(token: str) -> int:
     """Casing feature of one token, an id in [1, NUM_CASINGS) (0 is reserved for padding).
 
@@ -109,7 +114,7 @@ class Vocab:
         if self.lowercase:
             token = token.lower()
         if self.digits:
-            token = _DIGIT.sub("0", token)
+            token = zero_digits(token)
         return token
 
     def index(self, token: str) -> int:

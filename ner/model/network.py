@@ -8,13 +8,14 @@ Inputs are the dicts of :class:`ner.data.batching.TaggingBatches`: ``words`` (B,
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 import keras
 from keras import ops
 
 from ner.data.arrays import char_gap
-from ner.data.embeddings import load_vectors
+from ner.data.embeddings import PretrainedVectors, load_vectors
 from ner.data.schemes import transition_constraints
 from ner.data.vocab import NUM_CASINGS, Vocabularies
 from ner.errors import NerError
@@ -23,13 +24,14 @@ from ner.layers.crf import CRF, CRF_SCANS
 from ner.layers.encoders import get_encoder
 from ner.layers.lstm import LSTM_PATHS, FusedLSTM
 from ner.layers.scan import Tensor
+from ner.layers.word_embedding import FrozenRowsEmbedding
 from ner.model import HEADS
 
 log = logging.getLogger("ner")
 
 DEFAULTS = dict(encoder="bilstm", head="crf", word_dim=100, hidden=200, layers=1, dropout=0.5,
                 char_cnn=None, char_dim=30, char_filters=50, char_kernel=3, casing_dim=10,
-                constraints=True, scheme="bioes", crf_scan="auto", lstm_path="auto")
+                constraints=True, scheme="bioes", crf_scan="auto", lstm_path="auto", freeze_embeddings=False)
 # how layers run, not what they compute (``CRF(scan=...)``, ``FusedLSTM(implementation=...)``): "auto" decides
 # when the model is traced (the loop-free forms on JAX with a GPU)
 EXECUTION = {"crf_scan": CRF_SCANS, "lstm_path": LSTM_PATHS}
@@ -52,6 +54,8 @@ def resolve_config(config: dict | None) -> dict:
         raise NerError(f"model setting casing_dim: must be an integer >= 0, not {cfg['casing_dim']!r}")
     if not 0 <= cfg["dropout"] < 1:
         raise NerError(f"model setting dropout: must be in [0, 1), not {cfg['dropout']!r}")
+    if not isinstance(cfg["freeze_embeddings"], bool):
+        raise NerError(f"model setting freeze_embeddings: must be true or false, not {cfg['freeze_embeddings']!r}")
     if cfg["char_cnn"] not in (None, True, False):
         raise NerError(f"model setting char_cnn: must be true, false or null, not {cfg['char_cnn']!r}")
     for name, choices in EXECUTION.items():
@@ -74,7 +78,8 @@ class SequenceTagger(keras.Model):
         self.config, self.num_words, self.num_chars, self.labels = cfg, num_words, num_chars, list(labels)
         spec = get_encoder(cfg["encoder"])
         use_char_cnn = spec.char_cnn if cfg["char_cnn"] is None else cfg["char_cnn"]
-        self.word_embedding = keras.layers.Embedding(num_words, cfg["word_dim"], name="word_embedding")
+        embedding = FrozenRowsEmbedding if cfg["freeze_embeddings"] else keras.layers.Embedding
+        self.word_embedding = embedding(num_words, cfg["word_dim"], name="word_embedding")
         self.casing_embedding = (keras.layers.Embedding(NUM_CASINGS, cfg["casing_dim"], name="casing_embedding")
                                  if cfg["casing_dim"] else None)
         self.char_cnn = (CharCNN(num_chars, cfg["char_dim"], cfg["char_filters"], cfg["char_kernel"],
@@ -205,22 +210,28 @@ class ScoringModel(keras.Model):
         return outputs
 
 
-def build_tagger(config: dict, vocabs: Vocabularies, embeddings: str | None = None) -> SequenceTagger:
+def build_tagger(config: dict, vocabs: Vocabularies,
+                 embeddings: str | os.PathLike | PretrainedVectors | None = None) -> SequenceTagger:
     """A new SequenceTagger for ``vocabs`` (ner.data.vocab.Vocabularies).
 
-    ``embeddings``: a vector file (:func:`ner.data.embeddings.load_vectors`); covered word rows start from
-    its vectors (exact word, else lowercase), the rest stay random. Its dimension wins over ``word_dim``
-    (logged as a warning); the coverage is logged on the "ner" logger and kept as ``model.embedding_coverage``
-    (text) and ``model.pretrained_words`` (the number of word rows that start from a vector).
+    ``embeddings``: vectors for rows of ``vocabs.words`` (:func:`ner.data.prepare.with_vectors`), or a vector file
+    read for them (:func:`ner.data.embeddings.load_vectors`); covered word rows start from their vectors, the
+    rest stay random; with the setting ``freeze_embeddings`` the covered rows stay as they are while training.
+    The vectors' dimension wins over ``word_dim`` (logged as a warning); the coverage is logged on the "ner"
+    logger and kept as ``model.embedding_coverage`` (text) and ``model.pretrained_words`` (the number of word rows
+    that start from a vector).
     """
     cfg = resolve_config(config)
     words = vocabs.words.decode(range(len(vocabs.words)))
     labels = vocabs.labels.decode(range(len(vocabs.labels)))
-    pretrained = None
-    if embeddings:
+    if cfg["freeze_embeddings"] and not embeddings:
+        raise NerError("freeze_embeddings: needs pretrained vectors (--embeddings) to freeze")
+    pretrained = embeddings
+    if embeddings is not None and not isinstance(embeddings, PretrainedVectors):
         pretrained = load_vectors(embeddings, words, skip=len(words) - len(vocabs.words.items))
+    if pretrained is not None:
         if pretrained.dim != cfg["word_dim"]:
-            log.warning("%s has %d-d vectors: word_dim set to %d (was %d)", embeddings, pretrained.dim,
+            log.warning("%s has %d-d vectors: word_dim set to %d (was %d)", pretrained.path, pretrained.dim,
                         pretrained.dim, cfg["word_dim"])
             cfg["word_dim"] = pretrained.dim
         log.info(pretrained.summary())
@@ -230,5 +241,7 @@ def build_tagger(config: dict, vocabs: Vocabularies, embeddings: str | None = No
         table = ops.convert_to_numpy(model.word_embedding.embeddings).copy()
         table[pretrained.rows] = pretrained.vectors
         model.word_embedding.embeddings.assign(table)
+        if cfg["freeze_embeddings"]:
+            model.word_embedding.freeze_rows(pretrained.rows)
         model.embedding_coverage, model.pretrained_words = pretrained.summary(), pretrained.covered
     return model

@@ -45,6 +45,8 @@ class TrainConfig:
     casing_dim: int = 10               # 0 turns the casing feature off
     constraints: bool = True           # CRF transition constraints from the tag scheme
     embeddings: str | None = None      # pretrained vectors: GloVe, word2vec text/binary, fastText .vec (+ gzip)
+    extra_vector_words: int = 0        # also the vector file's first N words beyond the corpus
+    freeze_embeddings: bool = False    # rows that start from a pretrained vector stay as they are
     scheme: str = "bioes"              # the scheme the model is trained in (BMES corpora count as BIOES)
     seed: int = 1
     patience: int = 5                  # epochs without dev F1 improvement before stopping (0: never)
@@ -90,11 +92,14 @@ class TrainConfig:
             bad("dev_fraction", "must be in (0, 1)")
         if self.lr is not None and self.lr <= 0:
             bad("lr", "must be positive")
-        for name in ("patience", "casing_dim", "lr_decay", "clipnorm"):
+        for name in ("patience", "casing_dim", "lr_decay", "clipnorm", "extra_vector_words"):
             if getattr(self, name) < 0:
                 bad(name, "must not be negative")
         if not 0 <= self.momentum <= 1:
             bad("momentum", "must be in [0, 1]")
+        for name in ("extra_vector_words", "freeze_embeddings"):
+            if getattr(self, name) and not self.embeddings and not self.init:
+                bad(name, "needs pretrained vectors (--embeddings VECTORS)")
         from ner.layers.encoders import get_encoder  # imports Keras: the backend is chosen by now
 
         get_encoder(self.encoder)
@@ -119,13 +124,14 @@ class TrainConfig:
         """The keyword arguments of :func:`ner.data.prepare.prepare_corpus` these settings give."""
         return {"name": self.data_name, "scheme": self.scheme, "seed": self.seed, "dev_fraction": self.dev_fraction,
                 "min_freq": self.min_freq, "lowercase": self.lowercase, "digits": self.digits,
-                "vectors": self.embeddings}
+                "vectors": self.embeddings, "extra_vector_words": self.extra_vector_words}
 
     def model_config(self) -> dict:
         return {"encoder": self.encoder, "head": "crf" if self.crf else "softmax", "word_dim": self.word_dim,
                 "hidden": self.hidden, "layers": self.layers, "dropout": self.dropout,
                 "char_cnn": self.char_cnn, "casing_dim": self.casing_dim, "constraints": self.constraints,
-                "scheme": self.scheme, "crf_scan": self.crf_scan, "lstm_path": self.lstm_path}
+                "scheme": self.scheme, "crf_scan": self.crf_scan, "lstm_path": self.lstm_path,
+                "freeze_embeddings": self.freeze_embeddings}
 
     @classmethod
     def from_json(cls, path: str | os.PathLike) -> dict:
@@ -210,7 +216,8 @@ def _normalised(name: str, value):
 
 # what an --init bundle fixes: its model's architecture and scheme, its vocabularies and word vectors
 INIT_SETTINGS = ("encoder", "crf", "word_dim", "hidden", "layers", "dropout", "char_cnn", "casing_dim",
-                 "constraints", "scheme", "embeddings", "min_freq", "lowercase", "digits")
+                 "constraints", "scheme", "embeddings", "extra_vector_words", "freeze_embeddings", "min_freq",
+                 "lowercase", "digits")
 
 
 def inherit_init(cfg: TrainConfig, given: set[str]) -> TrainConfig:

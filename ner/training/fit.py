@@ -23,6 +23,7 @@ from ner.backend.allocator import keep_freed_memory
 from ner.backend.compile_cache import enable_compile_cache
 from ner.bundle import load_bundle, write_bundle
 from ner.data.corpus import fingerprints, is_dataset, load_corpus
+from ner.data.embeddings import describe_coverage
 from ner.data.prepare import corpus_hash, prepare_corpus
 from ner.errors import NerError, RunError
 from ner.evaluation import score_split
@@ -199,10 +200,10 @@ def _train(cfg: TrainConfig) -> Path:
         model.set_execution(crf_scan=cfg.crf_scan, lstm_path=cfg.lstm_path)   # this run's, not the bundle's
         _log(cfg, f"initialised from {cfg.init}")
     else:
-        model = build_tagger(cfg.model_config(), vocabs, embeddings=cfg.embeddings)
+        model = build_tagger(cfg.model_config(), vocabs, embeddings=data.pretrained)
         cfg = dataclasses.replace(cfg, word_dim=model.config["word_dim"])   # the vectors' size wins
-        if cfg.embeddings:
-            _log(cfg, f"{model.embedding_coverage}; {data.vector_words} of them in no train or dev sentence")
+        for line in describe_coverage(data.vector_report) if data.pretrained else ():
+            _log(cfg, line)
 
     model.compile(optimizer=make_optimizer(cfg))
     batches = data.batches(batch_layout(model), cfg.batch_size, cfg.seed, cfg.word_dropout)
@@ -238,9 +239,8 @@ def _train(cfg: TrainConfig) -> Path:
         "epochs_run": len(monitor.history),
         "train_seconds": round(time.perf_counter() - started, 3),
     }
-    if cfg.embeddings and not base:
-        meta["vectors"] = {"file": str(cfg.embeddings), "dim": model.config["word_dim"],
-                           "words": model.pretrained_words, "not_in_train_or_dev": data.vector_words}
+    if data.pretrained is not None:
+        meta["vectors"] = {**data.vector_report, "frozen": cfg.freeze_embeddings}
     if is_dataset(cfg.data):   # the object is not JSON: config.json names it, bundle.json keeps its fingerprints
         meta["data"]["fingerprints"] = fingerprints(cfg.data)
     config = dataclasses.asdict(dataclasses.replace(cfg, data=cfg.data_name))
