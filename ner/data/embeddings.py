@@ -283,6 +283,15 @@ def _read_text(prefix: bytes, stream: BinaryIO, path: str | os.PathLike, matches
     dim = count = None
     seen = number = 0
     for number, line in enumerate(_text_lines(prefix, stream, path), start=1):
+        stripped = line.rstrip()
+        if dim is not None and stripped.count(" ") == dim:   # the common line: split only when its word is needed
+            seen += 1
+            if count is not None and seen > count:
+                raise InputError(f"more words than the header's count ({count})", path, number)
+            word = stripped[:stripped.index(" ")]
+            if matches.needs(word):
+                matches.keep(word, _vector(stripped.split(" ")[1:], path, number))
+            continue
         parts = _fields(line, dim)
         if not parts:
             continue
@@ -302,19 +311,23 @@ def _read_text(prefix: bytes, stream: BinaryIO, path: str | os.PathLike, matches
             raise InputError(f"expected {dim} values after the word, found {len(parts) - 1}", path, number)
         word = parts[0]
         if matches.needs(word):
-            try:
-                vector = _numbers(parts[1:])
-            except ValueError:
-                raise InputError("vector values must be numbers", path, number) from None
-            if not np.isfinite(vector).all():
-                raise InputError("vector values must be finite numbers (nan, inf or beyond float32 range found)",
-                                 path, number)
-            matches.keep(word, vector)
+            matches.keep(word, _vector(parts[1:], path, number))
     if count is not None and seen < count:
         raise InputError(f"the file ends after {seen} words, the header's count is {count}", path, number)
     if dim is None or seen == 0:
         raise InputError("no vectors in the file", path)
     return dim
+
+
+def _vector(values: list[str], path: str | os.PathLike, number: int) -> np.ndarray:
+    """The values of text line ``number``, checked: numbers, finite in float32."""
+    try:
+        vector = _numbers(values)
+    except ValueError:
+        raise InputError("vector values must be numbers", path, number) from None
+    if not np.isfinite(vector).all():
+        raise InputError("vector values must be finite numbers (nan, inf or beyond float32 range found)", path, number)
+    return vector
 
 
 # ---------------------------------------------------------------- binary
