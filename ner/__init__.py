@@ -7,6 +7,7 @@ Public API (imported lazily, so ``import ner`` does not start a Keras backend)::
     ner.evaluate(model_or_path, data) -> entity-level scores (seqeval)
     ner.Tagger.load(path).tag(text)   -> entities with character offsets and scores
     ner.compare(...)                  -> comparison report across encoder swaps
+    ner.probe(...)                    -> F1 against dependency distance on generated long-range tasks
 """
 
 from importlib import import_module
@@ -20,6 +21,7 @@ _API = {
     "evaluate": "ner.evaluation",
     "Tagger": "ner.inference.tagger",
     "compare": "ner.comparison.grid",
+    "probe": "ner.comparison.probe",
 }
 
 __all__ = list(_API)

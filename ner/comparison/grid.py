@@ -293,9 +293,10 @@ def _test_f1(run: Run) -> float | None:
     return metrics.get("test", {}).get("f1")
 
 
-def run_grid(runs: list[Run], data: str, jobs: int, verbose: int, quiet: bool, columns: tuple = NO_COLUMNS) -> None:
+def run_grid(runs: list[Run], data: str, jobs: int, verbose: int, quiet: bool, columns: tuple = NO_COLUMNS,
+             measure: bool = True) -> None:
     """Train and score the runs that are not complete; with ``jobs`` > 1 in parallel worker processes,
-    then decode speed re-measured for each run alone."""
+    then decode speed re-measured for each run alone (``measure=False``: decode speed not measured)."""
 
     data_hash, test_hash = corpus_hash(runs[0].settings["data"]), corpus_hash(data)
     todo = []
@@ -314,7 +315,7 @@ def run_grid(runs: list[Run], data: str, jobs: int, verbose: int, quiet: bool, c
         for k, (run, trained) in enumerate(todo, 1):
             progress.start(k, run, "scoring" if trained else "training")
             start = time.perf_counter()
-            train_and_score(job[run.name], data, True, True, verbose, columns)
+            train_and_score(job[run.name], data, measure, True, verbose, columns)
             progress.finish(run, time.perf_counter() - start, _test_f1(run))
         return
     context = multiprocessing.get_context("spawn")
@@ -340,7 +341,8 @@ def run_grid(runs: list[Run], data: str, jobs: int, verbose: int, quiet: bool, c
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
-    measure_alone([run for run, _ in todo], data, quiet, columns)
+    if measure:
+        measure_alone([run for run, _ in todo], data, quiet, columns)
 
 
 def measure_alone(runs: list[Run], data: str, quiet: bool, columns: tuple = NO_COLUMNS) -> None:
