@@ -1,6 +1,8 @@
 """Pretrained vectors in training: the vocabulary grown with the words that have a vector (corpus words of any
 split, the file's most frequent words), the coverage report, frozen rows, the bundle and ``ner info``."""
 
+import json
+
 import numpy as np
 import pytest
 from keras import ops
@@ -189,3 +191,17 @@ def test_a_test_word_with_a_vector_keeps_it_through_training_and_tagging(small_s
     assert code == 0 and f"({len(table)} start from a vector, trained)" in stdout
     assert (f"vectors:    added for their vectors: {len(test_only)} words of the corpus in no train or dev "
             "sentence, 0 of the file's most frequent words") in stdout
+
+
+@pytest.mark.slow
+def test_compare_passes_the_vector_options_to_every_run(tmp_path, capsys):
+    data = probe_corpus(tmp_path / "corpus")
+    words = sorted({line.split()[0].lower() for f in data.iterdir() for line in f.read_text().splitlines() if line})
+    vectors = write(tmp_path / "v.txt", [f"{w} {i} 1 0 1" for i, w in enumerate(words + ["quixvile", "other"])])
+    code, stdout, _ = cli(capsys, "compare", "--data", data, "--encoders", "lstm", "--heads", "crf", "--epochs", 1,
+                          "--hidden", 8, "--resamples", 100, "--out", tmp_path / "report", "--quiet",
+                          "--embeddings", vectors, "--extra-vector-words", 1, "--freeze-embeddings")
+    assert code == 0
+    meta = json.loads((tmp_path / "report" / "runs" / "lstm-crf-s1" / "model" / "bundle.json").read_text())
+    assert (meta["vectors"]["frozen"], meta["vectors"]["added"], meta["vectors"]["dim"]) == \
+           (True, {"corpus": 0, "file": 1}, 4)
