@@ -149,7 +149,7 @@ def test_a_word_only_in_the_vector_file_tags_as_the_training_word_sharing_its_ve
     meta = bundle.meta["vectors"]
     assert (meta["added"], meta["frozen"], meta["words"]) == ({"corpus": 0, "file": 1}, True, len(words) + 1)
     code, stdout, _ = cli(capsys, "info", out)
-    assert code == 0 and f"({len(words) + 1} start from a vector, frozen)" in stdout
+    assert code == 0 and f"({len(words) + 1} start from a vector, frozen; word table " in stdout
     assert f"vectors:    8-d vectors of {vectors}: 100.0% of the {len(words)} train and dev words" in stdout
     again = ner.train(data=str(data), out=str(tmp_path / "again"), init=out, **dict(settings, epochs=1))
     rows_again = ops.convert_to_numpy(load_bundle(again).model.word_embedding.embeddings)
@@ -188,7 +188,7 @@ def test_a_test_word_with_a_vector_keeps_it_through_training_and_tagging(small_s
     assert (vectors["exact"], vectors["lowercase"], vectors["digits"]) == (2, 0, 0)
     assert vectors["oov"]["test"]["after"] < vectors["oov"]["test"]["before"]
     code, stdout, _ = cli(capsys, "info", out)
-    assert code == 0 and f"({len(table)} start from a vector, trained)" in stdout
+    assert code == 0 and f"({len(table)} start from a vector, trained; word table " in stdout
     assert (f"vectors:    added for their vectors: {len(test_only)} words of the corpus in no train or dev "
             "sentence, 0 of the file's most frequent words") in stdout
 

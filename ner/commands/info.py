@@ -91,13 +91,14 @@ def run(args: argparse.Namespace) -> int:
     print(f"parameters: {info['parameters']:,}")
     print(f"scheme:     {info['scheme']} ({len(info['labels'])} labels: {' '.join(info['labels'])})")
     vectors = info["vectors"]
+    table = f"; word table {info['words'] * info['sizes']['word_dim'] * 4 / 2**20:,.1f} MiB"
     if vectors is None or "vocabulary" not in vectors:
-        print(f"words:      {info['words']:,}" + ("" if vectors is None else
+        print(f"words:      {info['words']:,}" + (table if vectors is None else
               f" ({vectors['words']:,} start from {vectors['dim']}-d vectors of {vectors['file']}; "
-              f"{vectors['not_in_train_or_dev']:,} of those are in no train or dev sentence)"))
+              f"{vectors['not_in_train_or_dev']:,} of those are in no train or dev sentence{table})"))
     else:
         print(f"words:      {info['words']:,} ({vectors['words']:,} start from a vector, "
-              f"{'frozen' if vectors['frozen'] else 'trained'})")
+              f"{'frozen' if vectors['frozen'] else 'trained'}{table})")
         for line in describe_coverage(vectors):
             print(f"vectors:    {line}")
     data = info["data"]
