@@ -72,12 +72,30 @@ def test_coverage_by_tier_and_oov_before_and_after(tmp_path):
     assert pretrained.tiers.tolist() == [2, 1, 0, 1, 0]   # 0000, berlin, paris, lagos, grows: vocabulary order
 
 
+def test_a_literal_special_in_the_data_never_joins_the_vocabulary(tmp_path):
+    """"<pad>" is unknown when read (never padding), so it is not a known word; with a vector it still must not
+    be added (the vocabulary holds it as its padding item)."""
+    splits = {**SPLITS, "test": ([["<PAD>", "<unk>", "Lagos"]], [["O", "O", "B-LOC"]])}
+    vocabs = vocabularies()
+    grown, _, report = with_vectors(vocabs, splits, write(tmp_path / "v.txt", ["<pad> 1 1", *FILE]))
+    assert grown.words.items == vocabs.words.items + ["lagos"] and report["added"]["corpus"] == 1
+
+
 def test_digit_tier_takes_the_first_file_word_of_its_shape(tmp_path):
     from ner.data.embeddings import load_vectors
 
     vectors = load_vectors(write(tmp_path / "v.txt", ["AB12 4", "1984 1", "2001 2", "0000x 3", "ab99 5"]),
                            ["<pad>", "<unk>", "0000", "ab00", "0000x"], skip=2)
     assert vectors.vectors.ravel().tolist() == [1, 4, 3] and vectors.tiers.tolist() == [2, 2, 0]
+
+
+def test_a_bundle_older_than_the_vector_options_trained_unfrozen(capsys, tmp_path):
+    from helpers import OLD_BUNDLES
+
+    message = one_line_error(capsys, ["train", "--data", "data/sample", "--init", OLD_BUNDLES / "fused-crf-adam",
+                                      "--freeze-embeddings", "--out", tmp_path / "m"])
+    assert message.startswith("ner: error: --freeze-embeddings: true conflicts with --init")
+    assert "trained with freeze_embeddings false" in message and not (tmp_path / "m").exists()
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -151,9 +169,11 @@ def test_a_word_only_in_the_vector_file_tags_as_the_training_word_sharing_its_ve
     code, stdout, _ = cli(capsys, "info", out)
     assert code == 0 and f"({len(words) + 1} start from a vector, frozen; word table " in stdout
     assert f"vectors:    8-d vectors of {vectors}: 100.0% of the {len(words)} train and dev words" in stdout
+    assert "vectors:    tokens whose word is not a training word: dev 0.0%, 0.0% without a vector either" in stdout
     again = ner.train(data=str(data), out=str(tmp_path / "again"), init=out, **dict(settings, epochs=1))
     rows_again = ops.convert_to_numpy(load_bundle(again).model.word_embedding.embeddings)
     np.testing.assert_array_equal(rows_again[bundle.vocabs.words.index("quixvile")], np.float32(table["zorbland"]))
+    assert load_bundle(again).meta["vectors"] == meta   # the vectors it began from, through the --init bundle
 
 
 @pytest.mark.slow
@@ -189,8 +209,8 @@ def test_a_test_word_with_a_vector_keeps_it_through_training_and_tagging(small_s
     assert vectors["oov"]["test"]["after"] < vectors["oov"]["test"]["before"]
     code, stdout, _ = cli(capsys, "info", out)
     assert code == 0 and f"({len(table)} start from a vector, trained; word table " in stdout
-    assert (f"vectors:    added for their vectors: {len(test_only)} words of the corpus in no train or dev "
-            "sentence, 0 of the file's most frequent words") in stdout
+    assert (f"vectors:    added for their vectors: {len(test_only)} words of the corpus outside the train and dev "
+            "vocabulary, 0 of the file's most frequent words") in stdout
 
 
 @pytest.mark.slow
@@ -205,3 +225,16 @@ def test_compare_passes_the_vector_options_to_every_run(tmp_path, capsys):
     meta = json.loads((tmp_path / "report" / "runs" / "lstm-crf-s1" / "model" / "bundle.json").read_text())
     assert (meta["vectors"]["frozen"], meta["vectors"]["added"], meta["vectors"]["dim"]) == \
            (True, {"corpus": 0, "file": 1}, 4)
+
+
+def test_info_reads_the_vector_record_of_earlier_bundles(crf_bundle, tmp_path, capsys):
+    """bundle.json of ner before the coverage report: file, dim, words, not_in_train_or_dev."""
+    import shutil
+
+    old = shutil.copytree(crf_bundle, tmp_path / "old")
+    meta = json.loads((old / "bundle.json").read_text())
+    meta["vectors"] = {"file": "glove.txt", "dim": 16, "words": 120, "not_in_train_or_dev": 7}
+    (old / "bundle.json").write_text(json.dumps(meta))
+    code, stdout, _ = cli(capsys, "info", old)
+    assert code == 0 and ("(120 start from 16-d vectors of glove.txt; 7 of those are in no train or dev sentence; "
+                          "word table") in stdout

@@ -175,6 +175,8 @@ def test_data_only_writes_the_corpora_and_refuses_another_kind_of_output(tmp_pat
     other.mkdir()
     (other / MARK).write_text(json.dumps({"written_by": "ner", "kind": "comparison"}))
     assert "another kind of ner output" in one_line_error(capsys, ["probe", "--data-only", "--out", other])
+    assert one_line_error(capsys, ["compare", "--out", tmp_path / "p"]).endswith(
+        "is another kind of ner output (probe); choose another folder")
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "notes.txt").write_text("keep")

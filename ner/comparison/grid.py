@@ -415,7 +415,7 @@ def compare(data: str = "data/sample", encoders: str | Iterable[str] = DEFAULT_E
     if bundles and (settings or max_train is not None):
         raise NerError("--from scores trained bundles: training options do not apply")
     inputs = (data, settings.get("embeddings"), *(bundles or ()))
-    with claim(out, MARK, flag="--out", inputs=inputs, legacy=_old_report):
+    with claim(out, MARK, flag="--out", inputs=inputs, legacy=_old_report, kind="comparison"):
         return _compare(data, encoders, heads, seeds, epochs, Path(out), jobs, max_train, bundles, resamples,
                         verbose, quiet, settings, (tokens_column, tags_column, token_col, tag_col))
 

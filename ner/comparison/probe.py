@@ -33,7 +33,7 @@ from matplotlib.figure import Figure
 from ner.comparison import probe_verdicts as PV
 from ner.comparison import verdicts as V
 from ner.comparison.grid import _check_settings, _clock, _log, _names, _use_backend, plan_grid, run_grid
-from ner.comparison.results import Run, collect, read_json
+from ner.comparison.results import Run, collect
 from ner.data.probe import MAX_DISTANCE, SIDES, ProbeSpec, cue_blind_tags, cue_reading_tags, describe, write_probe
 from ner.errors import NerError
 from ner.evaluation import entity_scores
@@ -122,12 +122,6 @@ def corpus_spec(corpus: ProbeSpec | dict | None) -> ProbeSpec:
     return ProbeSpec(**corpus).check()
 
 
-def _refuse_other_kind(out: Path) -> None:
-    mark = read_json(out / MARK)
-    if isinstance(mark, dict) and mark.get("kind", KIND) != KIND:
-        raise NerError(f"--out: {out}: is another kind of ner output ({mark.get('kind')}); choose another folder")
-
-
 # ---------------------------------------------------------------- the entry point
 
 def probe(out: str | os.PathLike = "reports/probe", encoders: str | Iterable[str] = ENCODERS,
@@ -153,8 +147,7 @@ def probe(out: str | os.PathLike = "reports/probe", encoders: str | Iterable[str
     if resamples < 100:
         raise NerError("--resamples: must be at least 100")
     settings = {**TRAINING, **settings}
-    with claim(out, MARK, flag="--out", inputs=(settings.get("embeddings"),)) as path:
-        _refuse_other_kind(path)
+    with claim(out, MARK, flag="--out", inputs=(settings.get("embeddings"),), kind=KIND) as path:
         cells = [Cell(spec.at(t, k), path / "data" / f"{t}-k{k}", path / "grids" / f"{t}-k{k}") for t, k in points]
         if data_only:
             mark_folder(path, KIND)

@@ -90,11 +90,11 @@ def describe_coverage(report: dict) -> list[str]:
     share = 100.0 * sum(report[tier] for tier in TIERS) / max(report["vocabulary"], 1)
     lines = [f"{report['dim']}-d vectors of {report['file']}: {share:.1f}% of the {report['vocabulary']:,} train "
              f"and dev words have one ({', '.join(f'{report[tier]:,} {tier}' for tier in TIERS)})",
-             f"added for their vectors: {report['added']['corpus']:,} words of the corpus in no train or dev "
-             f"sentence, {report['added']['file']:,} of the file's most frequent words"]
+             f"added for their vectors: {report['added']['corpus']:,} words of the corpus outside the train and "
+             f"dev vocabulary, {report['added']['file']:,} of the file's most frequent words"]
     if report["oov"]:
-        lines.append("words in no train sentence: " + ", ".join(
-            f"{split} {100 * o['before']:.1f}% of tokens, {100 * o['after']:.1f}% without a vector"
+        lines.append("tokens whose word is not a training word: " + ", ".join(
+            f"{split} {100 * o['before']:.1f}%, {100 * o['after']:.1f}% without a vector either"
             for split, o in report["oov"].items()))
     return lines
 
@@ -129,17 +129,21 @@ class _Matches:
                 self.known.add(new)
                 self.added.append(new)
                 self._want(new)
-        lower, folded = word.lower(), _fold(word)
-        return ((word in self.words and word not in self.exact)
-                or (lower in self.lower and (lower not in self.lowered
-                                             or word == lower and lower not in self.from_lowercase))
+        folded = _fold(word)
+        return ((word in self.words and word not in self.exact) or self._better_lowercase(word)
                 or (folded in self.folded and folded not in self.zeroed))
+
+    def _better_lowercase(self, word: str) -> bool:
+        """Whether ``word`` gives the lowercase tier of a wanted word its first vector, or a better one (the
+        lowercase word's own)."""
+        lower = word.lower()
+        return lower in self.lower and (lower not in self.lowered or word == lower and lower not in self.from_lowercase)
 
     def keep(self, word: str, vector: np.ndarray) -> None:
         lower, folded = word.lower(), _fold(word)
         if word in self.words:
             self.exact.setdefault(word, vector)
-        if lower in self.lower and (lower not in self.lowered or word == lower and lower not in self.from_lowercase):
+        if self._better_lowercase(word):
             self.lowered[lower] = vector
             if word == lower:
                 self.from_lowercase.add(lower)

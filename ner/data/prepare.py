@@ -107,14 +107,14 @@ def with_vectors(vocabs: Vocabularies, splits: dict, vectors: str | os.PathLike,
     first; raw text tagged later finds them). Returns the grown vocabularies, their rows' vectors and a report:
     ``file``, ``dim``, ``words`` (rows with a vector), ``vocabulary`` (train and dev words) with how many of them
     found a vector ``exact`` / by ``lowercase`` / by ``digits``, ``added`` {"corpus", "file"} and ``oov``
-    {split: {"before", "after"}}: the share of the split's tokens whose word is in no train sentence, and of
-    those that also have no vector.
+    {split: {"before", "after"}}: the share of the split's tokens whose word is not a training word (one of a
+    train sentence that the vocabulary kept), and of those that also have no vector.
     """
     words = vocabs.words
     known = words.decode(range(len(words)))   # specials first, then the items
     specials = len(known) - len(words.items)
-    new = list(dict.fromkeys(words.normalize(t) for tokens, _ in splits.values() for sentence in tokens
-                             for t in sentence if t not in words))
+    new = list(dict.fromkeys(w for tokens, _ in splits.values() for sentence in tokens for t in sentence
+                             if t not in words and (w := words.normalize(t)) not in known[:specials]))
     found = load_vectors(vectors, known + new, skip=specials, extra=extra, normalize=words.normalize)
     covered = set(found.rows.tolist())
     from_corpus = [i for i in range(len(known), len(known) + len(new)) if i in covered]

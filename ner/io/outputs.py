@@ -233,12 +233,13 @@ def _locked(out: Path, flag: str | None) -> Iterator[None]:
 
 @contextmanager
 def claim(path: str | os.PathLike | None, mark: str = BUNDLE_MARK, *, flag: str | None = None, inputs: Iterable = (),
-          same_ok: str | os.PathLike | None = None,
-          legacy: Callable[[list[str]], bool] | None = None) -> Iterator[Path]:
+          same_ok: str | os.PathLike | None = None, legacy: Callable[[list[str]], bool] | None = None,
+          kind: str | None = None) -> Iterator[Path]:
     """Hold folder output ``path`` for this process: checked (not an input, owned by ner or empty,
     writable), leftovers of killed writes cleaned, locked against other writers until the block ends.
 
-    ``legacy(names)``: whether an unmarked folder holding ``names`` was written by an older ner.
+    ``legacy(names)``: whether an unmarked folder holding ``names`` was written by an older ner; ``kind``: what
+    the caller keeps in a :data:`MARK` folder (:func:`mark_folder`): a folder marked as another kind is refused.
     Yields the resolved path.
     """
     out = _target(path, flag)
@@ -251,9 +252,12 @@ def claim(path: str | os.PathLike | None, mark: str = BUNDLE_MARK, *, flag: str 
             if foreign is None:
                 raise _fail(out, "exists and is not a folder; ner writes only into new or empty folders or "
                                  "ones it wrote", flag)
-            other = "a model bundle" if mark != BUNDLE_MARK and BUNDLE_MARK in foreign else \
-                f"another kind of ner output ({_read_mark(out).get('kind', 'unknown')})" \
-                if mark == BUNDLE_MARK and MARK in foreign else None
+            other = None
+            if mark != BUNDLE_MARK and BUNDLE_MARK in foreign:
+                other = "a model bundle"
+            elif (mark == BUNDLE_MARK and MARK in foreign
+                  or kind is not None and (out / MARK).is_file() and _read_mark(out).get("kind", kind) != kind):
+                other = f"another kind of ner output ({_read_mark(out).get('kind', 'unknown')})"
             if other:
                 raise _fail(out, f"is {other}; choose another folder", flag)
             if foreign:

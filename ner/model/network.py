@@ -229,12 +229,11 @@ def build_tagger(config: dict, vocabs: Vocabularies,
     pretrained = embeddings
     if embeddings is not None and not isinstance(embeddings, PretrainedVectors):
         pretrained = load_vectors(embeddings, words, skip=len(words) - len(vocabs.words.items))
-    if pretrained is not None:
-        if pretrained.dim != cfg["word_dim"]:
-            log.warning("%s has %d-d vectors: word_dim set to %d (was %d)", pretrained.path, pretrained.dim,
-                        pretrained.dim, cfg["word_dim"])
-            cfg["word_dim"] = pretrained.dim
-        log.info(pretrained.summary())
+        log.info(pretrained.summary())   # prepared vectors come with their own report (ner.data.prepare)
+    if pretrained is not None and pretrained.dim != cfg["word_dim"]:
+        log.warning("%s has %d-d vectors: word_dim set to %d (was %d)", pretrained.path, pretrained.dim,
+                    pretrained.dim, cfg["word_dim"])
+        cfg["word_dim"] = pretrained.dim
     model = SequenceTagger(cfg, len(vocabs.words), len(vocabs.chars), labels)
     model.embedding_coverage, model.pretrained_words = None, 0
     if pretrained is not None:

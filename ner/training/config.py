@@ -220,6 +220,9 @@ INIT_SETTINGS = ("encoder", "crf", "word_dim", "hidden", "layers", "dropout", "c
                  "lowercase", "digits")
 
 
+_NEWER_SETTINGS = ("extra_vector_words", "freeze_embeddings")   # INIT_SETTINGS that older bundles lack
+
+
 def inherit_init(cfg: TrainConfig, given: set[str]) -> TrainConfig:
     """``cfg`` with the :data:`INIT_SETTINGS` of the ``cfg.init`` bundle's config.json, so that the recorded
     configuration is the one trained; a setting in ``given`` that differs raises NerError naming both values."""
@@ -235,6 +238,8 @@ def inherit_init(cfg: TrainConfig, given: set[str]) -> TrainConfig:
         raise NerError(f"{path}: expected a JSON object of settings")
     changes = {}
     for name in INIT_SETTINGS:
+        if name not in init and name in _NEWER_SETTINGS:   # older bundles trained with what is now the default
+            init[name] = getattr(TrainConfig(), name)
         if name not in init:
             continue
         problem = setting_problem(name, init[name])

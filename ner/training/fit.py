@@ -241,6 +241,8 @@ def _train(cfg: TrainConfig) -> Path:
     }
     if data.pretrained is not None:
         meta["vectors"] = {**data.vector_report, "frozen": cfg.freeze_embeddings}
+    elif base is not None and isinstance(base.meta.get("vectors"), dict):   # the vectors the --init bundle began from
+        meta["vectors"] = base.meta["vectors"]
     if is_dataset(cfg.data):   # the object is not JSON: config.json names it, bundle.json keeps its fingerprints
         meta["data"]["fingerprints"] = fingerprints(cfg.data)
     config = dataclasses.asdict(dataclasses.replace(cfg, data=cfg.data_name))
