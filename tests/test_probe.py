@@ -356,7 +356,7 @@ def test_a_tiny_sweep_end_to_end_and_resumed(tmp_path, capsys):
     report = json.loads((out / "report.json").read_text())
     points = {(r["config"], r["task"], r["distance"]) for r in report["rows"]}
     assert points == {(c, t, k) for c in ("rnn-crf", "bilstm-crf") for t, k in (("left", 1), ("left", 2), ("right", 2))}
-    assert all(0 <= r["interval"][0] <= r["f1"] <= r["interval"][1] <= 1 for r in report["rows"])
+    assert all(0 <= r["interval"][0] <= r["interval"][1] <= 1 for r in report["rows"])
     assert [v["id"] for v in report["verdicts"]] == ["a", "b"]
     assert report["verdicts"][0]["verdict"] == NOT_TESTED   # no lstm in this sweep
     assert all(c["cue_reading_f1"] == 1.0 for c in report["cells"])

@@ -33,6 +33,7 @@ from matplotlib.figure import Figure
 from ner.comparison import probe_verdicts as PV
 from ner.comparison import verdicts as V
 from ner.comparison.grid import _check_settings, _clock, _log, _names, _use_backend, plan_grid, run_grid
+from ner.comparison.report import md_table
 from ner.comparison.results import Run, collect
 from ner.data.probe import MAX_DISTANCE, SIDES, ProbeSpec, cue_blind_tags, cue_reading_tags, describe, write_probe
 from ner.errors import NerError
@@ -291,11 +292,6 @@ def _pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.1f}"
 
 
-def _md_table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
-
-
 def markdown(report: dict) -> str:
     """report.md: settings, the figure, F1 per distance, the reference rules, the verdicts, notes."""
     c, corpus = report["context"], report["context"]["corpus"]
@@ -325,11 +321,11 @@ def markdown(report: dict) -> str:
                     for k in ks])
     out += ["", "## Test F1 by distance (%)", "",
             "Mean over seeds ± their standard deviation, [bootstrap 95% interval]; left K = 1 is the control.", "",
-            _md_table(["configuration", "task", *(f"K = {k}" for k in ks)], rows)]
+            md_table(["configuration", "task", *(f"K = {k}" for k in ks)], rows)]
     out += ["", "## The corpora and the reference rules", "",
             "Test F1 (%) of the best rule blind to the cue (majority type per entity word, learnt on train) and "
             "of the rule that reads the cue.", "",
-            _md_table(["task", "K", "test sentences", "mean length", "chance", "cue-blind rule", "cue-reading rule"],
+            md_table(["task", "K", "test sentences", "mean length", "chance", "cue-blind rule", "cue-reading rule"],
                       [[x["task"], str(x["distance"]), str(x["sentences"]["test"]), f"{x['test_mean_length']:.1f}",
                         _pct(x["chance"]), _pct(x["cue_blind_f1"]), _pct(x["cue_reading_f1"])]
                        for x in report["cells"]])]

@@ -33,8 +33,8 @@ SOLVED = 0.90          # solving: F1 at least this fraction of the encoder's own
 CONTROL_MIN = 0.80     # an encoder under this control F1 has not learnt the task
 UNIDIRECTIONAL = ("rnn", "lstm", "gru")
 PROBE_CLAIMS = {
-    "a": "A plain RNN forgets sooner than an LSTM: its F1 falls below 90% of its K = 1 score at a shorter "
-         "distance",
+    "a": f"A plain RNN forgets sooner than an LSTM: its F1 falls below {SOLVED:.0%} of its K = 1 score at a "
+         "shorter distance",
     "b": "Only bidirectional encoders solve the right-dependency task beyond K = 1",
 }
 
@@ -129,7 +129,7 @@ def forgetting_check(table: dict[Key, dict], head: str) -> dict | None:
         if breaks[e] is None:
             row = table[e, head, "left", ks[-1]]
             return f"{e} holds up to K = {ks[-1]}, the longest distance swept (F1 {_point(row)}; K = 1: {base})"
-        return (f"{e} falls below 90% of its K = 1 F1 ({base}) at K = {breaks[e]} "
+        return (f"{e} falls below {SOLVED:.0%} of its K = 1 F1 ({base}) at K = {breaks[e]} "
                 f"(F1 {_point(table[e, head, 'left', breaks[e]])})")
 
     text = f"{head}: {said('rnn')}; {said('lstm')}"

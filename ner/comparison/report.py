@@ -225,7 +225,8 @@ def tables(report: dict) -> list[tuple[str, list[str], list[list[str]]]]:
     return [main, per_type, buckets, runs]
 
 
-def _md_table(header: list[str], rows: list[list[str]]) -> str:
+def md_table(header: list[str], rows: list[list[str]]) -> str:
+    """A markdown table; a "|" inside a cell is escaped."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
     return "\n".join(lines)
@@ -254,7 +255,7 @@ def markdown(report: dict) -> str:
     out = ["# NER comparison report", "", f"Generated {report['created']}.", "", "## Settings", ""]
     out += [f"- {line}" for line in _settings(report)]
     for title, header, rows in tables(report):
-        out += ["", f"## {title}", "", _md_table(header, rows)]
+        out += ["", f"## {title}", "", md_table(header, rows)]
     out += ["", "## Notes", ""] + [f"- {n}" for n in report["notes"]]
     out += ["", "## Figures", ""] + [f"![{t}]({f})" for f, (t, _) in FIGURES.items()]
     out += ["", "## Claims", "", "Verdicts are generated from the numbers above; see *How verdicts are decided*."]
