@@ -4,6 +4,7 @@ Public API (imported lazily, so ``import ner`` does not start a Keras backend)::
 
     ner.load_corpus(spec)             -> datasets.DatasetDict with "tokens", "tags" and "document" columns
     ner.train(data=..., encoder=...)  -> path of the written model bundle
+    ner.ensemble([bundle, ...], out)  -> path of one bundle that tags with all of them
     ner.evaluate(model_or_path, data) -> entity-level scores (seqeval)
     ner.Tagger.load(path).tag(text)   -> entities with character offsets and scores
     ner.compare(...)                  -> comparison report across encoder swaps
@@ -18,6 +19,7 @@ _API = {
     "load_corpus": "ner.data.corpus",
     "train": "ner.training.fit",
     "TrainConfig": "ner.training.config",
+    "ensemble": "ner.training.ensemble",
     "evaluate": "ner.evaluation",
     "Tagger": "ner.inference.tagger",
     "compare": "ner.comparison.grid",

@@ -184,10 +184,12 @@ def check_parts(path: str | os.PathLike, source: str, facts: dict, vocabs: Vocab
 
 
 def check_model(path: str | os.PathLike, model: SequenceTagger, vocabs: Vocabularies, config: dict) -> None:
-    """:func:`check_parts` for the Keras model (``ner.model.network.SequenceTagger``) of the bundle at ``path``."""
+    """:func:`check_parts` for the Keras model (``ner.model.network.SequenceTagger``, or an
+    ``ner.model.ensemble.EnsembleTagger``) of the bundle at ``path``."""
     settings = model.config
     facts = {"words": model.num_words, "chars": model.num_chars, "labels": list(model.labels),
-             "crf": settings["head"] == "crf",
-             **{k: settings[k] for k in ("encoder", "word_dim", "hidden", "layers", "dropout", "char_cnn",
-                                         "casing_dim", "constraints", "scheme")}}
+             "crf": settings["head"] == "crf", "scheme": settings["scheme"]}
+    if "members" not in settings:   # an ensemble (ner.model.ensemble) has its members' settings
+        facts.update({k: settings[k] for k in ("encoder", "word_dim", "hidden", "layers", "dropout", "char_cnn",
+                                               "casing_dim", "constraints")})
     check_parts(path, "model.keras", facts, vocabs, config)

@@ -44,9 +44,11 @@ def describe(path: str | os.PathLike) -> dict:
     path = Path(path)
     with _reading(path / "config.json"):
         config = _load(path / "config.json")
-        sizes = {k: config[k] for k in ("word_dim", "hidden", "layers", "dropout", "char_cnn", "casing_dim")}
+        trained = [m["config"] for m in config["members"]] if config.get("ensemble") else [config]
+        sizes = {} if config.get("ensemble") else {k: config[k] for k in ("word_dim", "hidden", "layers", "dropout",
+                                                                          "char_cnn", "casing_dim")}
         model = {"encoder": str(config["encoder"]), "head": "crf" if config["crf"] else "softmax", "sizes": sizes,
-                 "scheme": str(config["scheme"])}
+                 "scheme": str(config["scheme"]), "word_dims": [int(c["word_dim"]) for c in trained]}
     with _reading(path / "vocab.json"):
         vocab = _load(path / "vocab.json")
         labels = [str(label) for label in vocab["labels"]["items"]]
@@ -60,10 +62,18 @@ def describe(path: str | os.PathLike) -> dict:
         return {
             "path": str(path), "status": str(meta["status"]), "format_version": meta["format_version"], **model,
             "parameters": int(meta["parameters"]), "labels": labels, "data": data,
-            "words": words, "vectors": _vectors(meta.get("vectors")),
+            "words": words, "vectors": _vectors(meta.get("vectors")), "members": _members(meta.get("members")),
             "best_epoch": meta.get("best_epoch"), "epochs_run": meta.get("epochs_run"), "metrics": metrics,
             "versions": {str(k): str(v) for k, v in meta["versions"].items()},
         }
+
+
+def _members(members: object) -> list[dict] | None:
+    """bundle.json's "members" (of an ensemble), checked; None for a single model."""
+    if members is None:
+        return None
+    return [{"path": str(m["path"]), "encoder": str(m["encoder"]), "seed": m.get("seed"),
+             **{k: float(m[k]) for k in ("dev_f1", "test_f1") if k in m}} for m in members]
 
 
 def _vectors(vectors: object) -> dict | None:
@@ -87,11 +97,18 @@ def run(args: argparse.Namespace) -> int:
         print(strict_dumps(info, ensure_ascii=False))
         return 0
     print(f"{info['path']}: {info['encoder']} + {info['head']} ({info['status']}, format {info['format_version']})")
-    print("sizes:      " + ", ".join(f"{k} {v}" for k, v in info["sizes"].items()))
+    if info["members"] is None:
+        print("sizes:      " + ", ".join(f"{k} {v}" for k, v in info["sizes"].items()))
+    else:
+        print(f"members:    {len(info['members'])}, their emission and transition scores averaged")
+        for m in info["members"]:
+            scores = "".join(f", {k[:-3]} F1 {m[k]:.4f}" for k in ("dev_f1", "test_f1") if k in m)
+            print(f"  {m['path']} ({m['encoder']}, seed {m['seed']}{scores})")
     print(f"parameters: {info['parameters']:,}")
     print(f"scheme:     {info['scheme']} ({len(info['labels'])} labels: {' '.join(info['labels'])})")
     vectors = info["vectors"]
-    table = f"; word table {info['words'] * info['sizes']['word_dim'] * 4 / 2**20:,.1f} MiB"
+    mib = info["words"] * sum(info["word_dims"]) * 4 / 2**20
+    table = f"; word table{'s' * (len(info['word_dims']) > 1)} {mib:,.1f} MiB"
     if vectors is None or "vocabulary" not in vectors:
         print(f"words:      {info['words']:,}" + (table if vectors is None else
               f" ({vectors['words']:,} start from {vectors['dim']}-d vectors of {vectors['file']}; "
@@ -103,7 +120,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"vectors:    {line}")
     data = info["data"]
     print(f"data:       {data['path']} (sha256 {data['hash'][:16]}…, scheme {data['scheme']}; {data['dev']})")
-    print(f"epochs:     best {info['best_epoch']} of {info['epochs_run']} run")
+    if info["members"] is None:
+        print(f"epochs:     best {info['best_epoch']} of {info['epochs_run']} run")
     for split, m in info["metrics"].items():
         print(f"{split + ':':<12}P {m['precision']:.4f}  R {m['recall']:.4f}  F1 {m['f1']:.4f}")
     print("versions:   " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()))

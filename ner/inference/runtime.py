@@ -55,8 +55,12 @@ class NumpyModel:
 
     def __init__(self, arrays: dict[str, np.ndarray]):
         self.w = {k: np.asarray(v, dtype=np.float64 if k.startswith("crf") else np.float32)
-                  for k, v in arrays.items() if k != "layout"}
+                  for k, v in arrays.items() if k != "layout" and "/" not in k}
         self.layout = json.loads(str(arrays["layout"]))
+        # an ensemble (ner.model.ensemble): its members' models; emissions averaged, the CRF scores are its own
+        self.members = [NumpyModel({**{k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith(f"member{i}/")},
+                                    "layout": np.array(json.dumps(layout))})
+                        for i, layout in enumerate(self.layout.get("members", []))]
 
     @classmethod
     def load(cls, bundle: str | Path, vocabs: Vocabularies | None = None, config: dict | None = None) -> "NumpyModel":
@@ -81,6 +85,11 @@ class NumpyModel:
         """What the weights show of the model, for ``ner.bundle.check_parts``: word and char table rows,
         label count, and the settings word_dim, crf, casing_dim, char_cnn (and layers, hidden of a recurrent
         encoder). Raises KeyError or ValueError for arrays missing or of the wrong rank."""
+        if self.members:
+            first = self.members[0].facts()
+            facts = {"words": first["words"], "labels": first["labels"], "crf": self.layout["crf"]}
+            chars = {m["chars"] for m in (member.facts() for member in self.members) if "chars" in m}
+            return {**facts, "chars": chars.pop()} if len(chars) == 1 else facts
         w, layout = self.w, self.layout
         words, word_dim = w["word_embedding"].shape
         _, labels = w["emission_kernel"].shape
@@ -107,6 +116,12 @@ class NumpyModel:
 
     def emissions(self, inputs: dict) -> np.ndarray:
         """Emission scores (B, T, K) for inputs {"words" (B, T), "chars" (B, L), "casing" (B, T)}."""
+        if self.members:   # the members' mean emissions (CRF) or log mean softmax probabilities
+            each = np.stack([member.emissions(inputs) for member in self.members])                  # (M, B, T, K)
+            if self.has_crf:
+                return each.mean(axis=0)
+            probs = np.exp(each - each.max(axis=-1, keepdims=True))
+            return np.log(np.maximum((probs / probs.sum(axis=-1, keepdims=True)).mean(axis=0), 1e-30))
         w = self.w
         words = np.asarray(inputs["words"])
         mask = words != 0
@@ -133,6 +148,8 @@ class NumpyModel:
     @property
     def char_gap(self) -> int:
         """Zeros between the packed words of the ``chars`` input that the char CNN needs (1 without one)."""
+        if self.members:
+            return max(member.char_gap for member in self.members)
         return char_gap(self.w["char_kernel"].shape[0]) if self.layout["char_cnn"] else 1
 
     def _char_cnn(self, chars, mask):

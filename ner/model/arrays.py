@@ -13,12 +13,17 @@ from ner.layers.encoders import MaskedConv1D
 from ner.layers.lstm import FusedLSTM
 
 if TYPE_CHECKING:
+    from ner.model.ensemble import EnsembleTagger
     from ner.model.network import SequenceTagger
 
 
-def export_arrays(model: SequenceTagger) -> dict[str, np.ndarray] | None:
+def export_arrays(model: SequenceTagger | EnsembleTagger) -> dict[str, np.ndarray] | None:
     """The weights of a ``ner.model.network.SequenceTagger`` for :class:`NumpyModel`, or None when its encoder has
-    a layer this module does not implement. Key "layout" holds the structure as JSON."""
+    a layer this module does not implement. Key "layout" holds the structure as JSON. An
+    ``ner.model.ensemble.EnsembleTagger``: member i's arrays prefixed ``member{i}/``, the layout's "members" theirs,
+    and the ensemble's CRF scores."""
+    if hasattr(model, "members"):
+        return _export_ensemble(model)
     arrays: dict[str, np.ndarray] = {}
     layout: dict = {"casing": model.casing_embedding is not None, "char_cnn": model.char_cnn is not None,
                     "crf": model.crf is not None, "encoder": []}
@@ -74,5 +79,19 @@ def export_arrays(model: SequenceTagger) -> dict[str, np.ndarray] | None:
     if layout["crf"]:
         for name, value in zip(("crf_start", "crf_transitions", "crf_end"), model.crf.transition_scores()):
             put(name, value)   # constraint penalties included
+    arrays["layout"] = np.array(json.dumps(layout))
+    return arrays
+
+
+def _export_ensemble(model: EnsembleTagger) -> dict[str, np.ndarray] | None:
+    parts = [export_arrays(member) for member in model.members]
+    if any(part is None for part in parts):
+        return None
+    arrays = {f"member{i}/{name}": value for i, part in enumerate(parts) for name, value in part.items()
+              if name != "layout"}
+    layout = {"members": [json.loads(str(part["layout"])) for part in parts], "crf": model.crf is not None}
+    if model.crf is not None:
+        for name, value in zip(("crf_start", "crf_transitions", "crf_end"), model.crf.transition_scores()):
+            arrays[name] = np.asarray(keras.ops.convert_to_numpy(value), dtype=np.float32)
     arrays["layout"] = np.array(json.dumps(layout))
     return arrays

@@ -64,8 +64,46 @@ def resolve_config(config: dict | None) -> dict:
     return cfg
 
 
+class TaggerOutputs:
+    """What a tagger model computes from its emissions: best tags, probabilities, ``predict_step``. Needs
+    ``self(inputs, training=False)`` -> emissions (B, T, K) and ``self.crf`` (a CRF layer or None)."""
+
+    def emissions(self, inputs: dict) -> Tensor:
+        """Emission scores (B, T, K) float32, inference mode."""
+        return self(inputs, training=False)
+
+    def decode(self, inputs: dict) -> Tensor:
+        """Best tag ids (B, T) int32, 0 at padding: CRF Viterbi (with constraints if enabled) or argmax."""
+        return self.best_tags(self(inputs, training=False), ops.not_equal(inputs["words"], 0))
+
+    def best_tags(self, emissions: Tensor, mask: Tensor) -> Tensor:
+        """Emissions (B, T, K) and mask (B, T) -> best tag ids (B, T) int32, 0 at padding."""
+        if self.crf is not None:
+            return ops.cast(self.crf.decode(emissions, mask), "int32")
+        return ops.where(mask, ops.cast(ops.argmax(emissions, axis=-1), "int32"), 0)
+
+    def tag_probabilities(self, inputs: dict) -> Tensor:
+        """Per-token tag probabilities (B, T, K), 0 at padding: CRF marginals or softmax."""
+        emissions = self(inputs, training=False)
+        mask = ops.not_equal(inputs["words"], 0)
+        probs = self.crf.marginals(emissions, mask) if self.crf is not None else ops.softmax(emissions)
+        return probs * ops.expand_dims(ops.cast(mask, probs.dtype), -1)
+
+    def predict_step(self, *args):
+        """{"tags": (B, T) int32}. On JAX Keras passes (state, data) and expects the state back."""
+        if keras.backend.backend() == "jax":
+            (trainable, non_trainable), data = args
+            mapping = [*zip(self.trainable_variables, trainable),
+                       *zip(self.non_trainable_variables, non_trainable)]
+            with keras.StatelessScope(state_mapping=mapping):
+                tags = self.decode(keras.utils.unpack_x_y_sample_weight(data)[0])
+            return {"tags": tags}, non_trainable
+        (data,) = args
+        return {"tags": self.decode(keras.utils.unpack_x_y_sample_weight(data)[0])}
+
+
 @keras.saving.register_keras_serializable(package="ner")
-class SequenceTagger(keras.Model):
+class SequenceTagger(TaggerOutputs, keras.Model):
     """A sequence tagger over ``labels`` (K tags); built (weights created) on construction.
 
     ``call`` returns emissions (B, T, K) float32; ``predict_step`` returns {"tags": (B, T) int32} (0 at
@@ -135,27 +173,6 @@ class SequenceTagger(keras.Model):
         """Zeros between the packed words of the ``chars`` input that this model's char CNN needs."""
         return char_gap(self.config["char_kernel"])
 
-    def emissions(self, inputs: dict) -> Tensor:
-        """Emission scores (B, T, K) float32, inference mode."""
-        return self(inputs, training=False)
-
-    def decode(self, inputs: dict) -> Tensor:
-        """Best tag ids (B, T) int32, 0 at padding: CRF Viterbi (with constraints if enabled) or argmax."""
-        return self.best_tags(self(inputs, training=False), ops.not_equal(inputs["words"], 0))
-
-    def best_tags(self, emissions: Tensor, mask: Tensor) -> Tensor:
-        """Emissions (B, T, K) and mask (B, T) -> best tag ids (B, T) int32, 0 at padding."""
-        if self.crf is not None:
-            return ops.cast(self.crf.decode(emissions, mask), "int32")
-        return ops.where(mask, ops.cast(ops.argmax(emissions, axis=-1), "int32"), 0)
-
-    def tag_probabilities(self, inputs: dict) -> Tensor:
-        """Per-token tag probabilities (B, T, K), 0 at padding: CRF marginals or softmax."""
-        emissions = self(inputs, training=False)
-        mask = ops.not_equal(inputs["words"], 0)
-        probs = self.crf.marginals(emissions, mask) if self.crf is not None else ops.softmax(emissions)
-        return probs * ops.expand_dims(ops.cast(mask, probs.dtype), -1)
-
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """CRF: mean negative log-likelihood per sequence; softmax: cross-entropy per real token.
 
@@ -171,18 +188,6 @@ class SequenceTagger(keras.Model):
         if sample_weight is not None:
             weight = weight * ops.expand_dims(ops.cast(sample_weight, ce.dtype), -1)
         return ops.sum(ce * weight) / ops.maximum(ops.sum(weight), 1.0)
-
-    def predict_step(self, *args):
-        """{"tags": (B, T) int32}. On JAX Keras passes (state, data) and expects the state back."""
-        if keras.backend.backend() == "jax":
-            (trainable, non_trainable), data = args
-            mapping = [*zip(self.trainable_variables, trainable),
-                       *zip(self.non_trainable_variables, non_trainable)]
-            with keras.StatelessScope(state_mapping=mapping):
-                tags = self.decode(keras.utils.unpack_x_y_sample_weight(data)[0])
-            return {"tags": tags}, non_trainable
-        (data,) = args
-        return {"tags": self.decode(keras.utils.unpack_x_y_sample_weight(data)[0])}
 
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable, "config": dict(self.config),

@@ -236,6 +236,8 @@ def inherit_init(cfg: TrainConfig, given: set[str]) -> TrainConfig:
         raise NerError(f"{path}: unreadable training configuration ({exc})") from None
     if not isinstance(init, dict):
         raise NerError(f"{path}: expected a JSON object of settings")
+    if init.get("ensemble"):
+        raise NerError(f"--init: {cfg.init} is an ensemble (ner ensemble); start from one of its members")
     changes = {}
     for name in INIT_SETTINGS:
         if name not in init and name in _NEWER_SETTINGS:   # older bundles trained with what is now the default
