@@ -31,6 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(default)")
     p.add_argument("--format", choices=("json", "conll", "inline"), default="json",
                    help="json: one object per text; conll: token<TAB>tag lines; inline: [Angela Merkel|PER]")
+    p.add_argument("--nbest", type=int, metavar="K",
+                   help="CRF models, json format: the K most probable analyses of each sentence with their "
+                        "probabilities: {text, sentences: [{start, end, analyses: [{probability, entities}]}]}")
     p.add_argument("--engine", choices=ENGINES, default="auto",
                    help="numpy: tag without loading Keras (fast start; bundles with weights.npz); keras: the "
                         "saved Keras model on --backend; auto: numpy when the bundle allows (default)")
@@ -76,6 +79,8 @@ def _print_conll(tagger, sentences: list[list[str]], documents: list[int | None]
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.nbest is not None and (args.nbest < 1 or args.format != "json" or args.input_format == "conll"):
+        raise NerError("--nbest: needs K >= 1 and text input in the json format")
     tagger = Tagger.load(args.model, engine=args.engine)
     conll_in = args.input_format == "conll" or (
         args.input_format == "auto" and args.input and Path(args.input).suffix.lower() in CONLL_SUFFIXES)
@@ -91,6 +96,10 @@ def run(args: argparse.Namespace) -> int:
         from ner.data.tokenize import tokenize_text
 
         return _print_conll(tagger, [[t.text for t in s] for text in texts for s in tokenize_text(text) if s])
+    if args.nbest is not None:
+        for text, sentences in zip(texts, tagger.tag_many(texts, nbest=args.nbest)):
+            print(strict_dumps({"text": text, "sentences": sentences}, ensure_ascii=False))
+        return 0
     for text, entities in zip(texts, tagger.tag_many(texts)):
         if args.format == "json":
             print(strict_dumps({"text": text, "entities": entities}, ensure_ascii=False))

@@ -50,6 +50,39 @@ def _same_conv(x, kernel, bias):
     return sum(padded[:, i:i + x.shape[1]] @ kernel[i] for i in range(k)) + bias
 
 
+def nbest_paths(emissions: np.ndarray, lengths: np.ndarray, start: np.ndarray, transitions: np.ndarray,
+                end: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k best tag paths of a linear-chain CRF by k-best Viterbi, best first: emissions (B, T, K), lengths (B,),
+    start (K,), transitions (K, K) [from, to], end (K,) -> tags (B, k, T) int (0 at padding) and path scores
+    (B, k) float64 (minus log Z: the log-probability). A sentence with fewer than k paths (K ** length < k) has
+    score -inf and all-zero tags in the rest; ties in any order."""
+    batch, steps, tags = emissions.shape
+    score = np.full((batch, tags, k), -np.inf)                       # best k partial paths ending in each tag
+    score[:, :, 0] = start + emissions[:, 0]
+    back = np.zeros((batch, steps, tags, k), dtype=np.int64)         # flat (previous tag * k + rank)
+    for t in range(1, steps):
+        cand = (score[:, :, :, None] + transitions[None, :, None, :])                  # (B, K_from, k, K_to)
+        cand = cand.transpose(0, 3, 1, 2).reshape(batch, tags, tags * k)               # (B, K_to, K_from * k)
+        order = np.argsort(-cand, axis=-1, kind="stable")[:, :, :k]                    # (B, K_to, k)
+        best = np.take_along_axis(cand, order, axis=-1) + emissions[:, t, :, None]
+        live = (t < lengths)[:, None, None]
+        score = np.where(live, best, score)
+        back[:, t] = order
+    final = (score + end[None, :, None]).reshape(batch, tags * k)
+    ranked = np.argsort(-final, axis=-1, kind="stable")[:, :k]                         # (B, k) flat tag * k + rank
+    scores = np.take_along_axis(final, ranked, axis=-1)
+    paths = np.zeros((batch, k, steps), dtype=np.int64)
+    for row in range(batch):
+        for j in range(k):
+            if scores[row, j] == -np.inf:
+                continue
+            flat = ranked[row, j]
+            for t in range(lengths[row] - 1, -1, -1):
+                paths[row, j, t] = flat // k
+                flat = back[row, t, flat // k, flat % k]
+    return paths, scores
+
+
 class NumpyModel:
     """A saved tagger run with numpy; see the module docstring."""
 
@@ -216,6 +249,10 @@ class NumpyModel:
                 tags[row, t] = tag
                 tag = back[row, t, tag]
         return tags
+
+    def nbest(self, emissions: np.ndarray, lengths: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The k best tag paths (B, k, T) and their scores (B, k) (:func:`nbest_paths`; CRF head only)."""
+        return nbest_paths(emissions, lengths, self.w["crf_start"], self.transitions, self.w["crf_end"], k)
 
     def forward_backward(self, emissions: np.ndarray, lengths: np.ndarray
                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -18,7 +18,7 @@ from ner.data.arrays import encode_sentence, packed_length, pad_inputs
 from ner.data.schemes import convert, to_spans
 from ner.data.tokenize import Token, tokenize_text
 from ner.errors import NerError
-from ner.inference.runtime import NumpyModel
+from ner.inference.runtime import NumpyModel, nbest_paths
 
 if TYPE_CHECKING:
     from ner.model.network import SequenceTagger
@@ -182,8 +182,10 @@ class Tagger:
         """Tags of one tokenized sentence, in ``scheme`` (default: the scheme of the training data)."""
         return self.tag_sentences([_tokens(tokens, "tokens")], scheme)[0]
 
-    def tag_many(self, texts: Iterable[str]) -> list[list[dict]]:
-        """Entities of each text; all sentences of all texts are batched together."""
+    def tag_many(self, texts: Iterable[str], nbest: int | None = None) -> list[list[dict]]:
+        """Entities of each text; all sentences of all texts are batched together. With ``nbest`` (CRF models):
+        per text, its sentences, each ``{"start", "end", "analyses"}`` with the ``nbest`` most probable tag
+        sequences best first, each ``{"probability", "entities"}`` (fewer when the sentence has fewer)."""
         texts = _items(texts, "texts")
         sentences: list[list[Token]] = []
         owner: list[int] = []
@@ -195,17 +197,51 @@ class Tagger:
                     sentences.append(sentence)
                     owner.append(n)
         results: list[list[dict]] = [[] for _ in texts]
+        if nbest is not None:
+            for sentence, n, analyses in zip(sentences, owner, self._nbest([[t.text for t in s] for s in sentences],
+                                                                           nbest)):
+                results[n].append({"start": sentence[0].start, "end": sentence[-1].end, "analyses": [
+                    {"probability": p, "entities": self._entities(texts[n], sentence, ids)} for ids, p in analyses]})
+            return results
         if not sentences:
             return results
         predictions = self._predict([[t.text for t in s] for s in sentences])
         for sentence, n, (ids, scores) in zip(sentences, owner, predictions):
-            tags = self.vocabs.labels.decode(ids)
-            for span in to_spans(tags, self.scheme):
-                start, end = sentence[span.start].start, sentence[span.end - 1].end
-                results[n].append({"text": texts[n][start:end], "label": span.label, "start": start,
-                                   "end": end, "score": self._span_probability(scores, ids, span.start, span.end)})
+            results[n] += self._entities(texts[n], sentence, ids, scores)
         return results
 
-    def tag(self, text: str) -> list[dict]:
-        """Entities of one text (split into sentences first)."""
-        return self.tag_many([text])[0]
+    def _entities(self, text: str, sentence: list[Token], ids: np.ndarray, scores: object = None) -> list[dict]:
+        """The entities of tag ids (T,) over the tokens of ``sentence`` in ``text``; each with its probability
+        when ``scores`` (from :meth:`_predict`) are given."""
+        found = []
+        for span in to_spans(self.vocabs.labels.decode(ids), self.scheme):
+            start, end = sentence[span.start].start, sentence[span.end - 1].end
+            entity = {"text": text[start:end], "label": span.label, "start": start, "end": end}
+            if scores is not None:
+                entity["score"] = self._span_probability(scores, ids, span.start, span.end)
+            found.append(entity)
+        return found
+
+    def _nbest(self, sentences: list[list[str]], k: int) -> list[list[tuple[np.ndarray, float]]]:
+        """Per sentence, its ``k`` best tag id paths (T,) with their probabilities, best first."""
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise NerError(f"nbest: expected a whole number of analyses >= 1, got {k!r}")
+        if self.runtime is not None and not self.runtime.has_crf or self.runtime is None and self.model.crf is None:
+            raise NerError(f"{self.bundle.path}: n-best analyses need a CRF head (this model has softmax)")
+        if self.runtime is not None:
+            start, trans, end = (self.runtime.w["crf_start"], self.runtime.transitions, self.runtime.w["crf_end"])
+        else:
+            start, trans, end = (np.asarray(s, dtype=np.float64) for s in self.model.crf.transition_scores())
+        out: list = [None] * len(sentences)
+        for rows, result in self._batches(sentences):
+            lengths = np.array([len(sentences[i]) for i in rows])
+            paths, scores = nbest_paths(result["emissions"].astype(np.float64), lengths, start, trans, end, k)
+            for row, i in enumerate(rows):
+                out[i] = [(paths[row, j, :lengths[row]], float(np.exp(min(0.0, scores[row, j] - result["log_z"][row]))))
+                          for j in range(k) if scores[row, j] > -np.inf]
+        return out
+
+    def tag(self, text: str, nbest: int | None = None) -> list[dict]:
+        """Entities of one text (split into sentences first); with ``nbest``, its sentences' k best analyses
+        (:meth:`tag_many`)."""
+        return self.tag_many([text], nbest)[0]
