@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -193,3 +194,72 @@ def check_model(path: str | os.PathLike, model: SequenceTagger, vocabs: Vocabula
         facts.update({k: settings[k] for k in ("encoder", "word_dim", "hidden", "layers", "dropout", "char_cnn",
                                                "casing_dim", "constraints")})
     check_parts(path, "model.keras", facts, vocabs, config)
+
+
+# ---------------------------------------------------------------- description
+
+@contextmanager
+def _reading(file: Path):
+    """Turn bad JSON, a missing key or a value of the wrong type in ``file`` into one NerError naming it."""
+    try:
+        yield
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError, OverflowError, RecursionError) as exc:
+        raise NerError(f"{file}: corrupt bundle file ({type(exc).__name__}: {exc})") from None
+
+
+def _load(file: Path):
+    return json.loads(file.read_text(encoding="utf-8"))
+
+
+def describe(path: str | os.PathLike) -> dict:
+    """What a bundle is, as ``ner info`` shows it (and ``ner serve``'s /models): every value checked for the type it
+    is printed as; a value missing or of the wrong type raises NerError naming the file."""
+    meta = read_meta(path)
+    path = Path(path)
+    with _reading(path / "config.json"):
+        config = _load(path / "config.json")
+        trained = [m["config"] for m in config["members"]] if config.get("ensemble") else [config]
+        sizes = {} if config.get("ensemble") else {k: config[k] for k in ("word_dim", "hidden", "layers", "dropout",
+                                                                          "char_cnn", "casing_dim")}
+        model = {"encoder": str(config["encoder"]), "head": "crf" if config["crf"] else "softmax", "sizes": sizes,
+                 "scheme": str(config["scheme"]), "word_dims": [int(c["word_dim"]) for c in trained]}
+    with _reading(path / "vocab.json"):
+        vocab = _load(path / "vocab.json")
+        labels = [str(label) for label in vocab["labels"]["items"]]
+        words = len(vocab["words"]["items"])
+    with _reading(path / "metrics.json"):
+        metrics = {str(split): {k: float(m[k]) for k in ("precision", "recall", "f1")}
+                   for split, m in _load(path / "metrics.json").items()}
+    with _reading(path / "bundle.json"):
+        data = dict(meta["data"])
+        data.update({k: str(data[k]) for k in ("path", "hash", "scheme", "dev")})
+        return {
+            "path": str(path), "status": str(meta["status"]), "format_version": meta["format_version"], **model,
+            "parameters": int(meta["parameters"]), "labels": labels, "data": data,
+            "words": words, "vectors": _vectors(meta.get("vectors")), "members": _members(meta.get("members")),
+            "best_epoch": meta.get("best_epoch"), "epochs_run": meta.get("epochs_run"), "metrics": metrics,
+            "versions": {str(k): str(v) for k, v in meta["versions"].items()},
+        }
+
+
+def _members(members: object) -> list[dict] | None:
+    """bundle.json's "members" (of an ensemble), checked; None for a single model."""
+    if members is None:
+        return None
+    return [{"path": str(m["path"]), "encoder": str(m["encoder"]), "seed": m.get("seed"),
+             **{k: float(m[k]) for k in ("dev_f1", "test_f1") if k in m}} for m in members]
+
+
+def _vectors(vectors: object) -> dict | None:
+    """bundle.json's "vectors" (the pretrained vectors training started from), checked; None without."""
+    if vectors is None:
+        return None
+    if not isinstance(vectors, dict):
+        raise TypeError("vectors: expected an object")
+    if "vocabulary" not in vectors:   # written before the coverage report
+        return {"file": str(vectors["file"]), **{k: int(vectors[k]) for k in ("dim", "words", "not_in_train_or_dev")}}
+    return {"file": str(vectors["file"]),
+            **{k: int(vectors[k]) for k in ("dim", "words", "vocabulary", "exact", "lowercase", "digits")},
+            "added": {k: int(vectors["added"][k]) for k in ("corpus", "file")},
+            "oov": {str(split): {k: float(o[k]) for k in ("before", "after")} for split, o in vectors["oov"].items()},
+            "frozen": bool(vectors["frozen"])}

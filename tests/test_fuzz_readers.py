@@ -20,8 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ner.bundle import REQUIRED, load_bundle, read_meta
-from ner.commands.info import describe
+from ner.bundle import REQUIRED, describe, load_bundle, read_meta
 from ner.data.conll import read_conll
 from ner.data.corpus import load_corpus, read_sentences
 from ner.data.embeddings import load_vectors

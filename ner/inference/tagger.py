@@ -110,17 +110,20 @@ class Tagger:
         out: list = [None] * len(sentences)
         for rows, result in self._batches([list(s) for s in sentences]):
             for row, i in enumerate(rows):
-                n = len(sentences[i])
-                best = result["tags"][row, :n]
-                emissions = result["emissions"][row, :n].astype(np.float64)
-                if "alpha" not in result:
-                    logp = np.log(_softmax(emissions))
-                    out[i] = (best, logp[np.arange(n), best])
-                else:
-                    out[i] = (best, (result["alpha"][row, :n].astype(np.float64),
-                                     result["beta"][row, :n].astype(np.float64),
-                                     float(result["log_z"][row]), emissions, result["transitions"]))
+                out[i] = (result["tags"][row, :len(sentences[i])], self._scores(result, row, len(sentences[i]))[0])
         return out
+
+    @staticmethod
+    def _scores(result: dict, row: int, n: int) -> tuple[object, np.ndarray]:
+        """For sentence ``row`` (``n`` tokens) of a batch's outputs: what :meth:`_span_probability` needs, and the
+        per-token tag probabilities (n, K) (CRF marginals or softmax)."""
+        emissions = result["emissions"][row, :n].astype(np.float64)
+        if "alpha" not in result:
+            probs = _softmax(emissions)
+            return np.log(probs)[np.arange(n), result["tags"][row, :n]], probs
+        alpha, beta = result["alpha"][row, :n].astype(np.float64), result["beta"][row, :n].astype(np.float64)
+        log_z = float(result["log_z"][row])
+        return (alpha, beta, log_z, emissions, result["transitions"]), np.exp(alpha + beta - log_z)
 
     def _batches(self, sentences: list[list[str]], scores: bool = True):
         """Yield (sentence indices, outputs) per batch: tags (B, T), emissions (B, T, K) and, with a CRF,
@@ -226,12 +229,9 @@ class Tagger:
         """Per sentence, its ``k`` best tag id paths (T,) with their probabilities, best first."""
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise NerError(f"nbest: expected a whole number of analyses >= 1, got {k!r}")
-        if self.runtime is not None and not self.runtime.has_crf or self.runtime is None and self.model.crf is None:
+        if not self.has_crf:
             raise NerError(f"{self.bundle.path}: n-best analyses need a CRF head (this model has softmax)")
-        if self.runtime is not None:
-            start, trans, end = (self.runtime.w["crf_start"], self.runtime.transitions, self.runtime.w["crf_end"])
-        else:
-            start, trans, end = (np.asarray(s, dtype=np.float64) for s in self.model.crf.transition_scores())
+        start, trans, end = self._crf_scores()
         out: list = [None] * len(sentences)
         for rows, result in self._batches(sentences):
             lengths = np.array([len(sentences[i]) for i in rows])
@@ -240,6 +240,63 @@ class Tagger:
                 out[i] = [(paths[row, j, :lengths[row]], float(np.exp(min(0.0, scores[row, j] - result["log_z"][row]))))
                           for j in range(k) if scores[row, j] > -np.inf]
         return out
+
+    def analyse(self, texts: Sequence[str], tokens: bool = False, marginals: bool = False,
+                nbest: int | None = None) -> list[list[dict]]:
+        """Everything one decoding pass gives, per text and sentence: ``{"start", "end", "entities"}`` (with
+        scores), and as asked ``"tokens"`` ([{"text", "start", "end", "tag"}], tags in the model's scheme),
+        ``"marginals"`` (per token {label: probability}: CRF marginals or softmax) and ``"nbest"`` (the k most
+        probable analyses, as :meth:`tag_many` gives them; CRF models)."""
+        if nbest is not None and (not self.has_crf or isinstance(nbest, bool) or not isinstance(nbest, int)
+                                  or nbest < 1):
+            raise NerError("nbest: needs a CRF model and a whole number >= 1")
+        sentences, owner = [], []
+        for n, text in enumerate(texts):
+            for sentence in tokenize_text(text):
+                if sentence:
+                    sentences.append(sentence)
+                    owner.append(n)
+        words = [[t.text for t in s] for s in sentences]
+        details: list = [None] * len(sentences)
+        labels = self.labels
+        crf_scores = self._crf_scores() if nbest is not None else None
+        for rows, result in self._batches(words):
+            lengths = np.array([len(words[i]) for i in rows])
+            paths = None
+            if nbest is not None:
+                paths, path_scores = nbest_paths(result["emissions"].astype(np.float64), lengths, *crf_scores, nbest)
+            for row, i in enumerate(rows):
+                n, text, sentence = lengths[row], texts[owner[i]], sentences[i]
+                ids = result["tags"][row, :n]
+                scores, probs = self._scores(result, row, n)
+                out = {"start": sentence[0].start, "end": sentence[-1].end,
+                       "entities": self._entities(text, sentence, ids, scores)}
+                if tokens:
+                    out["tokens"] = [{"text": t.text, "start": t.start, "end": t.end, "tag": tag}
+                                     for t, tag in zip(sentence, self.vocabs.labels.decode(ids))]
+                if marginals:
+                    out["marginals"] = [{label: float(p) for label, p in zip(labels, token)} for token in probs]
+                if paths is not None:
+                    log_z = float(result["log_z"][row])
+                    out["nbest"] = [{"probability": float(np.exp(min(0.0, path_scores[row, j] - log_z))),
+                                     "entities": self._entities(text, sentence, paths[row, j, :n])}
+                                    for j in range(nbest) if path_scores[row, j] > -np.inf]
+                details[i] = out
+        per_text: list[list[dict]] = [[] for _ in texts]
+        for i, out in enumerate(details):
+            per_text[owner[i]].append(out)
+        return per_text
+
+    @property
+    def has_crf(self) -> bool:
+        """Whether the model has a CRF head."""
+        return self.runtime.has_crf if self.runtime is not None else self.model.crf is not None
+
+    def _crf_scores(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """start (K,), transitions (K, K), end (K,) in use, float64 (CRF models)."""
+        if self.runtime is not None:
+            return self.runtime.w["crf_start"], self.runtime.transitions, self.runtime.w["crf_end"]
+        return tuple(np.asarray(s, dtype=np.float64) for s in self.model.crf.transition_scores())
 
     def tag(self, text: str, nbest: int | None = None) -> list[dict]:
         """Entities of one text (split into sentences first); with ``nbest``, its sentences' k best analyses
