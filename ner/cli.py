@@ -17,7 +17,7 @@ from ner.commands.common import BACKENDS
 from ner.errors import NerError
 
 # Sub-command modules under ner/commands; each has ``register(subparsers)`` that sets ``func``.
-COMMANDS = ("data", "train", "ensemble", "evaluate", "tag", "info", "compare", "probe")
+COMMANDS = ("data", "train", "ensemble", "evaluate", "tag", "info", "serve", "compare", "probe")
 
 
 def _select_backend(argv: list[str]) -> None:

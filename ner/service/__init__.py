@@ -1,0 +1,1 @@
+"""The tagging service (``ner serve``): FastAPI app and batching of concurrent requests; needs the serve extra."""
