@@ -176,3 +176,18 @@ def test_the_service_imports_no_framework():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+
+
+def test_a_compare_folder_serves_every_run_by_its_name(tmp_path):
+    import shutil
+
+    from ner.io.outputs import MARK
+
+    report = tmp_path / "report"
+    for run in ("lstm-crf-s1", "bilstm-crf-s1"):
+        shutil.copytree(CRF, report / "runs" / run / "model")
+    (report / MARK).write_text(json.dumps({"written_by": "ner", "kind": "comparison"}))
+    taggers = load_taggers([str(report), str(SOFTMAX)])
+    assert sorted(taggers) == ["bilstm-crf-s1", "conv-softmax-sgd", "lstm-crf-s1"]
+    with pytest.raises(Exception, match="a second model named 'conv-softmax-sgd'"):
+        load_taggers([str(SOFTMAX), str(SOFTMAX)])
