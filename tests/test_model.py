@@ -287,3 +287,30 @@ def test_frozen_pretrained_rows_do_not_move(optimizer, corpus, tmp_path):
     loaded = keras.saving.load_model(tmp_path / "m.keras")
     np.testing.assert_array_equal(ops.convert_to_numpy(loaded.word_embedding.frozen)[rows], 1.0)
     np.testing.assert_array_equal(export_arrays(loaded)["word_embedding"], after)
+
+
+def test_variational_dropout_keeps_one_mask_across_time(corpus):
+    """variational_dropout: a feature dropped for a sentence is dropped at every step (SpatialDropout1D); the
+    default drops each step anew. Both scale what they keep by 1 / (1 - p)."""
+    _, _, vocabs = corpus
+    x = ops.ones((4, 12, 16))
+    for variational in (True, False):
+        model = build_tagger({**TINY_MODEL, "dropout": 0.5, "variational_dropout": variational}, vocabs)
+        kept = ops.convert_to_numpy(model.input_dropout(x, training=True)) > 0                   # (4, 12, 16)
+        constant_in_time = (kept == kept[:, :1]).all()
+        assert constant_in_time == variational and 0.2 < kept.mean() < 0.8
+
+
+@pytest.mark.parametrize("settings, kind, clip", [
+    ({"optimizer": "nadam", "clip_global": True, "clipnorm": 1.0}, "Nadam", ("global_clipnorm", 1.0)),
+    ({"optimizer": "adam"}, "Adam", ("clipnorm", 5.0)),
+    ({"optimizer": "sgd", "clipnorm": 0.0}, "SGD", ("clipnorm", None)),
+])
+def test_the_optimizer_and_its_clipping(settings, kind, clip):
+    from ner.training.config import TrainConfig
+    from ner.training.fit import make_optimizer
+
+    optimizer = make_optimizer(TrainConfig(**settings).validate())
+    assert type(optimizer).__name__ == kind and getattr(optimizer, clip[0]) == clip[1]
+    other = "clipnorm" if clip[0] == "global_clipnorm" else "global_clipnorm"
+    assert getattr(optimizer, other) is None

@@ -17,7 +17,7 @@ _TRAINING = {
     "layers": (int, "L", "stacked encoder layers (default 1)"),
     "dropout": (float, "P", "dropout rate (default 0.5)"),
     "lr": (float, "X", "learning rate (default 2e-3 for adam)"),
-    "optimizer": (str, "NAME", "adam or sgd (default adam)"),
+    "optimizer": (str, "NAME", "adam, nadam or sgd (default adam)"),
     "embeddings": (str, "VECTORS", "pretrained word vectors for every run (GloVe, word2vec text or binary, "
                                     "fastText .vec; optionally gzip-compressed)"),
     "extra_vector_words": (int, "N", "with --embeddings: also the vector file's first N words that the corpus "

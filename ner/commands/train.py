@@ -17,7 +17,7 @@ _FLAGS = {
     "lr": ("X", float, "learning rate (default 2e-3 for adam, 1e-2 for sgd)"),
     "lr_decay": ("D", float, "learning-rate decay: lr / (1 + D * epoch)"),
     "clipnorm": ("C", float, "gradient clipping by norm"),
-    "optimizer": ("NAME", str, "adam or sgd"),
+    "optimizer": ("NAME", str, "adam, nadam or sgd"),
     "dropout": ("P", float, "dropout rate"),
     "hidden": ("H", int, "hidden units per direction"),
     "layers": ("L", int, "number of stacked encoder layers"),
@@ -75,6 +75,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="drop the character CNN")
     p.add_argument("--no-constraints", dest="constraints", action="store_false", default=argparse.SUPPRESS,
                    help="do not forbid ill-formed transitions in the CRF")
+    p.add_argument("--clip-global", dest="clip_global", action="store_true", default=argparse.SUPPRESS,
+                   help="clip the norm of all gradients together to --clipnorm (default: each variable's)")
+    p.add_argument("--variational-dropout", dest="variational_dropout", action="store_true",
+                   default=argparse.SUPPRESS,
+                   help="dropout of the encoder's inputs and outputs with one mask per sentence and feature, the "
+                        "same at every time step (default: a new mask at each step)")
     p.add_argument("--freeze-embeddings", dest="freeze_embeddings", action="store_true",
                    default=argparse.SUPPRESS,
                    help="with --embeddings: word rows that start from a pretrained vector are not trained")

@@ -31,7 +31,8 @@ log = logging.getLogger("ner")
 
 DEFAULTS = dict(encoder="bilstm", head="crf", word_dim=100, hidden=200, layers=1, dropout=0.5,
                 char_cnn=None, char_dim=30, char_filters=50, char_kernel=3, casing_dim=10,
-                constraints=True, scheme="bioes", crf_scan="auto", lstm_path="auto", freeze_embeddings=False)
+                constraints=True, scheme="bioes", crf_scan="auto", lstm_path="auto", freeze_embeddings=False,
+                variational_dropout=False)
 # how layers run, not what they compute (``CRF(scan=...)``, ``FusedLSTM(implementation=...)``): "auto" decides
 # when the model is traced (the loop-free forms on JAX with a GPU)
 EXECUTION = {"crf_scan": CRF_SCANS, "lstm_path": LSTM_PATHS}
@@ -54,8 +55,9 @@ def resolve_config(config: dict | None) -> dict:
         raise NerError(f"model setting casing_dim: must be an integer >= 0, not {cfg['casing_dim']!r}")
     if not 0 <= cfg["dropout"] < 1:
         raise NerError(f"model setting dropout: must be in [0, 1), not {cfg['dropout']!r}")
-    if not isinstance(cfg["freeze_embeddings"], bool):
-        raise NerError(f"model setting freeze_embeddings: must be true or false, not {cfg['freeze_embeddings']!r}")
+    for name in ("freeze_embeddings", "variational_dropout"):
+        if not isinstance(cfg[name], bool):
+            raise NerError(f"model setting {name}: must be true or false, not {cfg[name]!r}")
     if cfg["char_cnn"] not in (None, True, False):
         raise NerError(f"model setting char_cnn: must be true, false or null, not {cfg['char_cnn']!r}")
     for name, choices in EXECUTION.items():
@@ -122,9 +124,11 @@ class SequenceTagger(TaggerOutputs, keras.Model):
                                  if cfg["casing_dim"] else None)
         self.char_cnn = (CharCNN(num_chars, cfg["char_dim"], cfg["char_filters"], cfg["char_kernel"],
                                  dropout=cfg["dropout"], name="char_cnn") if use_char_cnn else None)
-        self.input_dropout = keras.layers.Dropout(cfg["dropout"])
+        # variational: one mask per sentence and feature, the same at every time step
+        dropout = keras.layers.SpatialDropout1D if cfg["variational_dropout"] else keras.layers.Dropout
+        self.input_dropout = dropout(cfg["dropout"])
         self.encoder = spec.build(cfg["hidden"], cfg["layers"], cfg["dropout"])
-        self.output_dropout = keras.layers.Dropout(cfg["dropout"])
+        self.output_dropout = dropout(cfg["dropout"])
         self.emission = keras.layers.Dense(len(self.labels), dtype="float32", name="emission")
         self.crf = None
         if cfg["head"] == "crf":

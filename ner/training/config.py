@@ -18,8 +18,8 @@ from ner.data.corpus import data_name, is_dataset
 from ner.data.schemes import TRAIN_SCHEMES
 from ner.errors import NerError
 
-OPTIMIZERS = ("adam", "sgd")
-DEFAULT_LR = {"adam": 2e-3, "sgd": 1e-2}
+OPTIMIZERS = ("adam", "nadam", "sgd")
+DEFAULT_LR = {"adam": 2e-3, "nadam": 2e-3, "sgd": 1e-2}
 
 
 @dataclass
@@ -36,8 +36,10 @@ class TrainConfig:
     lr: float | None = None            # None: 2e-3 for adam, 1e-2 for sgd
     lr_decay: float = 0.05             # lr_epoch = lr / (1 + lr_decay * epoch)
     clipnorm: float = 5.0
+    clip_global: bool = False          # clip the norm of all gradients together (default: each variable's)
     momentum: float = 0.9              # sgd only
     dropout: float = 0.5
+    variational_dropout: bool = False  # the same dropout mask at every time step (per sentence and feature)
     hidden: int = 200                  # units per direction
     layers: int = 1
     word_dim: int = 100
@@ -131,7 +133,7 @@ class TrainConfig:
                 "hidden": self.hidden, "layers": self.layers, "dropout": self.dropout,
                 "char_cnn": self.char_cnn, "casing_dim": self.casing_dim, "constraints": self.constraints,
                 "scheme": self.scheme, "crf_scan": self.crf_scan, "lstm_path": self.lstm_path,
-                "freeze_embeddings": self.freeze_embeddings}
+                "freeze_embeddings": self.freeze_embeddings, "variational_dropout": self.variational_dropout}
 
     @classmethod
     def from_json(cls, path: str | os.PathLike) -> dict:
@@ -215,12 +217,14 @@ def _normalised(name: str, value):
 
 
 # what an --init bundle fixes: its model's architecture and scheme, its vocabularies and word vectors
-INIT_SETTINGS = ("encoder", "crf", "word_dim", "hidden", "layers", "dropout", "char_cnn", "casing_dim",
+INIT_SETTINGS = ("encoder", "crf", "word_dim", "hidden", "layers", "dropout", "variational_dropout", "char_cnn",
+                 "casing_dim",
                  "constraints", "scheme", "embeddings", "extra_vector_words", "freeze_embeddings", "min_freq",
                  "lowercase", "digits")
 
 
-_NEWER_SETTINGS = ("extra_vector_words", "freeze_embeddings")   # INIT_SETTINGS that older bundles lack
+# INIT_SETTINGS that older bundles lack (they were trained with what is now the default)
+_NEWER_SETTINGS = ("extra_vector_words", "freeze_embeddings", "variational_dropout")
 
 
 def inherit_init(cfg: TrainConfig, given: set[str]) -> TrainConfig:
@@ -240,7 +244,7 @@ def inherit_init(cfg: TrainConfig, given: set[str]) -> TrainConfig:
         raise NerError(f"--init: {cfg.init} is an ensemble (ner ensemble); start from one of its members")
     changes = {}
     for name in INIT_SETTINGS:
-        if name not in init and name in _NEWER_SETTINGS:   # older bundles trained with what is now the default
+        if name not in init and name in _NEWER_SETTINGS:
             init[name] = getattr(TrainConfig(), name)
         if name not in init:
             continue

@@ -53,12 +53,18 @@ def set_seed(seed: int) -> None:
 
 
 def make_optimizer(cfg: TrainConfig) -> keras.optimizers.Optimizer:
-    """The optimizer ``cfg`` asks for: Keras' Adam or SGD, fused updates on TensorFlow (``ner.model.optimizers``)."""
+    """The optimizer ``cfg`` asks for: Adam or SGD with fused updates on TensorFlow (``ner.model.optimizers``), or
+    Keras' Nadam; gradients clipped by norm ``clipnorm`` per variable, or over all of them with ``clip_global``."""
+    import keras
+
     from ner.model.optimizers import SGD, Adam
 
+    clip = {"global_clipnorm" if cfg.clip_global else "clipnorm": cfg.clipnorm or None}
     if cfg.optimizer == "sgd":
-        return SGD(cfg.learning_rate, momentum=cfg.momentum, clipnorm=cfg.clipnorm)
-    return Adam(cfg.learning_rate, clipnorm=cfg.clipnorm)
+        return SGD(cfg.learning_rate, momentum=cfg.momentum, **clip)
+    if cfg.optimizer == "nadam":
+        return keras.optimizers.Nadam(cfg.learning_rate, **clip)
+    return Adam(cfg.learning_rate, **clip)
 
 
 def _log(cfg: TrainConfig, message: str) -> None:
