@@ -102,6 +102,7 @@ def test_report_files_and_verdicts(tiny):
     out = tiny["out"]
     page = (out / "index.html").read_text()
     markdown = (out / "report.md").read_text()
+    assert f"<code>ner serve {out} --data {tiny['data']}</code>" in page   # opens these runs in the browser
     for name in FIGURES:
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"src='{name}'" in page and f"({name})" in markdown

@@ -7,7 +7,7 @@ import socket
 
 from ner.errors import NerError
 
-HELP = "serve models over HTTP: POST /tag, GET /models, GET /health, /docs"
+HELP = "serve models over HTTP: a page at /, POST /tag, GET /models, GET /health, /docs"
 INSTALL = "pip install 'ner[serve]'"
 
 
@@ -20,6 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     f"OpenAPI page. Requests arriving close together are decoded together. Needs: {INSTALL}.")
     p.add_argument("models", nargs="+", metavar="MODEL",
                    help="model bundles, or ner compare output folders (every run's bundle, named by its run)")
+    p.add_argument("--data", metavar="CORPUS",
+                   help="a corpus with a test split: the page's browse mode lists the test sentences where the "
+                        "models disagree most, gold tags beside each model's")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
     p.add_argument("--port", type=int, default=8080, help="port (default: 8080)")
     p.add_argument("--batch-wait-ms", type=float, default=5.0, metavar="MS",
@@ -42,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
         import uvicorn
 
         from ner.service.app import Limits, create_app, load_taggers
+        from ner.service.browse import Disagreements
     except ImportError as exc:
         raise NerError(f"ner serve needs FastAPI and uvicorn ({exc.name} is missing): {INSTALL}") from None
     for flag in ("port", "max_batch", "max_body_bytes", "max_chars", "max_texts", "max_nbest"):
@@ -57,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
         raise NerError(f"--host {args.host} --port {args.port}: cannot listen there ({exc.strerror or exc})") from None
     limits = Limits(max_body_bytes=args.max_body_bytes, max_chars=args.max_chars, max_texts=args.max_texts,
                     max_nbest=args.max_nbest, batch_wait_ms=args.batch_wait_ms, max_batch=args.max_batch)
-    config = uvicorn.Config(create_app(taggers, limits), host=args.host, port=args.port, log_level="warning")
+    browse = Disagreements.of(taggers, args.data) if args.data else None
+    config = uvicorn.Config(create_app(taggers, limits, browse), host=args.host, port=args.port, log_level="warning")
     _server(uvicorn)(config).run()
     return 0
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import os
+import shlex
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -272,6 +273,13 @@ def markdown(report: dict) -> str:
     return "\n".join(out)
 
 
+def serve_command(report: dict) -> str:
+    """The ``ner serve`` command that opens the report's models with browse mode on its data."""
+    c = report["context"]
+    models = [c["out"]] if c["mode"] == "grid" else [r["bundle"] for r in report["runs"]]
+    return shlex.join(["ner", "serve", *models, "--data", str(c["data"])])
+
+
 def page(report: dict) -> str:
     """index.html: settings, tables, figures and verdicts on one page (self-contained but the PNGs)."""
     e = html.escape
@@ -283,6 +291,9 @@ def page(report: dict) -> str:
              "li{margin:.2em 0}</style></head><body>",
              "<h1>NER comparison report</h1>", f"<p>Generated {e(report['created'])}.</p><ul>"]
     parts += [f"<li>{e(line)}</li>" for line in _settings(report)] + ["</ul>"]
+    parts.append("<p>See where these models read sentences differently, in the browser: "
+                 f"<code>{e(serve_command(report))}</code>, then open <a href='http://127.0.0.1:8080/'>"
+                 "http://127.0.0.1:8080/</a>.</p>")
     for title, header, rows in tables(report):
         parts.append(f"<h2>{e(title)}</h2><table><tr>" + "".join(f"<th>{e(h)}</th>" for h in header) + "</tr>")
         parts += ["<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in rows]

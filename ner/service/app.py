@@ -8,7 +8,10 @@ Contract (``GET /docs`` shows it as OpenAPI):
   result per text; ``"sentences"`` (with the options only) holds per sentence its ``start``, ``end`` and as asked
   ``tokens`` ([{"text", "start", "end", "tag"}]), ``marginals`` (per token {label: probability}) and ``nbest``
   ([{"probability", "entities"}], best first).
-- ``GET /models``: each model's description (what ``ner info`` shows). ``GET /health``: ``{"status": "ok"}``.
+- ``GET /models``: each model's description (what ``ner info`` shows). ``GET /health``: ``{"status": "ok",
+  "models", "browse", "types"}``. ``GET /``: the page (static/page.html) that shows how the models read a text and,
+  with a corpus, ``GET /browse?type=&filter=&limit=``: the test sentences where they disagree most
+  (:mod:`ner.service.browse`).
 - Errors: ``{"error": one line}`` with 413 (body, text or number of texts over the limits), 422 (malformed JSON,
   wrong fields or types), 404 (unknown model).
 """
@@ -19,11 +22,12 @@ import asyncio
 import json
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ner.bundle import describe
@@ -31,6 +35,7 @@ from ner.errors import NerError
 from ner.inference.tagger import Tagger
 from ner.io.outputs import MARK
 from ner.service.batcher import Batcher
+from ner.service.browse import Disagreements
 
 
 @dataclass
@@ -87,9 +92,10 @@ def load_taggers(paths: list[str]) -> dict[str, Tagger]:
     return taggers
 
 
-def create_app(taggers: dict[str, Tagger], limits: Limits | None = None) -> FastAPI:
-    """The service over ``taggers`` (name -> numpy-runtime Tagger) with ``limits``; ``app.state.batchers`` holds
-    each model's :class:`Batcher` (its ``passes`` count the decoding passes)."""
+def create_app(taggers: dict[str, Tagger], limits: Limits | None = None,
+               browse: Disagreements | None = None) -> FastAPI:
+    """The service over ``taggers`` (name -> numpy-runtime Tagger) with ``limits``, and the page's browse mode
+    over ``browse``; ``app.state.batchers`` holds each model's :class:`Batcher` (``passes``: its decoding passes)."""
     limits = limits or Limits()
     batchers = {name: Batcher(lambda texts, options, t=tagger: t.analyse(texts, **options), limits.batch_wait_ms,
                               limits.max_batch) for name, tagger in taggers.items()}
@@ -107,9 +113,27 @@ def create_app(taggers: dict[str, Tagger], limits: Limits | None = None) -> Fast
     async def refused(request: Request, exc: RequestError) -> JSONResponse:
         return JSONResponse({"error": exc.reason}, status_code=exc.status)
 
+    page = resources.files("ner.service").joinpath("static/page.html").read_text(encoding="utf-8")
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def home() -> str:
+        return page
+
     @app.get("/health")
     async def health() -> dict:
-        return {"status": "ok", "models": list(taggers)}
+        return {"status": "ok", "models": list(taggers), "browse": browse is not None,
+                "types": browse.types() if browse is not None else []}
+
+    @app.get("/browse")
+    async def disagreements(type: str = "", filter: str = "all", limit: int = 50) -> dict:
+        if browse is None:
+            raise RequestError(404, "browse: start ner serve with --data CORPUS to browse its test sentences")
+        if not 1 <= limit <= 1000:
+            raise RequestError(422, f"limit: must be between 1 and 1000, not {limit}")
+        try:
+            return {"sentences": browse.ranked(type or None, filter, limit)}
+        except NerError as exc:
+            raise RequestError(422, str(exc)) from None
 
     @app.get("/models")
     async def models() -> dict:

@@ -1,0 +1,64 @@
+"""Make docs/page.png, README's screenshot of the ner serve page (run by hand; needs chromium and playwright).
+
+    python docs/page_screenshot.py [--width 1100]
+
+Serves the two 0.1.0 test bundles (tests/bundles: a CRF and a softmax model trained on tests/bundles/data) with
+browse mode on that corpus, tags one sentence and screenshots the page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLES = ROOT / "tests" / "bundles"
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--width", type=int, default=1100)
+    p.add_argument("--out", default=str(ROOT / "docs" / "page.png"))
+    args = p.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "ner", "serve", str(BUNDLES / "fused-crf-adam"),
+                               str(BUNDLES / "conv-softmax-sgd"), "--data", str(BUNDLES / "data"), "--port", str(port)])
+    try:
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
+            page = browser.new_page(viewport={"width": args.width, "height": 1000})
+            page.goto(f"http://127.0.0.1:{port}")
+            page.wait_for_selector("#sentences article")
+            page.fill("#text", "Tobias Wennerholm , the new manager of Sandvik Lodge FC , promised supporters an "
+                               "attacking style of football .")
+            page.click("button[type=submit]")
+            page.wait_for_selector("#readings .reading")
+            page.hover("#readings .tok.disagree")
+            page.screenshot(path=args.out, clip={"x": 0, "y": 0, "width": args.width, "height": 1000})
+            browser.close()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    print(args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
