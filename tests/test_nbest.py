@@ -81,7 +81,22 @@ def test_nbest_on_the_command_line_and_its_refusals(capsys):
     line = json.loads(stdout)
     assert code == 0 and line["text"] == TEXT and [len(s["analyses"]) for s in line["sentences"]] == [2, 2]
     assert one_line_error(capsys, ["tag", CRF_BUNDLE, TEXT, "--nbest", 2, "--format", "conll"]) == \
-        "ner: error: --nbest: needs K >= 1 and text input in the json format"
+        "ner: error: --nbest: needs 1 <= K <= 1000 and text input in the json format"
     assert one_line_error(capsys, ["tag", CRF_BUNDLE, TEXT, "--nbest", 0]).startswith("ner: error: --nbest:")
     assert one_line_error(capsys, ["tag", SOFTMAX_BUNDLE, TEXT, "--nbest", 2]) == \
         f"ner: error: {SOFTMAX_BUNDLE}: n-best analyses need a CRF head (this model has softmax)"
+
+
+def test_forbidden_paths_never_show_as_analyses():
+    """The constraint penalties are finite scores: paths through them have probability 0 and are left out."""
+    tagger = Tagger.load(CRF_BUNDLE, engine="numpy")
+    (sentence,) = tagger.tag("Paris .", nbest=50)
+    probs = [a["probability"] for a in sentence["analyses"]]
+    assert 0 < len(probs) < 50 and all(p > 0 for p in probs) and sum(probs) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_nbest_refuses_conll_input_found_by_its_suffix(capsys, tmp_path):
+    conll = tmp_path / "x.conll"
+    conll.write_text("Paris\n.\n")
+    assert one_line_error(capsys, ["tag", CRF_BUNDLE, "--input", conll, "--nbest", 2]).startswith(
+        "ner: error: --nbest: needs")

@@ -12,13 +12,14 @@ import threading
 import time
 import urllib.request
 
-import httpx
 import pytest
-from fastapi.testclient import TestClient
 
-from ner.service.app import Limits, create_app, load_taggers
+httpx = pytest.importorskip("httpx")
+TestClient = pytest.importorskip("fastapi.testclient").TestClient
 
-from helpers import OLD_BUNDLES, ROOT, one_line_error
+from ner.service.app import Limits, create_app, load_taggers  # noqa: E402  (after the serve extra is known there)
+
+from helpers import OLD_BUNDLES, ROOT, one_line_error  # noqa: E402
 
 CRF, SOFTMAX = OLD_BUNDLES / "fused-crf-adam", OLD_BUNDLES / "conv-softmax-sgd"
 TEXT = "The ferry from Oban to Craignure was cancelled because of high winds ."
@@ -52,7 +53,7 @@ def test_tokens_marginals_and_nbest(client, taggers):
     (sentence,) = answer["results"][0]["models"]["fused-crf-adam"]["sentences"]
     tokens = [t["text"] for t in sentence["tokens"]]
     assert tokens == TEXT.split() and [t["tag"] for t in sentence["tokens"]] == \
-        taggers["fused-crf-adam"].tag_sentences([tokens], scheme=taggers["fused-crf-adam"].scheme)[0]
+        taggers["fused-crf-adam"].tag_sentences([tokens])[0]   # in the scheme of the training data
     assert all(sum(m.values()) == pytest.approx(1.0) for m in sentence["marginals"])
     assert sentence["nbest"] == taggers["fused-crf-adam"].tag(TEXT, nbest=3)[0]["analyses"]
 
@@ -74,8 +75,9 @@ def test_tokens_marginals_and_nbest(client, taggers):
     (json.dumps({"texts": ["a"] * 4}).encode(), 413, "texts: 4 texts, the limit is 3 per request"),
     (json.dumps({"text": "a" * 301}).encode(), 413, "texts[0]: 301 characters, the limit is 300"),
     (json.dumps({"text": "a" * 2500}).encode(), 413, "body: 2512 bytes, the limit is 2000"),
-    (b"[" * 900 + b"]" * 900, 422, "Input should be a valid dictionary"),
-    (b"[" * 990 + b"]" * 900, 422, "malformed JSON"),
+    (b"[" * 50 + b"]" * 50, 422, "Input should be a valid dictionary"),
+    (b"[" * 60 + b"]" * 50, 422, "malformed JSON"),
+    (b'{"text": "Paris \\ud800 ."}', 422, "texts[0]: not valid Unicode (character 6)"),
 ])
 def test_bad_requests_get_a_status_and_one_line(client, body, status, error):
     response = client.post("/tag", content=body, headers={"content-type": "application/json"})
@@ -88,7 +90,9 @@ def test_bad_requests_get_a_status_and_one_line(client, body, status, error):
 def test_models_health_and_the_openapi_page(client):
     models = client.get("/models").json()
     assert list(models) == ["fused-crf-adam", "conv-softmax-sgd"] and models["fused-crf-adam"]["head"] == "crf"
-    assert client.get("/health").json() == {"status": "ok", "models": ["fused-crf-adam", "conv-softmax-sgd"]}
+    assert client.get("/health").json() == {"status": "ok", "models": ["fused-crf-adam", "conv-softmax-sgd"],
+                                            "browse": False, "types": []}
+    assert client.get("/browse").status_code == 404 and "--data CORPUS" in client.get("/browse").json()["error"]
     assert client.get("/docs").status_code == 200 and "TagRequest" in client.get("/openapi.json").text
 
 
@@ -97,15 +101,34 @@ def test_requests_arriving_together_are_decoded_in_one_pass(taggers):
     async def burst(app, n):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://ner") as http:
-            return await asyncio.gather(*(http.post("/tag", json={"text": f"{TEXT} {i}", "models": ["fused-crf-adam"]})
-                                          for i in range(n)))
+            return await asyncio.gather(*(http.post("/tag", json={"text": f"{TEXT} {i}", "models": ["fused-crf-adam"],
+                                                                  "tokens": True}) for i in range(n)))
 
     for max_batch, passes in ((64, 1), (2, 4)):
         app = create_app(taggers, Limits(batch_wait_ms=2000, max_batch=max_batch))
         answers = asyncio.run(burst(app, 8))
-        assert [a.json()["results"][0]["text"] for a in answers] == [f"{TEXT} {i}" for i in range(8)]
+        # each answer is its own text's: the last token the model saw is the request's number
+        assert [a.json()["results"][0]["models"]["fused-crf-adam"]["sentences"][-1]["tokens"][-1]["text"]
+                for a in answers] == [str(i) for i in range(8)]
         assert app.state.batchers["fused-crf-adam"].passes == passes
         assert app.state.batchers["conv-softmax-sgd"].passes == 0
+
+
+def test_a_model_named_twice_is_decoded_once(taggers):
+    app = create_app(taggers)
+    with TestClient(app) as c:
+        answer = c.post("/tag", json={"text": TEXT, "models": ["fused-crf-adam"] * 50}).json()
+    assert list(answer["results"][0]["models"]) == ["fused-crf-adam"]
+    assert app.state.batchers["fused-crf-adam"].passes == 1
+
+
+def test_a_failure_inside_is_one_json_line_and_the_server_goes_on(taggers, monkeypatch):
+    app = create_app(taggers)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        monkeypatch.setattr(app.state.batchers["fused-crf-adam"], "decode", lambda texts, options: 1 / 0)
+        response = c.post("/tag", json={"text": TEXT, "models": ["fused-crf-adam"]})
+        assert response.status_code == 500 and response.json() == {"error": "internal error (ZeroDivisionError)"}
+        assert c.post("/tag", json={"text": TEXT, "models": ["conv-softmax-sgd"]}).status_code == 200
 
 
 def test_serve_without_fastapi_names_the_install(monkeypatch, capsys):
@@ -133,7 +156,7 @@ def free_port() -> int:
 def test_a_real_server_answers_concurrent_requests_and_drains_on_sigterm():
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "ner", "serve", str(CRF), "--port", str(port),
-                               "--batch-wait-ms", "300"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               "--batch-wait-ms", "3000"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               env={**os.environ, "KERAS_BACKEND": "tensorflow"})
     url = f"http://127.0.0.1:{port}"
     try:
@@ -144,23 +167,27 @@ def test_a_real_server_answers_concurrent_requests_and_drains_on_sigterm():
                         break
             except OSError:
                 time.sleep(0.1)
-        answers = [None] * 6
+        answers, errors = [None] * 6, []
 
         def ask(i):
-            request = urllib.request.Request(f"{url}/tag", data=json.dumps({"text": f"{TEXT} {i}"}).encode(),
-                                             headers={"content-type": "application/json"})
-            with urllib.request.urlopen(request, timeout=30) as r:
-                answers[i] = json.load(r)
+            body = json.dumps({"text": f"{TEXT} {i}", "tokens": True}).encode()
+            request = urllib.request.Request(f"{url}/tag", data=body, headers={"content-type": "application/json"})
+            try:
+                with urllib.request.urlopen(request, timeout=60) as r:
+                    answers[i] = json.load(r)
+            except Exception as exc:  # noqa: BLE001  (reported below)
+                errors.append(repr(exc))
 
         threads = [threading.Thread(target=ask, args=(i,)) for i in range(6)]
         for t in threads:
             t.start()
-        time.sleep(0.1)   # the requests are in, waiting for their batch
+        time.sleep(1.0)   # well inside the 3 s batch wait: the requests are in, waiting for their batch
         server.send_signal(signal.SIGTERM)
         for t in threads:
-            t.join(timeout=30)
-        assert server.wait(timeout=30) == 0
-        assert [a["results"][0]["text"] for a in answers] == [f"{TEXT} {i}" for i in range(6)]
+            t.join(timeout=60)
+        assert server.wait(timeout=60) == 0 and errors == []
+        assert [a["results"][0]["models"]["fused-crf-adam"]["sentences"][-1]["tokens"][-1]["text"]
+                for a in answers] == [str(i) for i in range(6)]
     finally:
         server.kill()
         server.communicate()

@@ -29,7 +29,8 @@ def run(args: argparse.Namespace) -> int:
     if info["members"] is None:
         print("sizes:      " + ", ".join(f"{k} {v}" for k, v in info["sizes"].items()))
     else:
-        print(f"members:    {len(info['members'])}, their emission and transition scores averaged")
+        how = "emission and transition scores" if info["head"] == "crf" else "tag probabilities"
+        print(f"members:    {len(info['members'])}, their {how} averaged")
         for m in info["members"]:
             scores = "".join(f", {k[:-3]} F1 {m[k]:.4f}" for k in ("dev_f1", "test_f1") if k in m)
             print(f"  {m['path']} ({m['encoder']}, seed {m['seed']}{scores})")

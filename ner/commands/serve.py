@@ -26,9 +26,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
     p.add_argument("--port", type=int, default=8080, help="port (default: 8080)")
     p.add_argument("--batch-wait-ms", type=float, default=5.0, metavar="MS",
-                   help="how long a request waits for others to be decoded with it (default: 5)")
+                   help="how long the first request of a batch waits for others to be decoded with it (default: 5)")
     p.add_argument("--max-batch", type=int, default=64, metavar="N",
-                   help="texts decoded together at most (default: 64)")
+                   help="a batch is decoded at once when a request brings it to N texts (default: 64; a request "
+                        "is never split)")
     p.add_argument("--max-body-bytes", type=int, default=1 << 20, metavar="N",
                    help="largest request body; larger gets 413 (default: 1048576)")
     p.add_argument("--max-chars", type=int, default=100_000, metavar="N",

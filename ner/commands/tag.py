@@ -13,6 +13,7 @@ from ner.inference.tagger import ENGINES, Tagger
 from ner.io.files import strict_dumps
 
 CONLL_SUFFIXES = {".conll", ".bio", ".iob", ".bmes", ".tsv"}
+MAX_NBEST = 1000
 
 
 HELP = "tag raw text with a model bundle"
@@ -79,11 +80,11 @@ def _print_conll(tagger, sentences: list[list[str]], documents: list[int | None]
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.nbest is not None and (args.nbest < 1 or args.format != "json" or args.input_format == "conll"):
-        raise NerError("--nbest: needs K >= 1 and text input in the json format")
-    tagger = Tagger.load(args.model, engine=args.engine)
     conll_in = args.input_format == "conll" or (
         args.input_format == "auto" and args.input and Path(args.input).suffix.lower() in CONLL_SUFFIXES)
+    if args.nbest is not None and (not 1 <= args.nbest <= MAX_NBEST or args.format != "json" or conll_in):
+        raise NerError(f"--nbest: needs 1 <= K <= {MAX_NBEST} and text input in the json format")
+    tagger = Tagger.load(args.model, engine=args.engine)
     if conll_in:
         from ner.data.conll import read_conll
 

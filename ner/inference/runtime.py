@@ -54,12 +54,13 @@ def nbest_paths(emissions: np.ndarray, lengths: np.ndarray, start: np.ndarray, t
                 end: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The k best tag paths of a linear-chain CRF by k-best Viterbi, best first: emissions (B, T, K), lengths (B,),
     start (K,), transitions (K, K) [from, to], end (K,) -> tags (B, k, T) int (0 at padding) and path scores
-    (B, k) float64 (minus log Z: the log-probability). A sentence with fewer than k paths (K ** length < k) has
-    score -inf and all-zero tags in the rest; ties in any order."""
+    (B, k) float64 (a path's score; minus log Z, its log-probability). A sentence with fewer than k paths
+    (K ** length < k) has score -inf and all-zero tags in the rest; ties in any order."""
     batch, steps, tags = emissions.shape
+    wanted, k = k, min(k, tags ** min(steps, 20))                    # no more ranks than there are paths
     score = np.full((batch, tags, k), -np.inf)                       # best k partial paths ending in each tag
     score[:, :, 0] = start + emissions[:, 0]
-    back = np.zeros((batch, steps, tags, k), dtype=np.int64)         # flat (previous tag * k + rank)
+    back = np.zeros((batch, steps, tags, k), dtype=np.int32)         # flat (previous tag * k + rank)
     for t in range(1, steps):
         cand = (score[:, :, :, None] + transitions[None, :, None, :])                  # (B, K_from, k, K_to)
         cand = cand.transpose(0, 3, 1, 2).reshape(batch, tags, tags * k)               # (B, K_to, K_from * k)
@@ -80,7 +81,9 @@ def nbest_paths(emissions: np.ndarray, lengths: np.ndarray, start: np.ndarray, t
             for t in range(lengths[row] - 1, -1, -1):
                 paths[row, j, t] = flat // k
                 flat = back[row, t, flat // k, flat % k]
-    return paths, scores
+    missing = wanted - k
+    return (np.pad(paths, ((0, 0), (0, missing), (0, 0))),
+            np.pad(scores, ((0, 0), (0, missing)), constant_values=-np.inf))
 
 
 class NumpyModel:

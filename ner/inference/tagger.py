@@ -199,13 +199,10 @@ class Tagger:
                 if sentence:
                     sentences.append(sentence)
                     owner.append(n)
-        results: list[list[dict]] = [[] for _ in texts]
         if nbest is not None:
-            for sentence, n, analyses in zip(sentences, owner, self._nbest([[t.text for t in s] for s in sentences],
-                                                                           nbest)):
-                results[n].append({"start": sentence[0].start, "end": sentence[-1].end, "analyses": [
-                    {"probability": p, "entities": self._entities(texts[n], sentence, ids)} for ids, p in analyses]})
-            return results
+            return [[{"start": s["start"], "end": s["end"], "analyses": s["nbest"]} for s in text]
+                    for text in self.analyse(texts, nbest=nbest)]
+        results: list[list[dict]] = [[] for _ in texts]
         if not sentences:
             return results
         predictions = self._predict([[t.text for t in s] for s in sentences])
@@ -225,31 +222,17 @@ class Tagger:
             found.append(entity)
         return found
 
-    def _nbest(self, sentences: list[list[str]], k: int) -> list[list[tuple[np.ndarray, float]]]:
-        """Per sentence, its ``k`` best tag id paths (T,) with their probabilities, best first."""
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise NerError(f"nbest: expected a whole number of analyses >= 1, got {k!r}")
-        if not self.has_crf:
-            raise NerError(f"{self.bundle.path}: n-best analyses need a CRF head (this model has softmax)")
-        start, trans, end = self._crf_scores()
-        out: list = [None] * len(sentences)
-        for rows, result in self._batches(sentences):
-            lengths = np.array([len(sentences[i]) for i in rows])
-            paths, scores = nbest_paths(result["emissions"].astype(np.float64), lengths, start, trans, end, k)
-            for row, i in enumerate(rows):
-                out[i] = [(paths[row, j, :lengths[row]], float(np.exp(min(0.0, scores[row, j] - result["log_z"][row]))))
-                          for j in range(k) if scores[row, j] > -np.inf]
-        return out
-
     def analyse(self, texts: Sequence[str], tokens: bool = False, marginals: bool = False,
                 nbest: int | None = None) -> list[list[dict]]:
         """Everything one decoding pass gives, per text and sentence: ``{"start", "end", "entities"}`` (with
-        scores), and as asked ``"tokens"`` ([{"text", "start", "end", "tag"}], tags in the model's scheme),
+        scores), and as asked ``"tokens"`` ([{"text", "start", "end", "tag"}], tags in the scheme of the training
+        data, as :meth:`tag_sentences` gives them),
         ``"marginals"`` (per token {label: probability}: CRF marginals or softmax) and ``"nbest"`` (the k most
         probable analyses, as :meth:`tag_many` gives them; CRF models)."""
-        if nbest is not None and (not self.has_crf or isinstance(nbest, bool) or not isinstance(nbest, int)
-                                  or nbest < 1):
-            raise NerError("nbest: needs a CRF model and a whole number >= 1")
+        if nbest is not None and (isinstance(nbest, bool) or not isinstance(nbest, int) or nbest < 1):
+            raise NerError(f"nbest: expected a whole number of analyses >= 1, got {nbest!r}")
+        if nbest is not None and not self.has_crf:
+            raise NerError(f"{self.bundle.path}: n-best analyses need a CRF head (this model has softmax)")
         sentences, owner = [], []
         for n, text in enumerate(texts):
             for sentence in tokenize_text(text):
@@ -272,15 +255,17 @@ class Tagger:
                 out = {"start": sentence[0].start, "end": sentence[-1].end,
                        "entities": self._entities(text, sentence, ids, scores)}
                 if tokens:
+                    tags = convert(self.vocabs.labels.decode(ids), self.scheme, self.data_scheme)
                     out["tokens"] = [{"text": t.text, "start": t.start, "end": t.end, "tag": tag}
-                                     for t, tag in zip(sentence, self.vocabs.labels.decode(ids))]
+                                     for t, tag in zip(sentence, tags)]
                 if marginals:
                     out["marginals"] = [{label: float(p) for label, p in zip(labels, token)} for token in probs]
                 if paths is not None:
                     log_z = float(result["log_z"][row])
-                    out["nbest"] = [{"probability": float(np.exp(min(0.0, path_scores[row, j] - log_z))),
+                    probability = np.exp(np.minimum(0.0, path_scores[row] - log_z))   # 0: no path, or a forbidden one
+                    out["nbest"] = [{"probability": float(probability[j]),
                                      "entities": self._entities(text, sentence, paths[row, j, :n])}
-                                    for j in range(nbest) if path_scores[row, j] > -np.inf]
+                                    for j in range(nbest) if probability[j] > 0]
                 details[i] = out
         per_text: list[list[dict]] = [[] for _ in texts]
         for i, out in enumerate(details):

@@ -8,12 +8,12 @@ Contract (``GET /docs`` shows it as OpenAPI):
   result per text; ``"sentences"`` (with the options only) holds per sentence its ``start``, ``end`` and as asked
   ``tokens`` ([{"text", "start", "end", "tag"}]), ``marginals`` (per token {label: probability}) and ``nbest``
   ([{"probability", "entities"}], best first).
-- ``GET /models``: each model's description (what ``ner info`` shows). ``GET /health``: ``{"status": "ok",
-  "models", "browse", "types"}``. ``GET /``: the page (static/page.html) that shows how the models read a text and,
-  with a corpus, ``GET /browse?type=&filter=&limit=``: the test sentences where they disagree most
+- ``GET /models``: each model's description as loaded (what ``ner info`` shows). ``GET /health``: ``{"status":
+  "ok", "models", "browse", "types"}``. ``GET /``: the page (static/page.html) that shows how the models read a
+  text and, with a corpus, ``GET /browse?type=&filter=&limit=``: the test sentences where they disagree most
   (:mod:`ner.service.browse`).
 - Errors: ``{"error": one line}`` with 413 (body, text or number of texts over the limits), 422 (malformed JSON,
-  wrong fields or types), 404 (unknown model).
+  wrong fields or types), 404 (unknown model), 500 (a failure of the server's own; it goes on).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ner.bundle import describe
+from ner.bundle import WEIGHTS, describe, read_meta
 from ner.errors import NerError
 from ner.inference.tagger import Tagger
 from ner.io.outputs import MARK
@@ -82,13 +82,11 @@ def load_taggers(paths: list[str]) -> dict[str, Tagger]:
             found[name] = bundle
     taggers = {}
     for name, bundle in found.items():
-        try:
-            taggers[name] = Tagger.load(bundle, engine="numpy")
-        except NerError as exc:
-            if "weights.npz" not in str(exc):
-                raise
-            raise NerError(f"{bundle}: the numpy runtime cannot run this bundle (no weights.npz); ner serve tags "
-                           "with the numpy runtime only") from None
+        read_meta(bundle)   # a bundle at all (and put back if a killed write left it missing)
+        if not (bundle / WEIGHTS).is_file():
+            raise NerError(f"{bundle}: the numpy runtime cannot run this bundle (no {WEIGHTS}); ner serve tags "
+                           "with the numpy runtime only")
+        taggers[name] = Tagger.load(bundle, engine="numpy")
     return taggers
 
 
@@ -112,6 +110,12 @@ def create_app(taggers: dict[str, Tagger], limits: Limits | None = None,
     @app.exception_handler(RequestError)
     async def refused(request: Request, exc: RequestError) -> JSONResponse:
         return JSONResponse({"error": exc.reason}, status_code=exc.status)
+
+    @app.exception_handler(Exception)
+    async def failed(request: Request, exc: Exception) -> JSONResponse:   # the server goes on
+        return JSONResponse({"error": f"internal error ({type(exc).__name__})"}, status_code=500)
+
+    described = {name: describe(tagger.bundle.path) for name, tagger in taggers.items()}   # as loaded
 
     page = resources.files("ner.service").joinpath("static/page.html").read_text(encoding="utf-8")
 
@@ -137,7 +141,7 @@ def create_app(taggers: dict[str, Tagger], limits: Limits | None = None,
 
     @app.get("/models")
     async def models() -> dict:
-        return {name: describe(tagger.bundle.path) for name, tagger in taggers.items()}
+        return described
 
     schema = {"content": {"application/json": {"schema": TagRequest.model_json_schema()}}, "required": True}
 
@@ -147,7 +151,7 @@ def create_app(taggers: dict[str, Tagger], limits: Limits | None = None,
         req = _parse(body)
         texts = [req.text] if req.text is not None else req.texts
         _check(texts, req, limits)
-        names = req.models if req.models is not None else list(taggers)
+        names = list(dict.fromkeys(req.models)) if req.models is not None else list(taggers)   # each model once
         unknown = [n for n in names if n not in taggers]
         if unknown:
             raise RequestError(404, f"models: unknown model {unknown[0]!r} (this service has "
@@ -199,6 +203,10 @@ def _check(texts: list[str] | None, req: TagRequest, limits: Limits) -> None:
     for i, text in enumerate(texts):
         if len(text) > limits.max_chars:
             raise RequestError(413, f"texts[{i}]: {len(text)} characters, the limit is {limits.max_chars}")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:   # a lone surrogate ("\\ud800") that JSON let through
+            raise RequestError(422, f"texts[{i}]: not valid Unicode (character {exc.start})") from None
     if req.nbest is not None and req.nbest > limits.max_nbest:
         raise RequestError(422, f"nbest: {req.nbest} analyses, the limit is {limits.max_nbest}")
 

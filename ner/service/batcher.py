@@ -11,8 +11,9 @@ from typing import Any
 class Batcher:
     """Collects texts from concurrent requests and decodes them in one call of ``decode(texts, options)``.
 
-    A batch is decoded ``wait_ms`` milliseconds after its first request arrives, or at once when it holds
-    ``max_batch`` texts; requests with other options go into their own batch. ``decode`` runs in one worker
+    A batch is decoded ``wait_ms`` milliseconds after its first request arrives, or at once when the request
+    that arrives brings it to ``max_batch`` texts or more (a request is never split); requests with other
+    options go into their own batch. ``decode`` runs in one worker
     thread (the event loop stays free), returns one result per text; ``passes`` counts its calls.
     """
 
@@ -22,6 +23,7 @@ class Batcher:
         self._pending: dict[tuple, list[tuple[list[str], asyncio.Future]]] = {}
         self._timers: dict[tuple, asyncio.TimerHandle] = {}
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ner-decode")
+        self._running: set[asyncio.Task] = set()   # references keep the decoding tasks alive
 
     async def submit(self, texts: list[str], options: dict[str, Any]) -> list:
         """The results for ``texts`` (one per text), decoded with whatever else is pending with these options."""
@@ -42,7 +44,9 @@ class Batcher:
             timer.cancel()
         batch = self._pending.pop(key, [])
         if batch:
-            asyncio.get_running_loop().create_task(self._run(batch, options))
+            task = asyncio.get_running_loop().create_task(self._run(batch, options))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
 
     async def _run(self, batch: list[tuple[list[str], asyncio.Future]], options: dict) -> None:
         texts = [text for request, _ in batch for text in request]

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ner.data.corpus import CorpusSpec, corpus_scheme, load_corpus
 from ner.data.schemes import to_spans
 from ner.errors import NerError
 from ner.inference.tagger import Tagger
+
+if TYPE_CHECKING:
+    from ner.data.corpus import CorpusSpec
 
 FILTERS = ("all", "some-right", "all-wrong")
 
@@ -24,6 +27,8 @@ class Disagreements:
     @classmethod
     def of(cls, taggers: dict[str, Tagger], data: CorpusSpec) -> Disagreements:
         """Tag the test split of ``data`` with every tagger; NerError when it has none."""
+        from ner.data.corpus import corpus_scheme, load_corpus  # imports datasets: only browse mode needs it
+
         corpus = load_corpus(data)
         split = "test" if "test" in corpus else None
         if split is None:
