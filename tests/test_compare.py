@@ -103,6 +103,17 @@ def test_report_files_and_verdicts(tiny):
     page = (out / "index.html").read_text()
     markdown = (out / "report.md").read_text()
     assert f"<code>ner serve {out} --data {tiny['data']}</code>" in page   # opens these runs in the browser
+    report = json.loads((out / "report.json").read_text())
+    summary = report["summary"]   # the answers first: the summary's verdicts are the detailed ones
+    assert [(c["id"], c["verdict"], c["claim"]) for c in summary["claims"]] == \
+        [(v["id"], v["verdict"], v["claim"]) for v in report["verdicts"]]
+    assert page.index("<h2 id='summary'>") < page.index("<h2>Settings</h2>") < page.index("<h2 id='claims'>")
+    assert markdown.index("## Summary") < markdown.index("## Settings") and "``" not in page
+    for claim in summary["claims"]:
+        assert f"href='#claim-{claim['id']}'" in page and f"id='claim-{claim['id']}'" in page
+    assert summary["one_seed"]["command"].endswith(f"--seeds 3 --out {out}")   # one seed: how to settle it
+    top = markdown[:markdown.index("## Settings")]   # said once there, not on every verdict's line
+    assert "use --seeds 3 or more" not in top and top.count(summary["one_seed"]["command"]) == 1
     for name in FIGURES:
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"src='{name}'" in page and f"({name})" in markdown

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from matplotlib import colormaps
+from matplotlib import colormaps, rc_context
 from matplotlib.figure import Figure
 
 from ner.comparison.verdicts import BUCKETS
@@ -39,7 +39,7 @@ def f1_bars(report: dict) -> Figure:
     """Test F1 per configuration, coloured by head, with seed-std or bootstrap error bars."""
     configs = report["configurations"]
     one_seed = all(c["f1"]["std"] is None for c in configs)
-    fig = Figure(figsize=(max(5, 0.8 * len(configs) + 2), 4))
+    fig = Figure(figsize=(max(9, 0.9 * len(configs) + 3), 5.5))
     ax = fig.subplots()
     errs = np.array([_errors(c) for c in configs]).T   # (2, configurations)
     ax.bar(range(len(configs)), [100 * c["f1"]["mean"] for c in configs], yerr=errs, capsize=4,
@@ -47,14 +47,14 @@ def f1_bars(report: dict) -> Figure:
     ax.set_xticks(range(len(configs)), [c["name"] for c in configs], rotation=40, ha="right")
     ax.set_ylabel("test entity F1 (%)")
     ax.set_title("error bars: " + ("bootstrap 95% interval (one seed)" if one_seed else "std over seeds"),
-                 fontsize=9)
+                 fontsize=11)
     return fig
 
 
 def learning_curves(report: dict) -> Figure:
     """Dev F1 per epoch of every run; the first seed of a configuration drawn darker and labelled."""
     colors = _colors(report)
-    fig = Figure(figsize=(6.5, 4))
+    fig = Figure(figsize=(9, 5.5))
     ax = fig.subplots()
     for c in report["configurations"]:
         for k, r in enumerate(x for x in report["runs"] if x["config"] == c["name"]):
@@ -62,7 +62,7 @@ def learning_curves(report: dict) -> Figure:
                     color=colors[c["name"]], alpha=0.9 if k == 0 else 0.45, label=c["name"] if k == 0 else None)
     ax.set_xlabel("epoch")
     ax.set_ylabel("dev entity F1 (%)")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=10, ncol=2)
     return fig
 
 
@@ -70,7 +70,7 @@ def length_buckets(report: dict) -> Figure:
     """Test F1 per sentence-length bucket, one panel per head, one line per encoder."""
     configs, colors = report["configurations"], _colors(report)
     heads = list(dict.fromkeys(c["head"] for c in configs))
-    fig = Figure(figsize=(5 * len(heads), 4))
+    fig = Figure(figsize=(max(9, 5.5 * len(heads)), 5.5))
     axes = fig.subplots(1, len(heads), squeeze=False, sharey=True)[0]
     labels = [f"{b}\n({report['test']['buckets'][b]['entities']} ent.)" for b, _, _ in BUCKETS]
     for ax, head in zip(axes, heads):
@@ -78,10 +78,10 @@ def length_buckets(report: dict) -> Figure:
             ys = [np.nan if c["length_buckets"][b]["mean"] is None else 100 * c["length_buckets"][b]["mean"]
                   for b, _, _ in BUCKETS]
             ax.plot(range(len(labels)), ys, marker="o", label=c["encoder"], color=colors[c["name"]])
-        ax.set_xticks(range(len(labels)), labels, fontsize=8)
-        ax.set_title(f"{head} head", fontsize=10)
+        ax.set_xticks(range(len(labels)), labels, fontsize=10)
+        ax.set_title(f"{head} head", fontsize=12)
         ax.set_xlabel("sentence length (tokens)")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=10)
     axes[0].set_ylabel("test entity F1 (%)")
     return fig
 
@@ -89,16 +89,16 @@ def length_buckets(report: dict) -> Figure:
 def f1_vs_time(report: dict) -> Figure:
     """Test F1 against mean training seconds, for configurations with a run that trained alone."""
     configs, colors = report["configurations"], _colors(report)
-    fig = Figure(figsize=(6.5, 4))
+    fig = Figure(figsize=(9, 5.5))
     ax = fig.subplots()
     for c in (c for c in configs if c["train_time_comparable"]):
         point = (c["train_seconds"]["mean"], 100 * c["f1"]["mean"])
         ax.scatter(*point, color=colors[c["name"]], marker="o" if c["head"] == "crf" else "s")
-        ax.annotate(c["name"], point, fontsize=7, xytext=(3, 3), textcoords="offset points")
+        ax.annotate(c["name"], point, fontsize=10, xytext=(3, 3), textcoords="offset points")
     ax.set_xlabel("training time (s, mean over seeds)")
     ax.set_ylabel("test entity F1 (%)")
     if not all(c["train_time_comparable"] for c in configs):
-        ax.set_title("configurations without a run that trained alone are left out", fontsize=8)
+        ax.set_title("configurations without a run that trained alone are left out", fontsize=10)
     return fig
 
 
@@ -108,14 +108,14 @@ def per_type_f1(report: dict) -> Figure:
     types = sorted({t for c in configs for t in c["per_type"]})
     grid = np.array([[np.nan if c["per_type"].get(t, {}).get("mean") is None else 100 * c["per_type"][t]["mean"]
                       for t in types] for c in configs]).reshape(len(configs), len(types))   # (configs, types)
-    fig = Figure(figsize=(1.2 * len(types) + 3, 0.45 * len(configs) + 1.5))
+    fig = Figure(figsize=(max(9, 1.5 * len(types) + 4), 0.55 * len(configs) + 2))
     ax = fig.subplots()
     image = ax.imshow(grid, cmap="viridis", vmin=0, vmax=100, aspect="auto")
     ax.set_xticks(range(len(types)), types)
     ax.set_yticks(range(len(configs)), [c["name"] for c in configs])
     for (i, j), value in np.ndenumerate(grid):
         if not math.isnan(value):
-            ax.text(j, i, f"{value:.1f}", ha="center", va="center", fontsize=8,
+            ax.text(j, i, f"{value:.1f}", ha="center", va="center", fontsize=10,
                     color="white" if value < 60 else "black")
     fig.colorbar(image, ax=ax, label="F1 (%)")
     return fig
@@ -124,7 +124,7 @@ def per_type_f1(report: dict) -> Figure:
 def oov_f1(report: dict) -> Figure:
     """Test F1 on all entities beside F1 on entities with a word unseen in training, per configuration."""
     configs = report["configurations"]
-    fig = Figure(figsize=(max(5, 0.8 * len(configs) + 2), 4))
+    fig = Figure(figsize=(max(9, 0.9 * len(configs) + 3), 5.5))
     ax = fig.subplots()
     x = np.arange(len(configs))
     ax.bar(x - 0.2, [100 * c["f1"]["mean"] for c in configs], 0.4, label="all entities", color="#90a4ae")
@@ -132,7 +132,7 @@ def oov_f1(report: dict) -> Figure:
            label=f"entities with OOV words ({report['test']['oov_entities'] or 0})", color="#ef6c00")
     ax.set_xticks(x, [c["name"] for c in configs], rotation=40, ha="right")
     ax.set_ylabel("test entity F1 (%)")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=10)
     return fig
 
 
@@ -146,12 +146,29 @@ FIGURES: dict[str, tuple[str, Callable[[dict], Figure]]] = {
 }
 
 
+CAPTIONS = {
+    "f1.png": "Which configuration tags best: compare bar heights against their error bars (bars whose error "
+              "bars overlap are not told apart).",
+    "learning_curves.png": "When each run stopped improving on dev: a curve still rising at its end wanted more "
+                           "epochs.",
+    "length_buckets.png": "Whether an encoder falls off on long sentences: compare the lines' slopes towards the "
+                          "right, per head.",
+    "f1_vs_time.png": "What the accuracy costs: up and to the left is better.",
+    "per_type_f1.png": "Which entity types each configuration finds: read a column across the configurations.",
+    "oov.png": "How each configuration does on entities with words never seen in training: the gap between "
+               "each pair of bars.",
+}
+"""For each figure, one line that says what to look at (the report prints it under the figure)."""
+
+
 def figures(report: dict, out: Path) -> None:
-    """Write every PNG of :data:`FIGURES` into ``out`` (each with :func:`ner.io.files.atomic_write`)."""
-    for name, (title, draw) in FIGURES.items():
-        fig = draw(report)
-        fig.suptitle(title)
-        fig.tight_layout()
-        png = io.BytesIO()
-        fig.savefig(png, format="png", dpi=110)
-        atomic_write(out / name, png.getvalue())
+    """Write every PNG of :data:`FIGURES` into ``out`` (each with :func:`ner.io.files.atomic_write`); text is
+    drawn at 11 pt (10 pt at least) so that a figure at the report's full width reads on a laptop screen."""
+    with rc_context({"font.size": 11, "axes.titlesize": 12, "axes.labelsize": 11}):
+        for name, (title, draw) in FIGURES.items():
+            fig = draw(report)
+            fig.suptitle(title)
+            fig.tight_layout()
+            png = io.BytesIO()
+            fig.savefig(png, format="png", dpi=110)
+            atomic_write(out / name, png.getvalue())

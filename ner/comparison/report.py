@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 import shlex
 import time
 from collections.abc import Sequence
@@ -14,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ner.comparison import verdicts as V
-from ner.comparison.figures import FIGURES, figures
+from ner.comparison.figures import CAPTIONS, FIGURES, figures
 from ner.comparison.results import BUSY_LOAD, RunResult
 from ner.evaluation import entity_scores
 from ner.io.files import atomic_write_text, write_json
@@ -127,7 +128,7 @@ def build(results: list[RunResult], context: dict, vocabulary: set | None) -> di
     boot = V.Bootstrap(sentences.pop(), context["resamples"])
     configs, systems = configurations(results, runs, counts, boot)
     seeds = min(len(c["seeds"]) for c in configs)
-    return {
+    report = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "context": context,
         "test": describe_test(results[0], counts[0]),
@@ -137,6 +138,53 @@ def build(results: list[RunResult], context: dict, vocabulary: set | None) -> di
         "figures": list(FIGURES),
         "notes": notes(context, configs, runs, seeds, vocabulary is not None),
     }
+    report["summary"] = summary(report)
+    return report
+
+
+ONE_SEED = ", but with one seed the seed-to-seed spread is unknown (use --seeds 3 or more)"
+
+
+def summary(report: dict) -> dict:
+    """The answers first: ``question`` (what was compared, on which data, how many seeds), ``claims`` (per
+    claim its verdict and the one check that best shows it), and ``one_seed`` (when one seed leaves verdicts
+    inconclusive: the command that adds seeds and its estimated training seconds) or None."""
+    c, configs = report["context"], report["configurations"]
+    seeds = min(len(x["seeds"]) for x in configs)
+    what = (f"encoders {', '.join(c['encoders'])} × heads {', '.join(c['heads'])}" if c["mode"] == "grid"
+            else f"{len(report['runs'])} trained bundles")
+    question = (f"Which of {what} tags {c['data']} best, and which common claims about them hold? {seeds} "
+                f"seed{'s' * (seeds > 1)} per configuration, {report['test']['sentences']} test sentences.")
+    claims = []
+    for v in report["verdicts"]:
+        checks = [check for p in v["parts"] for check in p["checks"]]
+        shown = next((check for check in checks if check["verdict"] == v["verdict"]), checks[0] if checks else None)
+        if shown is None:
+            evidence = next(p["reason"] for p in v["parts"] if p["verdict"] == V.NOT_TESTED)
+        else:
+            evidence = shown["text"].replace(ONE_SEED, " (one seed: see below)")
+            evidence += f" (and {len(checks) - 1} more check{'s' * (len(checks) > 2)})" if len(checks) > 1 else ""
+        claims.append({"id": v["id"], "claim": v["claim"], "verdict": v["verdict"], "evidence": evidence,
+                       "figures": v["figures"]})
+    one_seed = None
+    if seeds == 1 and c["mode"] == "grid" and any(ONE_SEED in check["text"] for v in report["verdicts"]
+                                                   for p in v["parts"] for check in p["checks"]):
+        flags = [f"--{k.replace('_', '-')}={val}" for k, val in sorted(c["settings"].items())]
+        flags += [f"--max-train={c['max_train']}"] if c["max_train"] else []
+        command = shlex.join(["ner", "compare", "--data", str(c["data"]), "--encoders", ",".join(c["encoders"]),
+                              "--heads", ",".join(c["heads"]), "--epochs", str(c["epochs"]), *flags, "--seeds", "3",
+                              "--out", str(c["out"])])
+        one_seed = {"command": command, "seconds": 2 * sum(r["train_seconds"] for r in report["runs"])}
+    return {"question": question, "claims": claims, "one_seed": one_seed}
+
+
+def _minutes(seconds: float) -> str:
+    return f"about {max(1, round(seconds / 60))} min"
+
+
+ONE_SEED_NOTE = ("With one seed per configuration no F1 difference can be confirmed (the seed-to-seed spread is "
+                 "unknown), so F1 verdicts stay inconclusive. Two more seeds settle them; the same command with "
+                 "--seeds 3 trains only the new runs ({time} of training on this machine, by this run's times):")
 
 
 def notes(context: dict, configs: list[dict], runs: list[dict], seeds: int, has_vocabulary: bool) -> list[str]:
@@ -252,13 +300,27 @@ def _settings(report: dict) -> list[str]:
     return lines
 
 
+def _summary_markdown(report: dict) -> list[str]:
+    s = report["summary"]
+    out = ["## Summary", "", s["question"], "", md_table(
+        ["verdict", "claim", "evidence"],
+        [[f"**{c['verdict']}**", f"({c['id']}) {c['claim']}", c["evidence"]] for c in s["claims"]]),
+        "", "Details of each verdict: [Claims](#claims); how they are decided: the last section."]
+    if s["one_seed"]:
+        out += ["", ONE_SEED_NOTE.format(time=_minutes(s["one_seed"]["seconds"])), "", "```bash",
+                s["one_seed"]["command"], "```"]
+    return out + ["", f"![{FIGURES['f1.png'][0]}](f1.png)", "", f"*{CAPTIONS['f1.png']}*"]
+
+
 def markdown(report: dict) -> str:
-    out = ["# NER comparison report", "", f"Generated {report['created']}.", "", "## Settings", ""]
+    out = ["# NER comparison report", "", f"Generated {report['created']}.", ""]
+    out += _summary_markdown(report) + ["", "## Settings", ""]
     out += [f"- {line}" for line in _settings(report)]
     for title, header, rows in tables(report):
         out += ["", f"## {title}", "", md_table(header, rows)]
     out += ["", "## Notes", ""] + [f"- {n}" for n in report["notes"]]
-    out += ["", "## Figures", ""] + [f"![{t}]({f})" for f, (t, _) in FIGURES.items()]
+    out += ["", "## Figures"] + [line for f, (t, _) in FIGURES.items() for line in ("", f"![{t}]({f})", "",
+                                                                                      f"*{CAPTIONS[f]}*")]
     out += ["", "## Claims", "", "Verdicts are generated from the numbers above; see *How verdicts are decided*."]
     for v in report["verdicts"]:
         out += ["", f"### ({v['id']}) {v['claim']} — **{v['verdict']}**", ""]
@@ -280,32 +342,59 @@ def serve_command(report: dict) -> str:
     return shlex.join(["ner", "serve", *models, "--data", str(c["data"])])
 
 
+def _rst_to_html(text: str) -> str:
+    """Escaped ``text`` with the docstring markup as HTML: ``code``, **bold**, *italic*."""
+    text = html.escape(text)
+    text = re.sub(r"``(.+?)``", r"<code>\1</code>", text)
+    text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
+    return re.sub(r"(?<![\w*])\*(?!\s)(.+?)\*(?![\w*])", r"<em>\1</em>", text)
+
+
 def page(report: dict) -> str:
-    """index.html: settings, tables, figures and verdicts on one page (self-contained but the PNGs)."""
+    """index.html: the answers first (question, verdicts with their evidence, the F1 figure), then settings,
+    tables, figures and the verdicts' details on one page; no external assets but the PNGs beside it."""
     e = html.escape
-    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>NER comparison report</title><style>",
-             "body{font-family:system-ui,sans-serif;margin:2em;max-width:80em}table{border-collapse:collapse;"
-             "margin:1em 0}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}td:first-child,"
-             "th:first-child{text-align:left}.figs{display:flex;flex-wrap:wrap;gap:1em}.figs figure{margin:0;"
-             "max-width:38em}.figs img{max-width:100%}.badge{color:#fff;padding:.1em .5em;border-radius:.3em}"
-             "li{margin:.2em 0}</style></head><body>",
-             "<h1>NER comparison report</h1>", f"<p>Generated {e(report['created'])}.</p><ul>"]
-    parts += [f"<li>{e(line)}</li>" for line in _settings(report)] + ["</ul>"]
+    s = report["summary"]
+    parts = ["<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+             "<meta name='viewport' content='width=device-width, initial-scale=1'><title>NER comparison report</title>"
+             "<style>body{font-family:system-ui,sans-serif;margin:0 auto;padding:1em 2em;max-width:60em;"
+             "line-height:1.45}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;"
+             "padding:.25em .6em;text-align:right;vertical-align:top}td:first-child,th:first-child{text-align:left}"
+             ".scroll{overflow-x:auto}.summary td{text-align:left}figure{margin:1em 0}figure img{width:100%;"
+             "height:auto}figcaption{font-size:.95em;color:#444}.badge{color:#fff;padding:.1em .5em;"
+             "border-radius:.3em;white-space:nowrap}li{margin:.2em 0}pre{background:#f4f4f4;padding:.6em;"
+             "overflow-x:auto}@media print{body{max-width:none;padding:0}figure,table,h3,pre{break-inside:avoid}"
+             ".scroll{overflow:visible}}</style></head><body>",
+             "<h1>NER comparison report</h1>", f"<p>Generated {e(report['created'])}.</p>",
+             "<h2 id='summary'>Summary</h2>", f"<p>{e(s['question'])}</p>",
+             "<div class='scroll'><table class='summary'><tr><th>verdict</th><th>claim</th><th>evidence</th></tr>"]
+    for c in s["claims"]:
+        parts.append(f"<tr><td><span class='badge' style='background:{BADGE[c['verdict']]}'>{e(c['verdict'])}</span>"
+                     f"</td><td><a href='#claim-{c['id']}'>({c['id']}) {e(c['claim'])}</a></td><td>{e(c['evidence'])}"
+                     + "".join(f" <a href='{f}'>[figure]</a>" for f in c["figures"]) + "</td></tr>")
+    parts.append("</table></div>")
+    if s["one_seed"]:
+        parts += [f"<p>{e(ONE_SEED_NOTE.format(time=_minutes(s['one_seed']['seconds'])))}</p>",
+                  f"<pre><code>{e(s['one_seed']['command'])}</code></pre>"]
+    parts.append(f"<figure><img src='f1.png' alt='{e(FIGURES['f1.png'][0])}'><figcaption>{e(CAPTIONS['f1.png'])}"
+                 "</figcaption></figure>")
+    parts += ["<h2>Settings</h2><ul>"] + [f"<li>{e(line)}</li>" for line in _settings(report)] + ["</ul>"]
     parts.append("<p>See where these models read sentences differently, in the browser: "
                  f"<code>{e(serve_command(report))}</code>, then open <a href='http://127.0.0.1:8080/'>"
                  "http://127.0.0.1:8080/</a>.</p>")
     for title, header, rows in tables(report):
-        parts.append(f"<h2>{e(title)}</h2><table><tr>" + "".join(f"<th>{e(h)}</th>" for h in header) + "</tr>")
+        parts.append(f"<h2>{e(title)}</h2><div class='scroll'><table><tr>"
+                     + "".join(f"<th>{e(h)}</th>" for h in header) + "</tr>")
         parts += ["<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in rows]
-        parts.append("</table>")
+        parts.append("</table></div>")
     parts += ["<h2>Notes</h2><ul>"] + [f"<li>{e(n)}</li>" for n in report["notes"]] + ["</ul>"]
-    parts.append("<h2>Figures</h2><div class='figs'>")
-    parts += [f"<figure><img src='{f}' alt='{e(t)}'><figcaption>{e(t)}</figcaption></figure>"
-              for f, (t, _) in FIGURES.items()]
-    parts.append("</div><h2>Claims</h2>")
+    parts.append("<h2>Figures</h2>")
+    parts += [f"<figure id='{f[:-4]}'><img src='{f}' alt='{e(t)}'><figcaption><b>{e(t)}.</b> {e(CAPTIONS[f])}"
+              "</figcaption></figure>" for f, (t, _) in FIGURES.items()]
+    parts.append("<h2 id='claims'>Claims</h2>")
     for v in report["verdicts"]:
-        parts.append(f"<h3>({v['id']}) {e(v['claim'])} <span class='badge' style='background:{BADGE[v['verdict']]}'>"
-                     f"{e(v['verdict'])}</span></h3><ul>")
+        parts.append(f"<h3 id='claim-{v['id']}'>({v['id']}) {e(v['claim'])} <span class='badge' "
+                     f"style='background:{BADGE[v['verdict']]}'>{e(v['verdict'])}</span></h3><ul>")
         for p in v["parts"]:
             if p["verdict"] == V.NOT_TESTED:
                 parts.append(f"<li>{e(p['part'])}: not tested — {e(p['reason'])}</li>")
@@ -313,13 +402,11 @@ def page(report: dict) -> str:
             parts.append(f"<li>{e(p['part'])}: <b>{e(p['verdict'])}</b><ul>")
             parts += [f"<li>{e(c['text'])} → {e(c['verdict'])}</li>" for c in p["checks"]]
             parts.append("</ul></li>")
-        parts.append("<li>figures: " + ", ".join(f"<a href='{f}'>{f}</a>" for f in v["figures"]) + "</li></ul>")
-    doc = "".join(f"<p>{e(par)}</p>" for par in V.__doc__.split("\n\n")[1:])
+        parts.append("<li>figures: " + ", ".join(f"<a href='#{f[:-4]}'>{f}</a>" for f in v["figures"]) + "</li></ul>")
+    doc = "".join(f"<p>{_rst_to_html(par)}</p>" for par in V.__doc__.split("\n\n")[1:])
     parts += ["<h2>How verdicts are decided</h2>", doc, "</body></html>"]
     return "\n".join(parts)
 
-
-# ---------------------------------------------------------------- writing
 
 def write_report(out: str | os.PathLike, results: list[RunResult], context: dict, vocabulary: set | None) -> Path:
     """Write report.json, report.md, index.html and the PNG figures into ``out``; returns report.md."""
