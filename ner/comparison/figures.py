@@ -47,7 +47,7 @@ def f1_bars(report: dict) -> Figure:
     ax.set_xticks(range(len(configs)), [c["name"] for c in configs], rotation=40, ha="right")
     ax.set_ylabel("test entity F1 (%)")
     ax.set_title("error bars: " + ("bootstrap 95% interval (one seed)" if one_seed else "std over seeds"),
-                 fontsize=11)
+                 fontsize=12)
     return fig
 
 
@@ -62,7 +62,7 @@ def learning_curves(report: dict) -> Figure:
                     color=colors[c["name"]], alpha=0.9 if k == 0 else 0.45, label=c["name"] if k == 0 else None)
     ax.set_xlabel("epoch")
     ax.set_ylabel("dev entity F1 (%)")
-    ax.legend(fontsize=10, ncol=2)
+    ax.legend(ncol=2)
     return fig
 
 
@@ -78,10 +78,10 @@ def length_buckets(report: dict) -> Figure:
             ys = [np.nan if c["length_buckets"][b]["mean"] is None else 100 * c["length_buckets"][b]["mean"]
                   for b, _, _ in BUCKETS]
             ax.plot(range(len(labels)), ys, marker="o", label=c["encoder"], color=colors[c["name"]])
-        ax.set_xticks(range(len(labels)), labels, fontsize=10)
-        ax.set_title(f"{head} head", fontsize=12)
+        ax.set_xticks(range(len(labels)), labels)
+        ax.set_title(f"{head} head")
         ax.set_xlabel("sentence length (tokens)")
-        ax.legend(fontsize=10)
+        ax.legend()
     axes[0].set_ylabel("test entity F1 (%)")
     return fig
 
@@ -94,11 +94,11 @@ def f1_vs_time(report: dict) -> Figure:
     for c in (c for c in configs if c["train_time_comparable"]):
         point = (c["train_seconds"]["mean"], 100 * c["f1"]["mean"])
         ax.scatter(*point, color=colors[c["name"]], marker="o" if c["head"] == "crf" else "s")
-        ax.annotate(c["name"], point, fontsize=10, xytext=(3, 3), textcoords="offset points")
+        ax.annotate(c["name"], point, fontsize=11, xytext=(3, 3), textcoords="offset points")
     ax.set_xlabel("training time (s, mean over seeds)")
     ax.set_ylabel("test entity F1 (%)")
     if not all(c["train_time_comparable"] for c in configs):
-        ax.set_title("configurations without a run that trained alone are left out", fontsize=10)
+        ax.set_title("configurations without a run that trained alone are left out", fontsize=12)
     return fig
 
 
@@ -115,7 +115,7 @@ def per_type_f1(report: dict) -> Figure:
     ax.set_yticks(range(len(configs)), [c["name"] for c in configs])
     for (i, j), value in np.ndenumerate(grid):
         if not math.isnan(value):
-            ax.text(j, i, f"{value:.1f}", ha="center", va="center", fontsize=10,
+            ax.text(j, i, f"{value:.1f}", ha="center", va="center", fontsize=12,
                     color="white" if value < 60 else "black")
     fig.colorbar(image, ax=ax, label="F1 (%)")
     return fig
@@ -132,7 +132,7 @@ def oov_f1(report: dict) -> Figure:
            label=f"entities with OOV words ({report['test']['oov_entities'] or 0})", color="#ef6c00")
     ax.set_xticks(x, [c["name"] for c in configs], rotation=40, ha="right")
     ax.set_ylabel("test entity F1 (%)")
-    ax.legend(fontsize=10)
+    ax.legend()
     return fig
 
 
@@ -163,8 +163,10 @@ CAPTIONS = {
 
 def figures(report: dict, out: Path) -> None:
     """Write every PNG of :data:`FIGURES` into ``out`` (each with :func:`ner.io.files.atomic_write`); text is
-    drawn at 11 pt (10 pt at least) so that a figure at the report's full width reads on a laptop screen."""
-    with rc_context({"font.size": 11, "axes.titlesize": 12, "axes.labelsize": 11}):
+    drawn at 13 pt (11 pt at least), so that at the report's full width (a figure shrunk to about 80%) it
+    reads at 10 pt or more on a laptop screen."""
+    with rc_context({"font.size": 13, "axes.titlesize": 13, "axes.labelsize": 13, "xtick.labelsize": 12,
+                     "ytick.labelsize": 12, "legend.fontsize": 12, "figure.titlesize": 15}):
         for name, (title, draw) in FIGURES.items():
             fig = draw(report)
             fig.suptitle(title)

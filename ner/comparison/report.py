@@ -342,6 +342,17 @@ def serve_command(report: dict) -> str:
     return shlex.join(["ner", "serve", *models, "--data", str(c["data"])])
 
 
+CSS = ("body{font-family:system-ui,sans-serif;margin:0 auto;padding:1em 2em;max-width:60em;line-height:1.45}"
+       "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.25em .6em;text-alig"
+       "n:right;vertical-align:top}td:first-child,th:first-child{text-align:left}.scroll{overflow-x:auto}.su"
+       "mmary td,.summary th{text-align:left}figure{margin:1em 0}figure img{width:100%;height:auto}figcaptio"
+       "n{font-size:.95em;color:#444}.badge{color:#fff;padding:.1em .5em;border-radius:.3em;white-space:nowr"
+       "ap}li{margin:.2em 0}pre{background:#f4f4f4;padding:.6em;white-space:pre-wrap;overflow-wrap:anywhere}"
+       "@media print{body{max-width:none;padding:0}figure,table,h3,pre{break-inside:avoid}.scroll{overflow:v"
+       "isible}}")
+"""The report page's style sheet (index.html has no external assets but the PNGs)."""
+
+
 def _rst_to_html(text: str) -> str:
     """Escaped ``text`` with the docstring markup as HTML: ``code``, **bold**, *italic*."""
     text = html.escape(text)
@@ -357,14 +368,7 @@ def page(report: dict) -> str:
     s = report["summary"]
     parts = ["<!doctype html><html lang='en'><head><meta charset='utf-8'>"
              "<meta name='viewport' content='width=device-width, initial-scale=1'><title>NER comparison report</title>"
-             "<style>body{font-family:system-ui,sans-serif;margin:0 auto;padding:1em 2em;max-width:60em;"
-             "line-height:1.45}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;"
-             "padding:.25em .6em;text-align:right;vertical-align:top}td:first-child,th:first-child{text-align:left}"
-             ".scroll{overflow-x:auto}.summary td{text-align:left}figure{margin:1em 0}figure img{width:100%;"
-             "height:auto}figcaption{font-size:.95em;color:#444}.badge{color:#fff;padding:.1em .5em;"
-             "border-radius:.3em;white-space:nowrap}li{margin:.2em 0}pre{background:#f4f4f4;padding:.6em;"
-             "overflow-x:auto}@media print{body{max-width:none;padding:0}figure,table,h3,pre{break-inside:avoid}"
-             ".scroll{overflow:visible}}</style></head><body>",
+             "<style>" + CSS + "</style></head><body>",
              "<h1>NER comparison report</h1>", f"<p>Generated {e(report['created'])}.</p>",
              "<h2 id='summary'>Summary</h2>", f"<p>{e(s['question'])}</p>",
              "<div class='scroll'><table class='summary'><tr><th>verdict</th><th>claim</th><th>evidence</th></tr>"]

@@ -1,9 +1,11 @@
-"""Make docs/page.png, README's screenshot of the ner serve page (run by hand; needs chromium and playwright).
+"""README's screenshots (run by hand; need Debian's chromium and the playwright package).
 
-    python docs/page_screenshot.py [--width 1100]
+    python docs/screenshots.py page [--width 1100]                 # docs/page.png
+    python docs/screenshots.py report reports/sample/index.html    # docs/report-top.png
 
-Serves the two 0.1.0 test bundles (tests/bundles: a CRF and a softmax model trained on tests/bundles/data) with
-browse mode on that corpus, tags one sentence and screenshots the page.
+page: serves the two 0.1.0 test bundles (tests/bundles: a CRF and a softmax model trained on tests/bundles/data)
+with browse mode on that corpus, tags one sentence and screenshots the page. report: the top of a comparison
+report's index.html (``ner compare --out reports/sample``) at a laptop's width.
 """
 
 from __future__ import annotations
@@ -24,10 +26,24 @@ BUNDLES = ROOT / "tests" / "bundles"
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("what", choices=("page", "report"))
+    p.add_argument("report", nargs="?", default="reports/sample/index.html", help="report: its index.html")
     p.add_argument("--width", type=int, default=1100)
-    p.add_argument("--out", default=str(ROOT / "docs" / "page.png"))
+    p.add_argument("--out", help="default: docs/page.png or docs/report-top.png")
     args = p.parse_args()
     from playwright.sync_api import sync_playwright
+
+    if args.what == "report":
+        out = args.out or str(ROOT / "docs" / "report-top.png")
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
+            page = browser.new_page(viewport={"width": args.width, "height": 1400})
+            page.goto(Path(args.report).resolve().as_uri())
+            page.screenshot(path=out)
+            browser.close()
+        print(out)
+        return 0
+    args.out = args.out or str(ROOT / "docs" / "page.png")
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
