@@ -33,7 +33,7 @@ from matplotlib.figure import Figure
 from ner.comparison import probe_verdicts as PV
 from ner.comparison import verdicts as V
 from ner.comparison.grid import _check_settings, _clock, _log, _names, _use_backend, plan_grid, run_grid
-from ner.comparison.report import md_table
+from ner.comparison.report import claims_markdown, md_table
 from ner.comparison.results import Run, collect
 from ner.data.probe import MAX_DISTANCE, SIDES, ProbeSpec, cue_blind_tags, cue_reading_tags, describe, write_probe
 from ner.errors import NerError
@@ -329,15 +329,7 @@ def markdown(report: dict) -> str:
                       [[x["task"], str(x["distance"]), str(x["sentences"]["test"]), f"{x['test_mean_length']:.1f}",
                         _pct(x["chance"]), _pct(x["cue_blind_f1"]), _pct(x["cue_reading_f1"])]
                        for x in report["cells"]])]
-    out += ["", "## Claims", "", "Verdicts are generated from the numbers above; see *How verdicts are decided*."]
-    for v in report["verdicts"]:
-        out += ["", f"### ({v['id']}) {v['claim']} — **{v['verdict']}**", ""]
-        for p in v["parts"]:
-            if p["verdict"] == V.NOT_TESTED:
-                out.append(f"- {p['part']}: not tested — {p['reason']}")
-            else:
-                out.append(f"- {p['part']}: **{p['verdict']}**")
-                out += [f"  - {x['text']} → {x['verdict']}" for x in p["checks"]]
+    out += claims_markdown(report["verdicts"])
     out += ["", "## Notes", ""] + [f"- {n}" for n in report["notes"]]
     out += ["", "## How verdicts are decided", "", PV.__doc__.split("\n\n", 1)[1].strip(), ""]
     return "\n".join(out)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ner.comparison.verdicts import CONTRADICTED, INCONCLUSIVE, NOT_TESTED, SUPPORTED, all_of, check
+from ner.comparison.verdicts import CONTRADICTED, INCONCLUSIVE, NOT_TESTED, SUPPORTED, all_of, check, claim_record
 
 SOLVED = 0.90          # solving: F1 at least this fraction of the encoder's own control F1
 CONTROL_MIN = 0.80     # an encoder under this control F1 has not learnt the task
@@ -94,15 +94,7 @@ def _part(name: str, checks: list[dict], missing: str) -> dict:
 
 
 def _claim(key: str, parts: list[dict], verdict: str) -> dict:
-    pieces = []
-    for p in parts:
-        prefix = f"{p['part']}: " if len(parts) > 1 else ""
-        if p["verdict"] == NOT_TESTED:
-            pieces.append(f"{prefix}not tested ({p['reason']})")
-        else:
-            pieces.append(prefix + "; ".join(c["text"] for c in p["checks"]) + f" → {p['verdict']}")
-    return {"id": key, "claim": PROBE_CLAIMS[key], "verdict": verdict, "summary": " | ".join(pieces),
-            "parts": parts, "figures": ["f1_vs_distance.png"]}
+    return claim_record(key, PROBE_CLAIMS[key], parts, verdict, ["f1_vs_distance.png"])
 
 
 def breaking_distance(table: dict[Key, dict], encoder: str, head: str, task: str, threshold: float) -> int | None:

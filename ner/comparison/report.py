@@ -312,6 +312,21 @@ def _summary_markdown(report: dict) -> list[str]:
     return out + ["", f"![{FIGURES['f1.png'][0]}](f1.png)", "", f"*{CAPTIONS['f1.png']}*"]
 
 
+def claims_markdown(verdicts: list[dict]) -> list[str]:
+    """The "Claims" section of a report.md: each verdict with its parts, checks and figures."""
+    out = ["", "## Claims", "", "Verdicts are generated from the numbers above; see *How verdicts are decided*."]
+    for v in verdicts:
+        out += ["", f"### ({v['id']}) {v['claim']} — **{v['verdict']}**", ""]
+        for p in v["parts"]:
+            if p["verdict"] == V.NOT_TESTED:
+                out.append(f"- {p['part']}: not tested — {p['reason']}")
+            else:
+                out.append(f"- {p['part']}: **{p['verdict']}**")
+                out += [f"  - {c['text']} → {c['verdict']}" for c in p["checks"]]
+        out.append(f"- figures: {', '.join(f'[{f}]({f})' for f in v['figures'])}")
+    return out
+
+
 def markdown(report: dict) -> str:
     out = ["# NER comparison report", "", f"Generated {report['created']}.", ""]
     out += _summary_markdown(report) + ["", "## Settings", ""]
@@ -321,16 +336,7 @@ def markdown(report: dict) -> str:
     out += ["", "## Notes", ""] + [f"- {n}" for n in report["notes"]]
     out += ["", "## Figures"] + [line for f, (t, _) in FIGURES.items() for line in ("", f"![{t}]({f})", "",
                                                                                       f"*{CAPTIONS[f]}*")]
-    out += ["", "## Claims", "", "Verdicts are generated from the numbers above; see *How verdicts are decided*."]
-    for v in report["verdicts"]:
-        out += ["", f"### ({v['id']}) {v['claim']} — **{v['verdict']}**", ""]
-        for p in v["parts"]:
-            if p["verdict"] == V.NOT_TESTED:
-                out.append(f"- {p['part']}: not tested — {p['reason']}")
-            else:
-                out.append(f"- {p['part']}: **{p['verdict']}**")
-                out += [f"  - {c['text']} → {c['verdict']}" for c in p["checks"]]
-        out.append(f"- figures: {', '.join(f'[{f}]({f})' for f in v['figures'])}")
+    out += claims_markdown(report["verdicts"])
     out += ["", "## How verdicts are decided", "", V.__doc__.split("\n\n", 1)[1].strip(), ""]
     return "\n".join(out)
 

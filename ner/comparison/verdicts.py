@@ -283,7 +283,12 @@ def part(name: str, checks: list[dict], missing: str = "") -> dict:
 
 
 def claim(key: str, parts: list[dict], figures: list[str]) -> dict:
-    verdict = all_of([p["verdict"] for p in parts])
+    return claim_record(key, CLAIMS[key], parts, all_of([p["verdict"] for p in parts]), figures)
+
+
+def claim_record(key: str, text: str, parts: list[dict], verdict: str, figures: list[str]) -> dict:
+    """A judged claim as reports keep it: ``{"id", "claim", "verdict", "summary" (its parts in one line),
+    "parts", "figures"}``."""
     pieces = []
     for p in parts:
         prefix = f"{p['part']}: " if len(parts) > 1 else ""
@@ -291,8 +296,8 @@ def claim(key: str, parts: list[dict], figures: list[str]) -> dict:
             pieces.append(f"{prefix}not tested ({p['reason']})")
         else:
             pieces.append(prefix + "; ".join(c["text"] for c in p["checks"]) + f" → {p['verdict']}")
-    return {"id": key, "claim": CLAIMS[key], "verdict": verdict, "summary": " | ".join(pieces),
-            "parts": parts, "figures": figures}
+    return {"id": key, "claim": text, "verdict": verdict, "summary": " | ".join(pieces), "parts": parts,
+            "figures": figures}
 
 
 # ---------------------------------------------------------------- the claims
