@@ -314,3 +314,21 @@ def test_the_optimizer_and_its_clipping(settings, kind, clip):
     assert type(optimizer).__name__ == kind and getattr(optimizer, clip[0]) == clip[1]
     other = "clipnorm" if clip[0] == "global_clipnorm" else "global_clipnorm"
     assert getattr(optimizer, other) is None
+
+
+def test_layers_built_while_keras_loads_are_never_shared_by_id(corpus, monkeypatch):
+    """Keras' loading records serialized objects by id() and hands back the recorded object for a repeated id; a
+    Bidirectional layer copies its wrapped layer by serializing it, so a freed layer's id reused by a new one
+    would give back the wrong layer. Worst case forced here: every object the same id. Built from code, Keras
+    refuses (the copy comes back as the forward layer); ``from_config`` (what loading calls) builds correctly."""
+    from keras.src.saving import serialization_lib
+
+    _, _, vocabs = corpus
+    config = build_tagger({**TINY_MODEL, "encoder": "bilstm", "layers": 2}, vocabs).get_config()
+    monkeypatch.setattr(serialization_lib, "id", lambda obj: 7, raising=False)
+    with serialization_lib.ObjectSharingScope():
+        with pytest.raises(ValueError, match="go_backwards"):
+            SequenceTagger(**config)
+        model = SequenceTagger.from_config(config)
+    layers = [x for b in model.encoder.stack for x in (b.forward_layer, b.backward_layer)]
+    assert len({id(x) for x in layers}) == 4 and [x.go_backwards for x in layers] == [False, True] * 2

@@ -16,7 +16,7 @@ from keras import ops
 from ner.data.vocab import Vocabularies
 from ner.errors import NerError
 from ner.layers.crf import CRF
-from ner.model.network import SequenceTagger, TaggerOutputs
+from ner.model.network import SequenceTagger, TaggerOutputs, object_sharing_paused
 
 
 def check_members(members: list[tuple[str, SequenceTagger, Vocabularies, str]]) -> None:
@@ -85,5 +85,6 @@ class EnsembleTagger(TaggerOutputs, keras.Model):
     @classmethod
     def from_config(cls, config: dict) -> EnsembleTagger:
         config = dict(config)
-        members = [keras.saving.deserialize_keras_object(m) for m in config.pop("members")]
-        return cls(members, **config)
+        with object_sharing_paused():
+            members = [keras.saving.deserialize_keras_object(m) for m in config.pop("members")]
+            return cls(members, **config)

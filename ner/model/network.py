@@ -7,8 +7,10 @@ Inputs are the dicts of :class:`ner.data.batching.TaggingBatches`: ``words`` (B,
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import keras
@@ -64,6 +66,28 @@ def resolve_config(config: dict | None) -> dict:
         if cfg[name] not in choices:
             raise NerError(f"model setting {name}: unknown choice {cfg[name]!r} (choose from {', '.join(choices)})")
     return cfg
+
+
+@contextlib.contextmanager
+def object_sharing_paused() -> Iterator[None]:
+    """Build layers with Keras' object sharing paused. While a model loads, Keras records every object it
+    serializes by ``id()`` to restore shared ones; ``Bidirectional`` serializes its wrapped layer to copy it, and
+    a layer created after another was freed can get the same ``id()``: the copy then comes back as the other
+    layer. Constructors called from ``from_config`` run inside this (models built from code never share)."""
+    try:
+        from keras.src.backend.common import global_state  # Keras' own state; no public switch exists
+    except ImportError:
+        yield
+        return
+    keys = ("shared_objects/id_to_obj_map", "shared_objects/id_to_config_map")
+    saved = [global_state.get_global_attribute(key) for key in keys]
+    for key in keys:
+        global_state.set_global_attribute(key, None)
+    try:
+        yield
+    finally:
+        for key, value in zip(keys, saved):
+            global_state.set_global_attribute(key, value)
 
 
 class TaggerOutputs:
@@ -196,6 +220,11 @@ class SequenceTagger(TaggerOutputs, keras.Model):
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable, "config": dict(self.config),
                 "num_words": self.num_words, "num_chars": self.num_chars, "labels": list(self.labels)}
+
+    @classmethod
+    def from_config(cls, config: dict) -> SequenceTagger:
+        with object_sharing_paused():
+            return cls(**config)
 
 
 class ScoringModel(keras.Model):
