@@ -91,7 +91,7 @@ def test_models_health_and_the_openapi_page(client):
     models = client.get("/models").json()
     assert list(models) == ["fused-crf-adam", "conv-softmax-sgd"] and models["fused-crf-adam"]["head"] == "crf"
     assert client.get("/health").json() == {"status": "ok", "models": ["fused-crf-adam", "conv-softmax-sgd"],
-                                            "browse": False, "types": []}
+                                            "browse": False, "types": [], "pending": 0}
     assert client.get("/browse").status_code == 404 and "--data CORPUS" in client.get("/browse").json()["error"]
     assert client.get("/docs").status_code == 200 and "TagRequest" in client.get("/openapi.json").text
 
@@ -181,7 +181,11 @@ def test_a_real_server_answers_concurrent_requests_and_drains_on_sigterm():
         threads = [threading.Thread(target=ask, args=(i,)) for i in range(6)]
         for t in threads:
             t.start()
-        time.sleep(1.0)   # well inside the 3 s batch wait: the requests are in, waiting for their batch
+        for _ in range(600):   # until all six wait for their batch (3 s from the first), then stop the server
+            with urllib.request.urlopen(f"{url}/health", timeout=5) as r:
+                if json.load(r)["pending"] == 6:
+                    break
+            time.sleep(0.01)
         server.send_signal(signal.SIGTERM)
         for t in threads:
             t.join(timeout=60)

@@ -8,10 +8,10 @@ Contract (``GET /docs`` shows it as OpenAPI):
   result per text; ``"sentences"`` (with the options only) holds per sentence its ``start``, ``end`` and as asked
   ``tokens`` ([{"text", "start", "end", "tag"}]), ``marginals`` (per token {label: probability}) and ``nbest``
   ([{"probability", "entities"}], best first).
-- ``GET /models``: each model's description as loaded (what ``ner info`` shows). ``GET /health``: ``{"status":
-  "ok", "models", "browse", "types"}``. ``GET /``: the page (static/page.html) that shows how the models read a
-  text and, with a corpus, ``GET /browse?type=&filter=&limit=``: the test sentences where they disagree most
-  (:mod:`ner.service.browse`).
+- ``GET /models``: each model's description as loaded (what ``ner info`` shows). ``GET /health``:
+  ``{"status": "ok", "models", "browse", "types", "pending"}`` (pending: texts waiting for their batch).
+  ``GET /``: the page (static/page.html) that shows how the models read a text and, with a corpus,
+  ``GET /browse?type=&filter=&limit=``: the test sentences where they disagree most (:mod:`ner.service.browse`).
 - Errors: ``{"error": one line}`` with 413 (body, text or number of texts over the limits), 422 (malformed JSON,
   wrong fields or types), 404 (unknown model), 500 (a failure of the server's own; it goes on).
 """
@@ -126,7 +126,8 @@ def create_app(taggers: dict[str, Tagger], limits: Limits | None = None,
     @app.get("/health")
     async def health() -> dict:
         return {"status": "ok", "models": list(taggers), "browse": browse is not None,
-                "types": browse.types() if browse is not None else []}
+                "types": browse.types() if browse is not None else [],
+                "pending": sum(b.pending for b in batchers.values())}
 
     @app.get("/browse")
     async def disagreements(type: str = "", filter: str = "all", limit: int = 50) -> dict:

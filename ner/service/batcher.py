@@ -25,6 +25,11 @@ class Batcher:
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ner-decode")
         self._running: set[asyncio.Task] = set()   # references keep the decoding tasks alive
 
+    @property
+    def pending(self) -> int:
+        """Texts waiting for their batch to be decoded."""
+        return sum(len(texts) for batch in self._pending.values() for texts, _ in batch)
+
     async def submit(self, texts: list[str], options: dict[str, Any]) -> list:
         """The results for ``texts`` (one per text), decoded with whatever else is pending with these options."""
         loop = asyncio.get_running_loop()
