@@ -74,7 +74,7 @@ def main() -> int:
                 complete = False
             if not complete:
                 print(f"# training {name} seed {seed}: {settings}", file=sys.stderr, flush=True)
-                ner.train(data=args.data, seed=seed, out=str(path), verbose=2, **settings)
+                ner.train(data=args.data, seed=seed, out=str(path), verbose=0, **settings)   # its log names test F1
             meta = load_bundle(path).meta
             metrics = json.loads((path / "metrics.json").read_text(encoding="utf-8"))
             row = {"variant": name, "seed": seed, "settings": settings, "dev_f1": metrics["dev"]["f1"],
