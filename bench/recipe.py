@@ -33,6 +33,8 @@ VARIANTS: dict[str, dict] = {
     "no-casing": {"casing_dim": 0},
     "nadam-global-1": {"optimizer": "nadam", "clip_global": True, "clipnorm": 1.0},   # Nadam, global norm 1
     "variational": {"variational_dropout": True},   # one dropout mask per sentence at every step
+    "document": {"context": "document"},            # + mean state of the word's other occurrences in the document
+    "document-mean": {"context": "document-mean"},  # + mean state of the whole document
 }
 
 

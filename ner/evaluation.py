@@ -178,13 +178,14 @@ def format_errors(analysis: dict) -> str:
 
 
 def score_split(model: SequenceTagger, vocabs: Vocabularies, tokens: Sequence[Sequence[str]],
-                gold: Sequence[Sequence[str]], data_scheme: str, model_scheme: str, strict: bool = False
-                ) -> tuple[dict, list]:
+                gold: Sequence[Sequence[str]], data_scheme: str, model_scheme: str, strict: bool = False,
+                documents: Sequence[int] | None = None) -> tuple[dict, list]:
     """Entity scores of the Keras ``model`` on one split, compared in the data's scheme; also returns the
-    predictions (in the data's scheme)."""
+    predictions (in the data's scheme). ``documents``: the document of each sentence (models that read them)."""
     from ner.model.predict import predict_split  # imports Keras: only for the Keras engine
 
-    predicted = [convert(p, model_scheme, data_scheme) for p in predict_split(model, vocabs, tokens)]
+    raw = predict_split(model, vocabs, tokens, documents=None if documents is None else list(documents))
+    predicted = [convert(p, model_scheme, data_scheme) for p in raw]
     return entity_scores(gold, predicted, data_scheme, strict=strict), predicted
 
 
@@ -223,6 +224,7 @@ def evaluate(model_or_path: str | os.PathLike | Bundle | Tagger, data: CorpusSpe
     import datasets  # slow to import: scoring a tagged file (score_file) needs none of it
 
     from ner.data.corpus import corpus_scheme, data_name, is_dataset, load_corpus
+    from ner.data.prepare import split_documents
 
     if isinstance(model_or_path, Bundle):
         bundle, tagger = model_or_path, None
@@ -242,17 +244,18 @@ def evaluate(model_or_path: str | os.PathLike | Bundle | Tagger, data: CorpusSpe
     if split not in dataset:
         raise NerError(f"--split: {name} has no split {split!r} (it has {', '.join(dataset)})")
     tokens, gold = list(dataset[split]["tokens"]), list(dataset[split]["tags"])
+    documents = split_documents(dataset[split])
     if not tokens:
         raise NerError(f"{name}: split {split} has no sentences")
     scheme = corpus_scheme(dataset[split])
     unseen = check_overlap(bundle.vocabs, tokens, gold, scheme, f"{name} [{split}]")
     if tagger is not None and tagger.runtime is not None:
-        predicted = tagger.tag_sentences(tokens, scheme)
+        predicted = tagger.tag_sentences(tokens, scheme, documents=documents)
         scores = entity_scores(gold, predicted, scheme, strict=strict)
     else:
         model = bundle.model if tagger is None else tagger.model
         scores, predicted = score_split(model, bundle.vocabs, tokens, gold, scheme,
-                                        bundle.config["scheme"], strict=strict)
+                                        bundle.config["scheme"], strict=strict, documents=documents)
     if unseen:
         scores["unseen_labels"] = dict(sorted(unseen.items()))
     if errors:

@@ -287,11 +287,15 @@ def test_keras_fit_and_predict_with_varying_shapes():
 
 def test_batch_layout_per_backend():
     model = types.SimpleNamespace(char_gap=2)
-    assert batch_layout(model, "tensorflow") == {"buckets": EXACT, "char_buckets": EXACT, "char_gap": 2}
+    assert batch_layout(model, "tensorflow") == {"buckets": EXACT, "char_buckets": EXACT, "char_gap": 2,
+                                                 "context": False}
+    reader = types.SimpleNamespace(char_gap=1, reads_documents=True)
+    assert batch_layout(reader, "tensorflow")["context"] is True
     assert batch_layout(model, "torch")["buckets"] == BUCKETS
     pytest.importorskip("jax")
     import jax
 
     expected = CPU_BUCKETS if jax.default_backend() == "cpu" else BUCKETS
-    assert batch_layout(model, "jax") == {"buckets": expected, "char_buckets": CHAR_BUCKETS, "char_gap": 2}
+    assert batch_layout(model, "jax") == {"buckets": expected, "char_buckets": CHAR_BUCKETS, "char_gap": 2,
+                                          "context": False}
     assert set(BUCKETS) <= set(CPU_BUCKETS)   # finer on the CPU, same range

@@ -144,7 +144,7 @@ def test_char_cnn_on_packed_rows_equals_each_word_on_its_own(kernel):
     layer = CharCNN(20, char_dim=5, filters=4, kernel=kernel)
     sentences = [[rng.integers(1, 20, size=rng.integers(1, 9)) for _ in range(n)] for n in (3, 1, 5)]
     encoded = [EncodedSentence(np.ones(len(s), np.int32), np.ones(len(s), np.int32), np.concatenate(s),
-                               np.array([len(w) for w in s])) for s in sentences]
+                               np.array([len(w) for w in s]), np.arange(len(s))) for s in sentences]
     gap = char_gap(kernel)
     length = max(packed_length(e, gap) for e in encoded)
     inputs = pad_inputs(encoded, 6, length + 3, gap)                     # padded words and characters too

@@ -18,6 +18,8 @@ _FLAGS = {
     "lr_decay": ("D", float, "learning-rate decay: lr / (1 + D * epoch)"),
     "clipnorm": ("C", float, "gradient clipping by norm"),
     "optimizer": ("NAME", str, "adam, nadam or sgd"),
+    "context": ("WHAT", str, "what a token sees beyond its sentence: sentence (nothing); document (the other "
+                             "occurrences of its word in its document); document-mean (its whole document)"),
     "dropout": ("P", float, "dropout rate"),
     "hidden": ("H", int, "hidden units per direction"),
     "layers": ("L", int, "number of stacked encoder layers"),

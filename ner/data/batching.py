@@ -9,7 +9,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from ner.data.arrays import encode_sentence, packed_length, pad_inputs
+from ner.data.arrays import encode_sentence, pack_documents, packed_length, pad_inputs
 from ner.data.vocab import Vocabularies
 from ner.errors import NerError
 
@@ -23,7 +23,8 @@ EXACT = (1,)
 def batch_layout(model: keras.Model, backend: str | None = None) -> dict:
     """:class:`TaggingBatches` keyword arguments for ``model`` (anything with a ``char_gap``, e.g. a
     ``ner.model.network.SequenceTagger``) on a Keras backend (default: the current one): ``char_gap``, the zeros its
-    char CNN needs between packed words, and ``buckets`` and ``char_buckets``.
+    char CNN needs between packed words, ``context`` (whether it reads documents: its ``reads_documents``), and
+    ``buckets`` and ``char_buckets``.
 
     TensorFlow runs one graph traced for unknown lengths, so any batch shape is free: pad each batch only to
     its own longest sentence and packed character row (counted on CoNLL-2003: 0.99 of the padded token slots
@@ -34,10 +35,11 @@ def batch_layout(model: keras.Model, backend: str | None = None) -> dict:
     compilation. bench/README.md gives the measured speeds.
     """
     backend = backend or keras.backend.backend()
+    model_side = {"char_gap": model.char_gap, "context": bool(getattr(model, "reads_documents", False))}
     if backend == "tensorflow":
-        return {"buckets": EXACT, "char_buckets": EXACT, "char_gap": model.char_gap}
+        return {"buckets": EXACT, "char_buckets": EXACT, **model_side}
     buckets = CPU_BUCKETS if backend == "jax" and _jax_on_cpu() else BUCKETS
-    return {"buckets": buckets, "char_buckets": CHAR_BUCKETS, "char_gap": model.char_gap}
+    return {"buckets": buckets, "char_buckets": CHAR_BUCKETS, **model_side}
 
 
 def _jax_on_cpu() -> bool:
@@ -74,7 +76,14 @@ class TaggingBatches(keras.utils.PyDataset):
 
     Without ``shuffle``, sentences are sorted by length and cut into batches. With ``shuffle``, each epoch
     (``on_epoch_end`` advances it) sorts sentences by T bucket with ties in random order, then shuffles the
-    batch order, all from ``(seed, epoch)``. Batches 0 and 1 always differ in T and in L whenever the batches
+    batch order, all from ``(seed, epoch)``.
+
+    With ``context`` (a model that reads documents), inputs also hold "doc" (B,) and "keys" (B, T)
+    (``ner.data.arrays.pad_inputs``) and batches follow ``documents`` (the document of each sentence, any ints;
+    default: each sentence its own), sentences of a document in their order. Without ``shuffle`` whole documents
+    are packed into batches of at most ``batch_size`` sentences, a longer document taking one batch of its own,
+    so a document is always seen whole; with ``shuffle`` the documents are put in random order and cut every
+    ``batch_size`` sentences. Batches 0 and 1 always differ in T and in L whenever the batches
     differ at all: Keras' TensorFlow backend fixes the dataset's shape signature from the first two batches.
     ``epoch`` counts the complete epochs served (see ``on_epoch_end``; ``set_epoch`` to resume).
 
@@ -87,7 +96,8 @@ class TaggingBatches(keras.utils.PyDataset):
         self, tokens: Sequence[Sequence[str]], vocabs: Vocabularies, tags: Sequence[Sequence[str]] | None = None,
         *, batch_size: int = 32, shuffle: bool = False, seed: int = 0, buckets: Sequence[int] = BUCKETS,
         char_buckets: Sequence[int] = CHAR_BUCKETS, char_gap: int = 1, word_dropout: float = 0.0,
-        dropout_ids: Iterable[int] | None = None, **kwargs: Any,
+        dropout_ids: Iterable[int] | None = None, context: bool = False, documents: Sequence[int] | None = None,
+        **kwargs: Any,
     ):
         super().__init__(**kwargs)
         if batch_size < 1:
@@ -98,6 +108,12 @@ class TaggingBatches(keras.utils.PyDataset):
             raise NerError(f"word_dropout must be in [0, 1), got {word_dropout}")
         if tags is not None and len(tags) != len(tokens):
             raise NerError(f"{len(tokens)} token sentences but {len(tags)} tag sentences")
+        if documents is not None and len(documents) != len(tokens):
+            raise NerError(f"{len(tokens)} token sentences but {len(documents)} documents")
+        self.context = bool(context)
+        self._documents = None
+        if self.context:
+            self._documents = np.arange(len(tokens)) if documents is None else np.asarray(documents, dtype=np.int64)
         self.batch_size, self.shuffle, self.seed = int(batch_size), bool(shuffle), int(seed)
         self.buckets = _check_buckets(buckets, "buckets")
         self.char_buckets = _check_buckets(char_buckets, "char_buckets")
@@ -149,6 +165,8 @@ class TaggingBatches(keras.utils.PyDataset):
     def _plan(self, epoch: int) -> list[np.ndarray]:
         """Sentence indices of every batch, in batch order, for this epoch."""
         n = len(self.lengths)
+        if self.context:
+            return self._shape_witnesses_first(self._document_plan(epoch))
         if self.shuffle:
             rng = np.random.default_rng([self.seed, epoch])
             order = np.lexsort((rng.permutation(n), self._t))
@@ -158,6 +176,15 @@ class TaggingBatches(keras.utils.PyDataset):
         if self.shuffle:
             batches = [batches[j] for j in rng.permutation(len(batches))]
         return self._shape_witnesses_first(batches)
+
+    def _document_plan(self, epoch: int) -> list[np.ndarray]:
+        """Batches of whole documents (or, shuffled, of documents in random order cut every batch_size)."""
+        if not self.shuffle:
+            return pack_documents(self._documents, self.batch_size)
+        documents = pack_documents(self._documents, 1)                  # one document per entry, in order
+        order = np.random.default_rng([self.seed, epoch]).permutation(len(documents))
+        rows = np.concatenate([documents[d] for d in order]) if documents else np.zeros(0, np.int64)
+        return [rows[i:i + self.batch_size] for i in range(0, len(rows), self.batch_size)]
 
     def _shape_witnesses_first(self, batches: list[np.ndarray]) -> list[np.ndarray]:
         """Move to the front two batches that differ in T and in L wherever any two batches differ."""
@@ -211,7 +238,8 @@ class TaggingBatches(keras.utils.PyDataset):
         idx = self._batches[i]
         bsz, t, c = self.batch_shape(i)
         rows = idx.tolist()
-        inputs = pad_inputs([self._encoded[s] for s in rows], t, c, self.char_gap)
+        inputs = pad_inputs([self._encoded[s] for s in rows], t, c, self.char_gap,
+                            None if self._documents is None else self._documents[idx])
         words = inputs["words"]
         labels = None
         if self._labels is not None:

@@ -50,7 +50,8 @@ class Prepared:
     """A corpus ready for training.
 
     ``splits``: {split: (tokens, tags)} with tags in the data's scheme ``data_scheme`` (what scores compare);
-    ``train_tags``: the train split's tags in the training scheme; ``dev_note`` says where dev came from;
+    ``documents``: {split: the document of each sentence} (a number per sentence); ``train_tags``: the train
+    split's tags in the training scheme; ``dev_note`` says where dev came from;
     ``pretrained``: the vectors of a ``vectors`` file for the rows of ``vocabs.words``, and ``vector_report``
     (JSON-ready, see :func:`with_vectors`) what they cover.
     """
@@ -62,13 +63,15 @@ class Prepared:
     vocabs: Vocabularies
     pretrained: PretrainedVectors | None = None
     vector_report: dict = field(default_factory=dict)
+    documents: dict[str, list[int]] = field(default_factory=dict)
 
     def batches(self, layout: dict, batch_size: int, seed: int, word_dropout: float) -> TaggingBatches:
         """Shuffled training batches (:class:`ner.data.batching.TaggingBatches`); ``layout`` from the model."""
         from ner.data.batching import TaggingBatches
 
         return TaggingBatches(self.splits["train"][0], self.vocabs, self.train_tags, batch_size=batch_size,
-                              shuffle=True, seed=seed, word_dropout=word_dropout, **layout)
+                              shuffle=True, seed=seed, word_dropout=word_dropout,
+                              documents=self.documents.get("train"), **layout)
 
 
 def prepare_corpus(dataset: datasets.DatasetDict, *, name: str, scheme: str, seed: int, dev_fraction: float,
@@ -82,19 +85,19 @@ def prepare_corpus(dataset: datasets.DatasetDict, *, name: str, scheme: str, see
     and the file's first ``extra_vector_words`` words); or they are ``vocabs`` (from the ``--init`` bundle
     ``vocabs_from``), which must know every training tag.
     """
-    splits, note = _splits(dataset, name, seed, dev_fraction)
+    splits, note, documents = _splits(dataset, name, seed, dev_fraction)
     data_scheme = corpus_scheme(dataset)
     train_tags = to_training_scheme(splits["train"][1], data_scheme, scheme)
     if vocabs is not None:
         unknown = sorted({t for seq in train_tags for t in seq} - set(vocabs.labels.items))
         if unknown:
             raise NerError(f"--init: {vocabs_from} does not know the label(s) {', '.join(unknown[:5])}")
-        return Prepared(splits, data_scheme, note, train_tags, vocabs)
+        return Prepared(splits, data_scheme, note, train_tags, vocabs, documents=documents)
     vocabs = training_vocabularies(splits, data_scheme, scheme, name, min_freq, lowercase, digits)
     if not vectors:
-        return Prepared(splits, data_scheme, note, train_tags, vocabs)
+        return Prepared(splits, data_scheme, note, train_tags, vocabs, documents=documents)
     grown, pretrained, report = with_vectors(vocabs, splits, vectors, extra_vector_words)
-    return Prepared(splits, data_scheme, note, train_tags, grown, pretrained, report)
+    return Prepared(splits, data_scheme, note, train_tags, grown, pretrained, report, documents)
 
 
 def with_vectors(vocabs: Vocabularies, splits: dict, vectors: str | os.PathLike,
@@ -141,15 +144,21 @@ def with_vectors(vocabs: Vocabularies, splits: dict, vectors: str | os.PathLike,
     return Vocabularies(grown, vocabs.chars, vocabs.labels), pretrained, report
 
 
-def _splits(dataset, name: str, seed: int, dev_fraction: float) -> tuple[dict, str]:
+def split_documents(ds: datasets.Dataset) -> list[int]:
+    """The document of each sentence of a split (its "document" column; each sentence its own without one)."""
+    return list(ds["document"]) if "document" in ds.column_names else list(range(len(ds)))
+
+
+def _splits(dataset, name: str, seed: int, dev_fraction: float) -> tuple[dict, str, dict]:
     if "train" not in dataset:
         raise NerError(f"{name}: the corpus has no train split")
     splits = {split: (list(ds["tokens"]), list(ds["tags"])) for split, ds in dataset.items()}
+    documents = {split: split_documents(ds) for split, ds in dataset.items()}
     empty = [split for split in splits if len(splits[split][0]) == 0]
     if empty:
         raise NerError(f"{name}: split {empty[0]} has no sentences")
     if "dev" in splits:
-        return splits, "dev split of the corpus"
+        return splits, "dev split of the corpus", documents
     tokens, tags = splits["train"]
     if len(tokens) < 2:
         raise NerError(f"{name}: too few training sentences to hold out a dev split")
@@ -158,7 +167,9 @@ def _splits(dataset, name: str, seed: int, dev_fraction: float) -> tuple[dict, s
     dev, train = sorted(order[:n_dev]), sorted(order[n_dev:])
     splits["dev"] = ([tokens[i] for i in dev], [tags[i] for i in dev])
     splits["train"] = ([tokens[i] for i in train], [tags[i] for i in train])
-    return splits, f"no dev split: held out {n_dev} of {len(tokens)} training sentences ({dev_fraction:.0%})"
+    documents["dev"] = [documents["train"][i] for i in dev]
+    documents["train"] = [documents["train"][i] for i in train]
+    return splits, f"no dev split: held out {n_dev} of {len(tokens)} training sentences ({dev_fraction:.0%})", documents
 
 
 def to_training_scheme(tags: list[list[str]], data_scheme: str, scheme: str) -> list[list[str]]:

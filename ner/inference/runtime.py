@@ -50,6 +50,26 @@ def _same_conv(x, kernel, bias):
     return sum(padded[:, i:i + x.shape[1]] @ kernel[i] for i in range(k)) + bias
 
 
+def _document_context(mode: str, states, mask, doc, keys):
+    """``ner.layers.document_context.DocumentContext``: states (B, T, D), mask (B, T), doc (B,), keys (B, T) ->
+    (B, T, 2D + 1) ("document") or (B, T, 2D) ("document-mean")."""
+    real = mask[..., None].astype(np.float32)                                            # (B, T, 1)
+    kept = states * real
+    if mode == "document-mean":
+        sums, counts = np.zeros((len(doc), states.shape[-1]), np.float32), np.zeros((len(doc), 1), np.float32)
+        np.add.at(sums, doc, kept.sum(axis=1))
+        np.add.at(counts, doc, real.sum(axis=1))
+        mean = sums[doc] / np.maximum(counts[doc], 1.0)                                  # (B, D)
+        return np.concatenate([states, np.broadcast_to(mean[:, None], states.shape)], axis=-1)
+    groups = int(keys.max()) + 1
+    sums, counts = np.zeros((groups, states.shape[-1]), np.float32), np.zeros((groups, 1), np.float32)
+    np.add.at(sums, keys.ravel(), kept.reshape(-1, states.shape[-1]))
+    np.add.at(counts, keys.ravel(), real.reshape(-1, 1))
+    others = (counts[keys] - real) * real                                                # (B, T, 1)
+    pooled = (sums[keys] - kept) / np.maximum(others, 1.0)
+    return np.concatenate([states, pooled, (others > 0).astype(np.float32)], axis=-1)
+
+
 def nbest_paths(emissions: np.ndarray, lengths: np.ndarray, start: np.ndarray, transitions: np.ndarray,
                 end: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The k best tag paths of a linear-chain CRF by k-best Viterbi, best first: emissions (B, T, K), lengths (B,),
@@ -179,7 +199,17 @@ class NumpyModel:
                                                                      for n in ("kernel", "recurrent", "bias")))
                 outs.append(_reverse_within(h, lengths) if d else h)
             x = np.concatenate(outs, axis=-1)
+        if self.layout.get("context", "sentence") != "sentence":
+            x = _document_context(self.layout["context"], x, mask, np.asarray(inputs["doc"]),
+                                  np.asarray(inputs["keys"]))
         return (x @ w["emission_kernel"] + w["emission_bias"]).astype(np.float64)
+
+    @property
+    def reads_documents(self) -> bool:
+        """Whether the model (or a member) takes the document inputs ``doc`` and ``keys``."""
+        if self.members:
+            return any(member.reads_documents for member in self.members)
+        return self.layout.get("context", "sentence") != "sentence"
 
     @property
     def char_gap(self) -> int:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ner.bundle import WEIGHTS, Bundle, bundle_path, check_model, load_bundle, load_model, read_meta
-from ner.data.arrays import encode_sentence, packed_length, pad_inputs
+from ner.data.arrays import encode_sentence, pack_documents, packed_length, pad_inputs
 from ner.data.schemes import convert, to_spans
 from ner.data.tokenize import Token, tokenize_text
 from ner.errors import NerError
@@ -101,14 +101,15 @@ class Tagger:
     def labels(self) -> list[str]:
         return list(self.vocabs.labels.items)
 
-    def _predict(self, sentences: Sequence[Sequence[str]]) -> list[tuple[np.ndarray, object]]:
+    def _predict(self, sentences: Sequence[Sequence[str]], documents: Sequence[int] | None = None
+                 ) -> list[tuple[np.ndarray, object]]:
         """Per sentence: best tag ids (T,) and what :meth:`_span_probability` needs to score spans.
 
         Softmax: the log-probability of each chosen tag (T,). CRF: (alpha (T, K), beta (T, K), log Z,
         emissions (T, K), transitions (K, K)) from forward-backward.
         """
         out: list = [None] * len(sentences)
-        for rows, result in self._batches([list(s) for s in sentences]):
+        for rows, result in self._batches([list(s) for s in sentences], documents):
             for row, i in enumerate(rows):
                 out[i] = (result["tags"][row, :len(sentences[i])], self._scores(result, row, len(sentences[i]))[0])
         return out
@@ -125,18 +126,24 @@ class Tagger:
         log_z = float(result["log_z"][row])
         return (alpha, beta, log_z, emissions, result["transitions"]), np.exp(alpha + beta - log_z)
 
-    def _batches(self, sentences: list[list[str]], scores: bool = True):
+    def _batches(self, sentences: list[list[str]], documents: Sequence[int] | None = None, scores: bool = True):
         """Yield (sentence indices, outputs) per batch: tags (B, T), emissions (B, T, K) and, with a CRF,
         alpha, beta (B, T, K), log_z (B,) and transitions (K, K). The numpy engine leaves out the CRF's
-        forward-backward unless ``scores``."""
+        forward-backward unless ``scores``. ``documents``: the document of each sentence (a model that reads
+        documents sees each whole; default: each sentence its own)."""
+        documents = np.arange(len(sentences)) if documents is None else np.asarray(documents, dtype=np.int64)
         if self.runtime is not None:
             rt = self.runtime
-            order = np.argsort([len(s) for s in sentences], kind="stable")
-            for start in range(0, len(order), self.batch_size):
-                rows = order[start:start + self.batch_size]
+            if rt.reads_documents:
+                plan = pack_documents(documents, self.batch_size)
+            else:
+                order = np.argsort([len(s) for s in sentences], kind="stable")
+                plan = [order[start:start + self.batch_size] for start in range(0, len(order), self.batch_size)]
+            for rows in plan:
                 encoded = [encode_sentence(sentences[i], self.vocabs) for i in rows]
                 inputs = pad_inputs(encoded, max(len(e.words) for e in encoded),
-                                    max(packed_length(e, rt.char_gap) for e in encoded), rt.char_gap)
+                                    max(packed_length(e, rt.char_gap) for e in encoded), rt.char_gap,
+                                    documents[rows] if rt.reads_documents else None)
                 lengths = np.array([len(e.words) for e in encoded])
                 emissions = rt.emissions(inputs)
                 result = {"tags": rt.decode(emissions, lengths), "emissions": emissions}
@@ -150,7 +157,8 @@ class Tagger:
 
         if self._scorer is None:    # one compiled pass for tags and scores: scores come along
             self._scorer = ScoringModel(self.model, name="scorer")
-        batches = TaggingBatches(sentences, self.vocabs, batch_size=self.batch_size, **batch_layout(self.model))
+        batches = TaggingBatches(sentences, self.vocabs, batch_size=self.batch_size, documents=documents,
+                                 **batch_layout(self.model))
         crf = self.model.crf
         transitions = None if crf is None else np.asarray(crf.transition_scores()[1], dtype=np.float64)
         for b in range(len(batches)):
@@ -169,13 +177,21 @@ class Tagger:
             path += trans[tags[t - 1], tags[t]] + emissions[t, tags[t]]
         return float(np.exp(min(0.0, path - log_z)))
 
-    def tag_sentences(self, sentences: Iterable[Iterable[str]], scheme: str | None = None) -> list[list[str]]:
-        """Tags of tokenized sentences, in ``scheme`` (default: the scheme of the training data)."""
+    def tag_sentences(self, sentences: Iterable[Iterable[str]], scheme: str | None = None,
+                      documents: Iterable[int] | None = None) -> list[list[str]]:
+        """Tags of tokenized sentences, in ``scheme`` (default: the scheme of the training data). ``documents``:
+        the document of each sentence (ints; default: each sentence its own), which a model with document context
+        reads whole."""
         sentences = [_tokens(s, f"sentences[{n}]") for n, s in enumerate(_items(sentences, "sentences"))]
+        if documents is not None:
+            documents = _items(documents, "documents")
+            if len(documents) != len(sentences):
+                raise ValueError(f"documents: {len(documents)} for {len(sentences)} sentences (one per sentence)")
         index = [i for i, s in enumerate(sentences) if len(s)]
         nonempty = [sentences[i] for i in index]
         tags: list[list[str]] = [[] for _ in sentences]
-        for rows, result in self._batches(nonempty, scores=False):
+        for rows, result in self._batches(nonempty, None if documents is None else [documents[i] for i in index],
+                                          scores=False):
             for row, j in enumerate(rows):
                 ids = result["tags"][row, :len(nonempty[j])]
                 tags[index[j]] = convert(self.vocabs.labels.decode(ids), self.scheme, scheme or self.data_scheme)
@@ -205,7 +221,7 @@ class Tagger:
         results: list[list[dict]] = [[] for _ in texts]
         if not sentences:
             return results
-        predictions = self._predict([[t.text for t in s] for s in sentences])
+        predictions = self._predict([[t.text for t in s] for s in sentences], owner)   # a text is a document
         for sentence, n, (ids, scores) in zip(sentences, owner, predictions):
             results[n] += self._entities(texts[n], sentence, ids, scores)
         return results
@@ -243,7 +259,7 @@ class Tagger:
         details: list = [None] * len(sentences)
         labels = self.labels
         crf_scores = self._crf_scores() if nbest is not None else None
-        for rows, result in self._batches(words):
+        for rows, result in self._batches(words, owner):   # a text is a document
             lengths = np.array([len(words[i]) for i in rows])
             paths = None
             if nbest is not None:

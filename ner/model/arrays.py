@@ -26,7 +26,7 @@ def export_arrays(model: SequenceTagger | EnsembleTagger) -> dict[str, np.ndarra
         return _export_ensemble(model)
     arrays: dict[str, np.ndarray] = {}
     layout: dict = {"casing": model.casing_embedding is not None, "char_cnn": model.char_cnn is not None,
-                    "crf": model.crf is not None, "encoder": []}
+                    "crf": model.crf is not None, "encoder": [], "context": model.config["context"]}
 
     def put(name, value):
         arrays[name] = np.asarray(keras.ops.convert_to_numpy(value), dtype=np.float32)

@@ -71,6 +71,11 @@ class EnsembleTagger(TaggerOutputs, keras.Model):
         """Zeros between packed words that every member's char CNN needs."""
         return max(m.char_gap for m in self.members)
 
+    @property
+    def reads_documents(self) -> bool:
+        """Whether a member takes the document inputs ``doc`` and ``keys`` (they then go to every member)."""
+        return any(m.reads_documents for m in self.members)
+
     def call(self, inputs: dict, training=False):
         emissions = ops.stack([m(inputs, training=False) for m in self.members], axis=0)   # (M, B, T, K)
         if self.crf is not None:

@@ -3,6 +3,8 @@
 ``build_tagger(config, vocabs)`` makes a :class:`SequenceTagger` from a config dict (keys in ``DEFAULTS``).
 Inputs are the dicts of :class:`ner.data.batching.TaggingBatches`: ``words`` (B, T), ``chars`` (B, L)
 (packed, see ``ner.data.arrays``), ``casing`` (B, T), int; word id 0 is padding and masks that position everywhere.
+A model with document context (setting ``context``, ``ner.layers.document_context``) also takes ``doc`` (B,) and
+``keys`` (B, T).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from ner.data.vocab import NUM_CASINGS, Vocabularies
 from ner.errors import NerError
 from ner.layers.char_cnn import CharCNN
 from ner.layers.crf import CRF, CRF_SCANS
+from ner.layers.document_context import CONTEXTS, DocumentContext
 from ner.layers.encoders import get_encoder
 from ner.layers.lstm import LSTM_PATHS, FusedLSTM
 from ner.layers.scan import Tensor
@@ -34,7 +37,7 @@ log = logging.getLogger("ner")
 DEFAULTS = dict(encoder="bilstm", head="crf", word_dim=100, hidden=200, layers=1, dropout=0.5,
                 char_cnn=None, char_dim=30, char_filters=50, char_kernel=3, casing_dim=10,
                 constraints=True, scheme="bioes", crf_scan="auto", lstm_path="auto", freeze_embeddings=False,
-                variational_dropout=False)
+                variational_dropout=False, context="sentence")
 # how layers run, not what they compute (``CRF(scan=...)``, ``FusedLSTM(implementation=...)``): "auto" decides
 # when the model is traced (the loop-free forms on JAX with a GPU)
 EXECUTION = {"crf_scan": CRF_SCANS, "lstm_path": LSTM_PATHS}
@@ -60,6 +63,8 @@ def resolve_config(config: dict | None) -> dict:
     for name in ("freeze_embeddings", "variational_dropout"):
         if not isinstance(cfg[name], bool):
             raise NerError(f"model setting {name}: must be true or false, not {cfg[name]!r}")
+    if cfg["context"] not in CONTEXTS:
+        raise NerError(f"model setting context: unknown choice {cfg['context']!r} (choose from {', '.join(CONTEXTS)})")
     if cfg["char_cnn"] not in (None, True, False):
         raise NerError(f"model setting char_cnn: must be true, false or null, not {cfg['char_cnn']!r}")
     for name, choices in EXECUTION.items():
@@ -152,6 +157,7 @@ class SequenceTagger(TaggerOutputs, keras.Model):
         dropout = keras.layers.SpatialDropout1D if cfg["variational_dropout"] else keras.layers.Dropout
         self.input_dropout = dropout(cfg["dropout"])
         self.encoder = spec.build(cfg["hidden"], cfg["layers"], cfg["dropout"])
+        self.context = (DocumentContext(cfg["context"], name="document_context") if self.reads_documents else None)
         self.output_dropout = dropout(cfg["dropout"])
         self.emission = keras.layers.Dense(len(self.labels), dtype="float32", name="emission")
         self.crf = None
@@ -161,10 +167,16 @@ class SequenceTagger(TaggerOutputs, keras.Model):
             self.crf.build((None, None, len(self.labels)))   # used through its methods, never called
         self.set_execution()
         # Create the weights by tracing call symbolically (no computation, no compilation).
-        self.compute_output_spec({"words": keras.KerasTensor((None, None), "int32"),
-                                  "chars": keras.KerasTensor((None, None), "int32"),
-                                  "casing": keras.KerasTensor((None, None), "int32")})
+        inputs = {name: keras.KerasTensor((None, None), "int32") for name in ("words", "chars", "casing")}
+        if self.reads_documents:
+            inputs.update(doc=keras.KerasTensor((None,), "int32"), keys=keras.KerasTensor((None, None), "int32"))
+        self.compute_output_spec(inputs)
         self.built = True
+
+    @property
+    def reads_documents(self) -> bool:
+        """Whether the model takes the inputs ``doc`` and ``keys`` (setting ``context`` other than "sentence")."""
+        return self.config["context"] != "sentence"
 
     def set_execution(self, **choices: str) -> None:
         """Set the settings ``crf_scan`` / ``lstm_path`` (how the CRF and FusedLSTM layers run, e.g. for
@@ -193,6 +205,8 @@ class SequenceTagger(TaggerOutputs, keras.Model):
         x = ops.concatenate(parts, axis=-1) if len(parts) > 1 else parts[0]
         x = self.input_dropout(x, training=training)
         x = self.encoder(x, mask=mask, training=training)
+        if self.context is not None:
+            x = self.context(x, mask, ops.convert_to_tensor(inputs["doc"]), ops.convert_to_tensor(inputs["keys"]))
         x = self.output_dropout(x, training=training)
         return self.emission(x)
 

@@ -22,8 +22,9 @@ def predict_tags(model: SequenceTagger, batches: TaggingBatches) -> list[np.ndar
     return [tagged[i] for i in range(len(tagged))]
 
 
-def predict_split(model: SequenceTagger, vocabs: Vocabularies, tokens: list[list[str]], batch_size: int = 256
-                  ) -> list[list[str]]:
-    """Tag sentences with ``model``; returns tag strings in the model's training scheme."""
-    batches = TaggingBatches(tokens, vocabs, batch_size=batch_size, **batch_layout(model))
+def predict_split(model: SequenceTagger, vocabs: Vocabularies, tokens: list[list[str]], batch_size: int = 256,
+                  documents: list[int] | None = None) -> list[list[str]]:
+    """Tag sentences with ``model``; returns tag strings in the model's training scheme. ``documents``: the
+    document of each sentence, for a model that reads documents (default: each sentence its own)."""
+    batches = TaggingBatches(tokens, vocabs, batch_size=batch_size, documents=documents, **batch_layout(model))
     return [vocabs.labels.decode(ids) for ids in predict_tags(model, batches)]

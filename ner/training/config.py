@@ -40,6 +40,7 @@ class TrainConfig:
     momentum: float = 0.9              # sgd only
     dropout: float = 0.5
     variational_dropout: bool = False  # the same dropout mask at every time step (per sentence and feature)
+    context: str = "sentence"          # what a token sees beyond its sentence (ner.layers.document_context)
     hidden: int = 200                  # units per direction
     layers: int = 1
     word_dim: int = 100
@@ -78,6 +79,9 @@ class TrainConfig:
         if self.optimizer not in OPTIMIZERS:
             bad("optimizer", f"unknown optimizer {self.optimizer!r} (choose from {', '.join(OPTIMIZERS)})")
         from ner.layers.crf import CRF_SCANS  # these import Keras: the backend is chosen by now
+        from ner.layers.document_context import CONTEXTS
+        if self.context not in CONTEXTS:
+            bad("context", f"unknown choice {self.context!r} (choose from {', '.join(CONTEXTS)})")
         from ner.layers.lstm import LSTM_PATHS
         for name, choices in (("crf_scan", CRF_SCANS), ("lstm_path", LSTM_PATHS)):
             if getattr(self, name) not in choices:
@@ -133,7 +137,8 @@ class TrainConfig:
                 "hidden": self.hidden, "layers": self.layers, "dropout": self.dropout,
                 "char_cnn": self.char_cnn, "casing_dim": self.casing_dim, "constraints": self.constraints,
                 "scheme": self.scheme, "crf_scan": self.crf_scan, "lstm_path": self.lstm_path,
-                "freeze_embeddings": self.freeze_embeddings, "variational_dropout": self.variational_dropout}
+                "freeze_embeddings": self.freeze_embeddings, "variational_dropout": self.variational_dropout,
+                "context": self.context}
 
     @classmethod
     def from_json(cls, path: str | os.PathLike) -> dict:
@@ -218,13 +223,13 @@ def _normalised(name: str, value):
 
 # what an --init bundle fixes: its model's architecture and scheme, its vocabularies and word vectors
 INIT_SETTINGS = ("encoder", "crf", "word_dim", "hidden", "layers", "dropout", "variational_dropout", "char_cnn",
-                 "casing_dim",
+                 "casing_dim", "context",
                  "constraints", "scheme", "embeddings", "extra_vector_words", "freeze_embeddings", "min_freq",
                  "lowercase", "digits")
 
 
 # INIT_SETTINGS that older bundles lack (they were trained with what is now the default)
-_NEWER_SETTINGS = ("extra_vector_words", "freeze_embeddings", "variational_dropout")
+_NEWER_SETTINGS = ("extra_vector_words", "freeze_embeddings", "variational_dropout", "context")
 
 
 def inherit_init(cfg: TrainConfig, given: set[str]) -> TrainConfig:

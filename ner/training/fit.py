@@ -75,9 +75,10 @@ def _log(cfg: TrainConfig, message: str) -> None:
 class _DevMonitor:
     """Keras callback pieces: dev F1 after each epoch, early stopping, best weights kept in memory."""
 
-    def __init__(self, cfg, vocabs, dev_tokens, dev_tags, data_scheme):
+    def __init__(self, cfg, vocabs, dev_tokens, dev_tags, data_scheme, dev_documents):
         self.cfg, self.vocabs = cfg, vocabs
         self.dev_tokens, self.dev_tags, self.data_scheme = dev_tokens, dev_tags, data_scheme
+        self.dev_documents = dev_documents
         self.history: list[dict] = []
         self.best_f1, self.best_epoch, self.best_weights = -1.0, 0, None
         self.epoch_start = 0.0
@@ -100,7 +101,7 @@ class _DevMonitor:
         train_seconds = time.perf_counter() - self.epoch_start
         t0 = time.perf_counter()
         scores, _ = score_split(model, self.vocabs, self.dev_tokens, self.dev_tags, self.data_scheme,
-                                self.cfg.scheme)
+                                self.cfg.scheme, documents=self.dev_documents)
         lr = self.cfg.lr_at(epoch)
         self.history.append({"epoch": epoch + 1, "loss": float(logs.get("loss", float("nan"))),
                              "dev_precision": scores["precision"], "dev_recall": scores["recall"],
@@ -213,7 +214,7 @@ def _train(cfg: TrainConfig) -> Path:
 
     model.compile(optimizer=make_optimizer(cfg))
     batches = data.batches(batch_layout(model), cfg.batch_size, cfg.seed, cfg.word_dropout)
-    monitor = _DevMonitor(cfg, vocabs, *splits["dev"], data_scheme)
+    monitor = _DevMonitor(cfg, vocabs, *splits["dev"], data_scheme, data.documents["dev"])
     schedule = keras.callbacks.LearningRateScheduler(cfg.lr_at)
     status = "complete"
     started = time.perf_counter()
@@ -233,7 +234,8 @@ def _train(cfg: TrainConfig) -> Path:
     metrics = {}
     for name in ("dev", "test"):
         if name in splits:
-            metrics[name], _ = score_split(model, vocabs, *splits[name], data_scheme, cfg.scheme)
+            metrics[name], _ = score_split(model, vocabs, *splits[name], data_scheme, cfg.scheme,
+                                           documents=data.documents[name])
     meta = {
         "status": status,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
