@@ -53,7 +53,7 @@ class TrainConfig:
     scheme: str = "bioes"              # the scheme the model is trained in (BMES corpora count as BIOES)
     seed: int = 1
     patience: int = 5                  # epochs without dev F1 improvement before stopping (0: never)
-    word_dropout: float = 0.1          # p of replacing a training word seen once by <unk>
+    word_dropout: float = 0.5          # p of replacing a training word seen once by <unk> (bench/README.md "recipe.py")
     min_freq: int = 1
     lowercase: bool = True
     digits: bool = True                # map digits to 0 in the word vocabulary
