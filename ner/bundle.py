@@ -222,7 +222,8 @@ def describe(path: str | os.PathLike) -> dict:
         sizes = {} if config.get("ensemble") else {k: config[k] for k in ("word_dim", "hidden", "layers", "dropout",
                                                                           "char_cnn", "casing_dim")}
         model = {"encoder": str(config["encoder"]), "head": "crf" if config["crf"] else "softmax", "sizes": sizes,
-                 "scheme": str(config["scheme"]), "word_dims": [int(c["word_dim"]) for c in trained]}
+                 "scheme": str(config["scheme"]), "word_dims": [int(c["word_dim"]) for c in trained],
+                 "context": ", ".join(sorted({str(c.get("context", "sentence")) for c in trained}))}
     with _reading(path / "vocab.json"):
         vocab = _load(path / "vocab.json")
         labels = [str(label) for label in vocab["labels"]["items"]]

@@ -11,6 +11,7 @@ import pytest
 from ner.data.arrays import encode_sentence, pack_documents, pad_inputs, word_key
 from ner.data.vocab import build_vocabularies
 from ner.errors import NerError
+from tests.helpers import cli, one_line_error
 
 
 def brute_force(mode, states, mask, doc, keys):
@@ -87,11 +88,14 @@ def test_layer_equals_loops_and_the_numpy_runtime(mode):
                                rtol=1e-5, atol=1e-6)
 
 
-def test_unknown_context_is_refused():
+def test_unknown_context_is_refused(capsys, tmp_path):
     from ner.model.network import resolve_config
 
     with pytest.raises(NerError, match="context: unknown choice 'paragraph'"):
         resolve_config({"context": "paragraph"})
+    line = one_line_error(capsys, ["train", "--data", "data/sample", "--out", tmp_path / "m", "--context", "paragraph"])
+    assert "--context: unknown choice 'paragraph' (choose from sentence, document, document-mean)" in line
+    assert not (tmp_path / "m").exists()
 
 
 def test_batches_follow_documents():
@@ -138,7 +142,7 @@ def write_cue_corpus(folder, seed=0):
 
 
 @pytest.mark.slow
-def test_document_context_reads_the_cue_of_another_sentence(tmp_path):
+def test_document_context_reads_the_cue_of_another_sentence(tmp_path, capsys):
     import ner
     from ner.data.corpus import load_corpus
     from ner.inference.tagger import Tagger
@@ -161,4 +165,11 @@ def test_document_context_reads_the_cue_of_another_sentence(tmp_path):
         found = [[(e["text"], e["label"]) for e in entities] for entities in tagger.tag_many(texts)]
         assert np.mean([f == [(tokens[i][0], gold[i][0][2:])] * 2 for f, i in zip(found, second)]) >= 0.9
     assert json.loads((out / "config.json").read_text())["context"] == "document"
+    code, printed, _ = cli(capsys, "tag", out, "--input", tmp_path / "cue" / "test.txt", "--input-format", "conll")
+    assert code == 0
+    tagged = [[line.split("\t")[1] for line in block.splitlines()] for block in printed.strip().split("\n\n")
+              if not block.startswith("-DOCSTART-")]
+    assert tagged == Tagger.load(out).tag_sentences(tokens, documents=documents)   # ner tag reads documents too
+    code, printed, _ = cli(capsys, "info", out)
+    assert "context:    document" in printed
     assert ner.evaluate(out, str(tmp_path / "cue"), engine="numpy")["f1"] >= 0.9

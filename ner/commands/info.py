@@ -34,6 +34,8 @@ def run(args: argparse.Namespace) -> int:
         for m in info["members"]:
             scores = "".join(f", {k[:-3]} F1 {m[k]:.4f}" for k in ("dev_f1", "test_f1") if k in m)
             print(f"  {m['path']} ({m['encoder']}, seed {m['seed']}{scores})")
+    print(f"context:    {info['context']}" + ("" if info["context"] == "sentence" else
+                                                  " (batches keep documents whole; a text is a document)"))
     print(f"parameters: {info['parameters']:,}")
     print(f"scheme:     {info['scheme']} ({len(info['labels'])} labels: {' '.join(info['labels'])})")
     vectors = info["vectors"]

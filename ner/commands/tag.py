@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from itertools import repeat
 from pathlib import Path
 
 from ner.commands.common import BACKENDS
@@ -68,11 +67,15 @@ def _texts(args) -> list[str]:
     return sys.stdin.read().splitlines()
 
 
-def _print_conll(tagger, sentences: list[list[str]], documents: list[int | None] | None = None) -> int:
-    """Print token<TAB>tag lines, and a -DOCSTART- line where each of ``documents`` (if any) starts."""
+def _print_conll(tagger, sentences: list[list[str]], documents: list[int | None] | None = None,
+                 marked: bool = True) -> int:
+    """Print token<TAB>tag lines, and with ``marked`` a -DOCSTART- line where each of ``documents`` starts. A model
+    with document context reads each document whole (None: a sentence of its own)."""
+    documents = documents or [None] * len(sentences)
+    numbered = [i if d is None else -1 - d for i, d in enumerate(documents)]   # sentences alone never share one
     previous = None
-    for tokens, tags, document in zip(sentences, tagger.tag_sentences(sentences), documents or repeat(None)):
-        if document is not None and document != previous:
+    for tokens, tags, document in zip(sentences, tagger.tag_sentences(sentences, documents=numbered), documents):
+        if marked and document is not None and document != previous:
             print("-DOCSTART-\tO", end="\n\n")
         previous = document
         print("\n".join(f"{tok}\t{tag}" for tok, tag in zip(tokens, tags)), end="\n\n")
@@ -96,7 +99,8 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "conll":
         from ner.data.tokenize import tokenize_text
 
-        return _print_conll(tagger, [[t.text for t in s] for text in texts for s in tokenize_text(text) if s])
+        pairs = [([t.text for t in s], n) for n, text in enumerate(texts) for s in tokenize_text(text) if s]
+        return _print_conll(tagger, [p[0] for p in pairs], [p[1] for p in pairs], marked=False)   # a line: a document
     if args.nbest is not None:
         for text, sentences in zip(texts, tagger.tag_many(texts, nbest=args.nbest)):
             print(strict_dumps({"text": text, "sentences": sentences}, ensure_ascii=False))
