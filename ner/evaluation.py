@@ -223,8 +223,7 @@ def evaluate(model_or_path: str | os.PathLike | Bundle | Tagger, data: CorpusSpe
     """
     import datasets  # slow to import: scoring a tagged file (score_file) needs none of it
 
-    from ner.data.corpus import corpus_scheme, data_name, is_dataset, load_corpus
-    from ner.data.prepare import split_documents
+    from ner.data.corpus import corpus_scheme, data_name, is_dataset, load_corpus, split_documents
 
     if isinstance(model_or_path, Bundle):
         bundle, tagger = model_or_path, None

@@ -462,6 +462,11 @@ def _datasets_of(data) -> Iterable[datasets.Dataset]:
     return data.values() if isinstance(data, Mapping) else [data]
 
 
+def split_documents(ds: datasets.Dataset) -> list[int]:
+    """The document of each sentence of a split (its "document" column; each sentence its own without one)."""
+    return list(ds["document"]) if "document" in ds.column_names else list(range(len(ds)))
+
+
 def corpus_scheme(dataset_or_dict: datasets.Dataset | datasets.DatasetDict) -> str:
     """Tag scheme of a Dataset or DatasetDict (all splits together); a loaded Corpus knows its own."""
     if isinstance(dataset_or_dict, Corpus) and hasattr(dataset_or_dict, "scheme"):

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ner.data.corpus import CorpusSpec, corpus_scheme, fingerprints, is_dataset
+from ner.data.corpus import CorpusSpec, corpus_scheme, fingerprints, is_dataset, split_documents
 from ner.data.embeddings import TIERS, PretrainedVectors, load_vectors
 from ner.data.schemes import convert
 from ner.data.vocab import Vocab, Vocabularies, build_vocabularies
@@ -142,11 +142,6 @@ def with_vectors(vocabs: Vocabularies, splits: dict, vectors: str | os.PathLike,
               **{tier: tiers[tier] for tier in TIERS},
               "added": {"corpus": len(from_corpus), "file": len(found.extra_words)}, "oov": oov}
     return Vocabularies(grown, vocabs.chars, vocabs.labels), pretrained, report
-
-
-def split_documents(ds: datasets.Dataset) -> list[int]:
-    """The document of each sentence of a split (its "document" column; each sentence its own without one)."""
-    return list(ds["document"]) if "document" in ds.column_names else list(range(len(ds)))
 
 
 def _splits(dataset, name: str, seed: int, dev_fraction: float) -> tuple[dict, str, dict]:

@@ -27,15 +27,17 @@ class Disagreements:
     @classmethod
     def of(cls, taggers: dict[str, Tagger], data: CorpusSpec) -> Disagreements:
         """Tag the test split of ``data`` with every tagger; NerError when it has none."""
-        from ner.data.corpus import corpus_scheme, load_corpus  # imports datasets: only browse mode needs it
+        from ner.data.corpus import corpus_scheme, load_corpus, split_documents  # datasets: browse mode only
 
         corpus = load_corpus(data)
         split = "test" if "test" in corpus else None
         if split is None:
             raise NerError(f"--data: {data} has no test split")
         tokens, gold = list(corpus[split]["tokens"]), list(corpus[split]["tags"])
+        documents = split_documents(corpus[split])
         scheme = corpus_scheme(corpus[split])
-        return cls(scheme, tokens, gold, {name: t.tag_sentences(tokens, scheme) for name, t in taggers.items()})
+        return cls(scheme, tokens, gold, {name: t.tag_sentences(tokens, scheme, documents=documents)
+                                          for name, t in taggers.items()})
 
     def ranked(self, entity_type: str | None = None, which: str = "all", limit: int = 50) -> list[dict]:
         """Sentences where the models' tags differ, most differing tokens first (then corpus order): each
