@@ -60,6 +60,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--jobs", type=int, default=1, metavar="J",
                    help="runs trained at once (default: 1); above 1, decode speed is re-measured alone "
                         "afterwards and training times are marked not comparable")
+    p.add_argument("--executor", choices=("local", "ray"), default="local",
+                   help="where the runs train: local (this machine, --jobs at a time; default) or ray (each run one "
+                        "Ray task, on a local Ray instance or the cluster at --address; the corpus and the files "
+                        "runs read are sent to the workers; needs pip install 'ner[ray]')")
+    p.add_argument("--address", metavar="HOST:PORT|auto",
+                   help="with --executor ray: join this Ray cluster (its head's HOST:PORT, or auto: the cluster "
+                        "this machine belongs to); default: start a local Ray instance for the grid")
+    p.add_argument("--cpus-per-run", type=float, metavar="X",
+                   help="with --executor ray: CPUs Ray reserves for each run (fractions allowed; default 1)")
+    p.add_argument("--gpus-per-run", type=float, metavar="X",
+                   help="with --executor ray: GPUs for each run (default 0); a fraction such as 0.25 puts several "
+                        "runs on one GPU, each taking that share of its memory (JAX preallocates 75%% of a GPU per "
+                        "process otherwise)")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="CPU threads each run computes with (TensorFlow's op pools; on JAX only 1 is set); "
+                        "default: a Ray run's whole CPUs, at least 1, and the framework's own choice locally. "
+                        "Runs give identical results on both executors only with the same threads")
     p.add_argument("--max-train", type=int, default=None, metavar="N",
                    help="train on the first N training sentences only (default: all)")
     for name, (kind, metavar, text) in _TRAINING.items():
@@ -85,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
                    out=args.out, jobs=args.jobs, max_train=args.max_train, bundles=args.bundles,
                    resamples=args.resamples, backend=args.backend, verbose=2 if args.verbose else 0,
                    quiet=args.quiet, tokens_column=args.tokens_column, tags_column=args.tags_column,
-                   token_col=args.token_col, tag_col=args.tag_col, **settings)
+                   token_col=args.token_col, tag_col=args.tag_col, executor=args.executor, address=args.address,
+                   cpus_per_run=args.cpus_per_run, gpus_per_run=args.gpus_per_run, threads=args.threads, **settings)
     print(path)
     return 0

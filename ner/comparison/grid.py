@@ -9,7 +9,9 @@
 
 then writes the report (:mod:`ner.comparison.report`). Rerunning the same command skips the runs that are complete
 (bundle complete with the same settings and data, predictions present), so an interrupted grid resumes.
-With ``bundles=[...]`` (``ner compare --from``) the given bundles are scored instead of trained.
+With ``bundles=[...]`` (``ner compare --from``) the given bundles are scored instead of trained. With
+``executor="ray"`` each run is a Ray task (:mod:`ner.comparison.ray_executor`) and this process writes the files
+the tasks return, in the same layout.
 """
 
 from __future__ import annotations
@@ -20,14 +22,16 @@ import hashlib
 import json
 import multiprocessing
 import os
+import socket
 import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ner.backend.threads import set_threads
 from ner.bundle import load_bundle, read_meta
-from ner.comparison import DEFAULT_ENCODERS, DEFAULT_EPOCHS, report
+from ner.comparison import DEFAULT_ENCODERS, DEFAULT_EPOCHS, ray_executor, report
 from ner.comparison.results import COLUMN_KEYS, NO_COLUMNS, Run, collect, load_average, load_test_split, read_json
 from ner.data.conll import write_conll
 from ner.data.corpus import load_corpus
@@ -36,8 +40,8 @@ from ner.data.schemes import convert, validate
 from ner.data.vocab import Vocabularies
 from ner.errors import NerError, RunError
 from ner.evaluation import check_overlap
-from ner.io.files import write_json
-from ner.io.outputs import MARK, claim, mark_folder, safe_name
+from ner.io.files import atomic_write, write_json
+from ner.io.outputs import BUNDLE_MARK, MARK, claim, mark_folder, replace_folder, safe_name
 from ner.model import HEADS
 from ner.training.config import TrainConfig
 from ner.training.fit import train
@@ -47,6 +51,7 @@ if TYPE_CHECKING:
 
 DECODE_BATCH = 256          # sentences per batch when measuring decode speed
 DECODE_SECONDS = 1.0        # timed decode passes last at least this long (and at least 3 passes)
+EXECUTORS = ("local", "ray")
 GRID_OWNED = ("data", "out", "encoder", "crf", "seed", "epochs", "verbose", "tokens_column",
               "tags_column", "token_col", "tag_col")  # set by the grid itself
 
@@ -71,6 +76,11 @@ def _digest(path: Path) -> str:
 def _fingerprint(bundle: Path) -> str:
     """Identifies one written bundle (its bundle.json changes with every training run)."""
     return _digest(Path(bundle) / "bundle.json")
+
+
+def this_node() -> dict:
+    """The machine a run trains on, as its run.json records it (a Ray task adds the node's id)."""
+    return {"host": socket.gethostname(), "cores": os.cpu_count()}
 
 
 def _names(value, what: str) -> list[str]:
@@ -115,9 +125,10 @@ def measure_decode(model: SequenceTagger, vocabs: Vocabularies, tokens: list) ->
 def score_run(run: dict, data: str, measure: bool, train: dict, columns: tuple = NO_COLUMNS) -> dict:
     """Tag the test split with the run's bundle, write predictions.txt and run.json; returns run.json.
 
-    ``run``: :class:`Run` fields as a dict (so a worker process can take it); ``train``: how training was
-    timed, ``{"train_alone": bool | None, "train_load": float | None}``. Ill-formed sequences are
-    counted in the model's own scheme, before conversion to the data's scheme (which would repair them).
+    ``run``: :class:`Run` fields as a dict (so a worker process can take it); ``train``: how and where training
+    was timed, ``{"train_alone": bool | None, "train_load": float | None, "node": dict | None}``. Ill-formed
+    sequences are counted in the model's own scheme, before conversion to the data's scheme (which would
+    repair them).
     """
     from ner.model.predict import predict_split  # imports Keras
 
@@ -138,21 +149,24 @@ def score_run(run: dict, data: str, measure: bool, train: dict, columns: tuple =
 
 
 def train_and_score(run: dict, data: str, measure: bool, alone: bool, verbose: int,
-                    columns: tuple = NO_COLUMNS) -> dict:
+                    columns: tuple = NO_COLUMNS, threads: int | None = None) -> dict:
     """Train one grid run (unless its bundle is already there) and score it; runs in a worker too.
 
-    ``alone``: no other run trains at the same time. A bundle trained earlier keeps its timing record."""
+    ``alone``: no other run trains at the same time; ``threads``: CPU threads to compute with (set before
+    the framework starts; None: its default). A bundle trained earlier keeps its timing record."""
+    if threads is not None:
+        set_threads(threads)
     import keras
 
 
     keras.backend.clear_session()  # runs in one process should not pile up graphs
-    timing = {"train_alone": None, "train_load": None}
+    timing = {"train_alone": None, "train_load": None, "node": None}
     if run.get("trained"):
         previous = read_json(Path(run["folder"]) / "run.json")
         timing = {k: previous.get(k) for k in timing} if isinstance(previous, dict) else timing
     else:
         train(**run["settings"], out=str(run["bundle"]), verbose=verbose)
-        timing = {"train_alone": alone, "train_load": load_average()}
+        timing = {"train_alone": alone, "train_load": load_average(), "node": this_node()}
     return score_run(run, data, measure, timing, columns)
 
 
@@ -294,9 +308,12 @@ def _test_f1(run: Run) -> float | None:
 
 
 def run_grid(runs: list[Run], data: str, jobs: int, verbose: int, quiet: bool, columns: tuple = NO_COLUMNS,
-             measure: bool = True) -> None:
-    """Train and score the runs that are not complete; with ``jobs`` > 1 in parallel worker processes,
-    then decode speed re-measured for each run alone (``measure=False``: decode speed not measured)."""
+             measure: bool = True, threads: int | None = None,
+             ray: ray_executor.RayOptions | None = None) -> dict | None:
+    """Train and score the runs that are not complete; with ``jobs`` > 1 in parallel worker processes, with
+    ``ray`` as Ray tasks, then decode speed re-measured for each run alone here (``measure=False``: decode
+    speed not measured). ``threads``: each run's CPU threads (None: the framework's default). Returns the
+    Ray cluster's description (:func:`ner.comparison.ray_executor.cluster`) when Ray ran runs, else None."""
 
     data_hash, test_hash = corpus_hash(runs[0].settings["data"]), corpus_hash(data)
     todo = []
@@ -307,17 +324,22 @@ def run_grid(runs: list[Run], data: str, jobs: int, verbose: int, quiet: bool, c
             continue
         todo.append((run, trained))
     if not todo:
-        return
+        return None
+    job = {run.name: {**dataclasses.asdict(run), "trained": trained} for run, trained in todo}
+    if ray is not None:
+        workers = _run_on_ray(todo, len(runs), job, data, verbose, quiet, columns, ray)
+        if measure:
+            measure_alone([run for run, _ in todo], data, quiet, columns)
+        return workers
     _log(quiet, f"{len(todo)} of {len(runs)} runs to train or score" + (f" ({jobs} at a time)" if jobs > 1 else ""))
     progress = Progress([run for run, _ in todo], jobs, quiet)
-    job = {run.name: {**dataclasses.asdict(run), "trained": trained} for run, trained in todo}
     if jobs == 1:
         for k, (run, trained) in enumerate(todo, 1):
             progress.start(k, run, "scoring" if trained else "training")
             start = time.perf_counter()
-            train_and_score(job[run.name], data, measure, True, verbose, columns)
+            train_and_score(job[run.name], data, measure, True, verbose, columns, threads)
             progress.finish(run, time.perf_counter() - start, _test_f1(run))
-        return
+        return None
     context = multiprocessing.get_context("spawn")
     with futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         pending, queue, k = {}, list(todo), 0
@@ -327,7 +349,8 @@ def run_grid(runs: list[Run], data: str, jobs: int, verbose: int, quiet: bool, c
                     run, trained = queue.pop(0)
                     k += 1
                     progress.start(k, run, "scoring" if trained else "training")
-                    future = pool.submit(train_and_score, job[run.name], data, False, False, verbose, columns)
+                    future = pool.submit(train_and_score, job[run.name], data, False, False, verbose, columns,
+                                         threads)
                     pending[future] = (run, time.perf_counter())
                 finished, _ = futures.wait(pending, return_when=futures.FIRST_COMPLETED)
                 for future in finished:
@@ -343,6 +366,68 @@ def run_grid(runs: list[Run], data: str, jobs: int, verbose: int, quiet: bool, c
             raise
     if measure:
         measure_alone([run for run, _ in todo], data, quiet, columns)
+    return None
+
+
+# ---------------------------------------------------------------- on Ray
+
+def _run_on_ray(todo: list[tuple[Run, bool]], total: int, job: dict, data: str, verbose: int, quiet: bool,
+                columns: tuple, options: ray_executor.RayOptions) -> dict:
+    """Train and score ``todo`` as Ray tasks, writing each run's files here as its task returns them
+    (:func:`_store`). A run trained alone when its node fits one run at a time: Ray then never ran another
+    run of the grid beside it (not even an attempt that failed)."""
+    import keras
+
+    settings = todo[0][0].settings
+    shared = ray_executor.inputs([data, settings["data"], settings.get("embeddings"), settings.get("init")])
+    places = [(0, "folder"), (0, "bundle"), (0, "settings", "data"), (0, "settings", "embeddings"),
+              (0, "settings", "init"), (1,)]
+    tasks, by_name = {}, {}
+    for run, trained in todo:
+        model = run.bundle.relative_to(run.folder).as_posix()
+        own = {f"{model}/{name}": data for name, data in ray_executor.pack(run.bundle).items()} if trained else {}
+        if trained and run.record.is_file():
+            own["run.json"] = run.record.read_bytes()   # the timing of its training, which it keeps
+        args = json.loads(json.dumps([job[run.name], data, False, False, verbose, list(columns)], default=str))
+        tasks[run.name] = {"args": args, "places": places, "folder": str(run.folder), "own": own,
+                           "rewrite": (f"{model}/config.json", f"{model}/{BUNDLE_MARK}", "run.json")}
+        by_name[run.name] = (run, trained)
+
+    def done(name: str, result: dict) -> None:
+        run, trained = by_name[name]
+        _store(run, trained, result, workers["fits"].get(result["node"]["id"]) == 1)
+        progress.finish(run, result["end"] - result["start"], _test_f1(run))
+
+    with ray_executor.cluster(options, verbose > 0) as workers:
+        where = "a local Ray instance" if workers["address"] == "local" else f"the Ray cluster at {workers['address']}"
+        _log(quiet, f"{len(todo)} of {total} runs to train or score on {where} ({workers['nodes']} node(s), up to "
+                    f"{workers['at_once']} at a time; per run {options.cpus_per_run:g} CPU, {options.gpus_per_run:g} "
+                    f"GPU, {options.run_threads} thread(s))")
+        progress = Progress([run for run, _ in todo], workers["at_once"], quiet)
+        ray_executor.run_tasks(train_and_score, tasks, shared, options, keras.backend.backend(), done)
+    return {k: workers[k] for k in ("address", "nodes", "at_once")}
+
+
+def _store(run: Run, trained: bool, result: dict, alone: bool) -> None:
+    """Write the files a Ray task returned for ``run``: the bundle swapped in whole (when the task trained
+    it), predictions.txt, then run.json, which makes the run count as scored (a kill in between costs a
+    rescoring, never a half-recorded run). A run the task trained records its node and ``alone``."""
+    files = result["files"]
+    model = run.bundle.relative_to(run.folder).as_posix() + "/"
+    if not trained:
+        bundle = {name[len(model):]: data for name, data in files.items() if name.startswith(model)}
+
+        def fill(folder: Path) -> None:
+            for name in sorted(bundle, key=lambda n: n == BUNDLE_MARK):   # the mark last
+                (folder / name).parent.mkdir(parents=True, exist_ok=True)
+                (folder / name).write_bytes(bundle[name])
+
+        replace_folder(run.bundle, fill)
+    atomic_write(run.predictions, files["predictions.txt"])
+    record = json.loads(files["run.json"])
+    if not trained:
+        record.update(node=result["node"], bundle_id=_fingerprint(run.bundle), train_alone=alone)
+    write_json(run.record, record)
 
 
 def measure_alone(runs: list[Run], data: str, quiet: bool, columns: tuple = NO_COLUMNS) -> None:
@@ -392,7 +477,9 @@ def compare(data: str = "data/sample", encoders: str | Iterable[str] = DEFAULT_E
             out: str = "reports/compare", jobs: int = 1, max_train: int | None = None,
             bundles: Iterable[str | os.PathLike] | None = None, resamples: int = 1000, backend: str | None = None,
             verbose: int = 0, quiet: bool = False, tokens_column: str | None = None, tags_column: str | None = None,
-            token_col: int = 0, tag_col: int = -1, **settings: Any) -> Path:
+            token_col: int = 0, tag_col: int = -1, executor: str = "local", address: str | None = None,
+            cpus_per_run: float | None = None, gpus_per_run: float | None = None, threads: int | None = None,
+            **settings: Any) -> Path:
     """Train (or, with ``bundles``, score) and compare configurations; returns the path of report.md.
 
     ``encoders``/``heads``: names or comma-separated strings; ``seeds``: seeds 1..N of each configuration;
@@ -401,11 +488,15 @@ def compare(data: str = "data/sample", encoders: str | Iterable[str] = DEFAULT_E
     fields for every run (``hidden``, ``word_dim``, ``patience``, ``batch_size``, ...); ``verbose``: the
     training runs' own verbosity; ``resamples``: bootstrap resamples for the verdicts;
     ``tokens_column``/``tags_column``: the columns of a table source (None: detected), ``token_col``/``tag_col``
-    those of CoNLL files, for training and scoring.
+    those of CoNLL files, for training and scoring; ``executor``: ``"local"`` (this machine, ``jobs`` at a
+    time) or ``"ray"`` (one Ray task per run: on a local Ray instance, or the cluster at ``address``, ``"auto"``
+    or ``HOST:PORT``, each with ``cpus_per_run`` CPUs and ``gpus_per_run`` GPUs, fractions allowed);
+    ``threads``: CPU threads each run computes with (default: a Ray run's whole CPUs; locally the framework's).
     """
     _use_backend(backend)
     if jobs < 1:
         raise NerError("--jobs: must be at least 1")
+    ray = _executor(executor, jobs, bundles, address, cpus_per_run, gpus_per_run, threads)
     if resamples < 100:
         raise NerError("--resamples: must be at least 100")
     if max_train is not None and max_train < 1:
@@ -417,7 +508,36 @@ def compare(data: str = "data/sample", encoders: str | Iterable[str] = DEFAULT_E
     inputs = (data, settings.get("embeddings"), *(bundles or ()))
     with claim(out, MARK, flag="--out", inputs=inputs, legacy=_old_report, kind="comparison"):
         return _compare(data, encoders, heads, seeds, epochs, Path(out), jobs, max_train, bundles, resamples,
-                        verbose, quiet, settings, (tokens_column, tags_column, token_col, tag_col))
+                        verbose, quiet, settings, (tokens_column, tags_column, token_col, tag_col), threads, ray)
+
+
+def _executor(executor: str, jobs: int, bundles, address: str | None, cpus_per_run: float | None,
+              gpus_per_run: float | None, threads: int | None) -> ray_executor.RayOptions | None:
+    """The Ray settings of ``executor="ray"`` (None for the local executor), refusing flags that do not apply
+    and, when Ray is missing, naming the install command."""
+    if executor not in EXECUTORS:
+        raise NerError(f"--executor: {executor!r} is not one of {', '.join(EXECUTORS)}")
+    if threads is not None and (type(threads) is not int or threads < 1):
+        raise NerError(f"--threads: must be a whole number of at least 1, got {threads!r}")
+    ray_only = {"--address": address, "--cpus-per-run": cpus_per_run, "--gpus-per-run": gpus_per_run}
+    if executor == "local":
+        for flag, value in ray_only.items():
+            if value is not None:
+                raise NerError(f"{flag}: only with --executor ray")
+        return None
+    if jobs != 1:
+        raise NerError("--jobs: not with --executor ray (Ray runs as many runs at once as the cluster fits with "
+                       "--cpus-per-run and --gpus-per-run)")
+    if bundles:
+        raise NerError("--from: scores the bundles on this machine; leave out --executor ray")
+    resources = []
+    for flag, value, default in (("--cpus-per-run", cpus_per_run, 1.0), ("--gpus-per-run", gpus_per_run, 0.0)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise NerError(f"{flag}: expected a number, got {value!r}")
+        resources.append(default if value is None else float(value))
+    options = ray_executor.RayOptions(address, *resources, threads).check()
+    ray_executor.require()
+    return options
 
 
 def _old_report(names: list[str]) -> bool:
@@ -426,8 +546,9 @@ def _old_report(names: list[str]) -> bool:
 
 
 def _compare(data, encoders, heads, seeds, epochs, out: Path, jobs, max_train, bundles, resamples, verbose,
-             quiet, settings, columns) -> Path:
+             quiet, settings, columns, threads, ray) -> Path:
     train_columns = columns
+    workers = None
     if bundles:
         runs = plan_bundles(out, bundles)
         load_test_split(data, columns)
@@ -443,11 +564,14 @@ def _compare(data, encoders, heads, seeds, epochs, out: Path, jobs, max_train, b
         mark_folder(out, "comparison")
         if max_train:
             write_slice(data, out / "data", max_train, columns)
-        run_grid(runs, data, jobs, verbose, quiet, columns)
+        workers = run_grid(runs, data, jobs, verbose, quiet, columns, threads=threads, ray=ray)
     import keras
 
     _, _, _, vocabulary = load_test_split(train_data, train_columns)
     context = {"data": data, "out": str(out), "mode": "from" if bundles else "grid", "jobs": jobs,
+               "executor": "ray" if ray else "local", "threads": ray.run_threads if ray else threads,
+               "ray": None if ray is None else {"address": ray.address or "local", "cpus_per_run": ray.cpus_per_run,
+                                                "gpus_per_run": ray.gpus_per_run, **(workers or {})},
                "backend": keras.backend.backend(), "cores": os.cpu_count(),
                "max_train": max_train, "epochs": None if bundles else epochs, "seeds": None if bundles else seeds,
                "train_data": train_data, "settings": settings, "resamples": resamples,

@@ -54,7 +54,15 @@ def decode_load(r: RunResult) -> str:
     return f"load average {r.decode['load']:.1f} on {r.decode['cores']} cores" if r.decode_busy else ""
 
 
-def run_summary(r: RunResult, counts: dict) -> dict:
+def timing_node(results: list[RunResult]) -> str | None:
+    """The node whose training times the report compares: the one that trained the most runs alone on a quiet
+    machine (None: no such run records its node). A run that records no node (ner before nodes were
+    recorded, on the machine of the command) counts as trained on it."""
+    keys = [r.node_key for r in results if r.train_alone and not r.train_busy and r.node_key]
+    return max(dict.fromkeys(keys), key=keys.count) if keys else None
+
+
+def run_summary(r: RunResult, counts: dict, node: str | None) -> dict:
     scores = entity_scores(r.gold, r.pred, r.scheme)
     oov = counts.get("oov")
     seconds = epoch_seconds(r)
@@ -70,7 +78,8 @@ def run_summary(r: RunResult, counts: dict) -> dict:
         "sentences_per_second": r.decode["sentences_per_second"] if r.decode else None,
         "ill_formed": r.ill_formed, "model_scheme": r.model_scheme, "train_alone": r.train_alone,
         "train_load": r.train_load, "decode_load": (r.decode or {}).get("load"),
-        "train_busy": r.train_busy, "decode_busy": r.decode_busy,
+        "train_busy": r.train_busy, "decode_busy": r.decode_busy, "node": (r.node or {}).get("host"),
+        "train_comparable": bool(r.train_alone and not r.train_busy and r.node_key in (node, None)),
         "dev_f1": [h["dev_f1"] for h in r.history], "bundle": r.bundle, "predictions": r.predictions,
     }
 
@@ -84,7 +93,7 @@ def configurations(results: list[RunResult], runs: list[dict], counts: list[dict
         idx = [i for i, r in enumerate(results) if r.config == name]
         rs, ss = [results[i] for i in idx], [runs[i] for i in idx]
         types = sorted({t for s in ss for t in s["per_type"]})
-        timed = [k for k, r in enumerate(rs) if r.train_alone and not r.train_busy]   # had the machine alone
+        timed = [k for k, s in enumerate(ss) if s["train_comparable"]]   # had the node alone, the compared node
         system = V.System(
             rs[0].encoder, rs[0].head, {k: np.stack([counts[i][k] for i in idx]) for k in counts[idx[0]]},
             parameters=int(round(np.mean([r.parameters for r in rs]))),
@@ -124,7 +133,8 @@ def build(results: list[RunResult], context: dict, vocabulary: set | None) -> di
     if len(sentences) > 1:
         raise ValueError(f"runs were scored on different test sets ({sorted(sentences)} sentences)")
     counts = [V.subset_counts(r.tokens, r.gold, r.pred, r.scheme, vocabulary) for r in results]
-    runs = [run_summary(r, c) for r, c in zip(results, counts)]
+    node = timing_node(results)
+    runs = [run_summary(r, c, node) for r, c in zip(results, counts)]
     boot = V.Bootstrap(sentences.pop(), context["resamples"])
     configs, systems = configurations(results, runs, counts, boot)
     seeds = min(len(c["seeds"]) for c in configs)
@@ -189,9 +199,11 @@ ONE_SEED_NOTE = ("With one seed per configuration no F1 difference can be confir
 
 def notes(context: dict, configs: list[dict], runs: list[dict], seeds: int, has_vocabulary: bool) -> list[str]:
     quiet = f"1-minute load average at most {BUSY_LOAD} × the {os.cpu_count()} cores"
+    ray = context.get("executor") == "ray"
     out = ["Decode speed: test sentences per second at batch 256 after a warm-up pass, timed over at least "
            "3 passes and 1 s, each run measured alone"
-           + (" in a separate pass after all training" if context["jobs"] > 1 else "") + ". Training seconds "
+           + (" in a separate pass after all training" if context["jobs"] > 1 or ray else "")
+           + (" on the machine that ran the command" if ray else "") + ". Training seconds "
            "per epoch: mean over the epochs after the first (which includes graph tracing), or the only epoch."]
     why = []
     if context["mode"] == "from":
@@ -199,8 +211,14 @@ def notes(context: dict, configs: list[dict], runs: list[dict], seeds: int, has_
     shared = [r["name"] for r in runs if r["train_alone"] is False]
     if shared:
         which = "runs" if len(shared) == len(runs) else ", ".join(shared)
-        why.append(f"--jobs {context['jobs'] if context['jobs'] > 1 else 'above 1'}: {which} trained in "
+        why.append(f"--executor ray: {which} trained beside other runs on the same node" if ray else
+                   f"--jobs {context['jobs'] if context['jobs'] > 1 else 'above 1'}: {which} trained in "
                    "parallel and shared the machine")
+    elsewhere = [r for r in runs if r["train_alone"] and not r["train_busy"] and not r["train_comparable"]]
+    if elsewhere:
+        compared = next(r["node"] for r in runs if r["train_comparable"])
+        why.append(f"{', '.join(r['name'] for r in elsewhere)} trained on other nodes than {compared} "
+                   "(training times are compared only between runs of one node)")
     busy_train = [r["name"] for r in runs if r["train_busy"]]
     if busy_train:
         why.append(f"other work kept the machine busy while {', '.join(busy_train)} trained (quiet means a {quiet})")
@@ -267,8 +285,7 @@ def tables(report: dict) -> list[tuple[str, list[str], list[list[str]]]]:
                [[c["name"], *(_pct(c["length_buckets"][b]) for b, _, _ in V.BUCKETS)] for c in configs])
     runs = ("Runs", ["run", "P", "R", "F1", "epochs", "best epoch", "train s", "decoded sent/s", "predictions"],
             [[r["name"], _pct(r["precision"]), _pct(r["recall"]), _pct(r["f1"]), str(r["epochs_run"]),
-              str(r["best_epoch"]), f"{r['train_seconds']:.1f}" + ("" if r["train_alone"] and not r["train_busy"]
-                                                                    else " †"),
+              str(r["best_epoch"]), f"{r['train_seconds']:.1f}" + ("" if r["train_comparable"] else " †"),
               "–" if r["sentences_per_second"] is None else f"{r['sentences_per_second']:,.0f}",
               os.path.relpath(r["predictions"], report["context"]["out"])] for r in report["runs"]])
     return [main, per_type, buckets, runs]
@@ -292,12 +309,25 @@ def _settings(report: dict) -> list[str]:
                                                                            "sentences" if c["max_train"] else ""))
         if c["settings"]:
             lines.append("training settings: " + ", ".join(f"{k}={v}" for k, v in sorted(c["settings"].items())))
-        lines.append(f"parallel jobs: {c['jobs']}")
+        lines.append(_executor_line(c, report["runs"]))
     else:
         lines.append("trained bundles scored on this data (--from): " + ", ".join(r["bundle"] for r in report["runs"]))
     lines.append(f"Keras backend {c['backend']} on {c['cores']} CPU cores")
     lines.append(f"bootstrap: {c['resamples']} paired resamples of the test sentences (fixed seed {V.BOOTSTRAP_SEED})")
     return lines
+
+
+def _executor_line(c: dict, runs: list[dict]) -> str:
+    """Which executor trained the grid, with what, and on how many machines."""
+    threads = f", {c['threads']} thread(s)" if c.get("threads") else ""
+    if c.get("executor") != "ray":
+        return f"parallel jobs: {c['jobs']}" + (f"{threads} per run" if threads else "")
+    ray = c["ray"]
+    where = "a local Ray instance" if ray["address"] == "local" else f"the Ray cluster at {ray['address']}"
+    hosts = list(dict.fromkeys(r["node"] for r in runs if r["node"]))
+    at_once = f", up to {ray['at_once']} runs at a time" if ray.get("at_once") else ""
+    return (f"executor: Ray, {where}{at_once}; per run {ray['cpus_per_run']:g} CPU, {ray['gpus_per_run']:g} GPU"
+            f"{threads}" + (f"; trained on {len(hosts)} machine(s): {', '.join(hosts)}" if hosts else ""))
 
 
 def _summary_markdown(report: dict) -> list[str]:

@@ -65,10 +65,16 @@ class RunResult:
     model_scheme: str
     train_alone: bool | None   # no other run of the grid trained at the same time (None: unknown, e.g. --from)
     train_load: float | None   # 1-minute load average when training ended
+    node: dict | None = None   # where it trained: {"host", "cores"}, and "id" on Ray (None: not recorded)
 
     @property
     def train_busy(self) -> bool:
-        return busy(self.train_load)
+        return busy(self.train_load, (self.node or {}).get("cores"))
+
+    @property
+    def node_key(self) -> str | None:
+        """Which node trained the run (Ray's node id, else the host name); None when not recorded."""
+        return (self.node or {}).get("id") or (self.node or {}).get("host")
 
     @property
     def decode_busy(self) -> bool:
@@ -91,9 +97,10 @@ def load_average() -> float:
     return os.getloadavg()[0]
 
 
-def busy(load: float | None) -> bool:
-    """Was the machine busy with other work (load average over :data:`BUSY_LOAD` × the cores)?"""
-    return load is not None and load > BUSY_LOAD * (os.cpu_count() or 1)
+def busy(load: float | None, cores: int | None = None) -> bool:
+    """Was the machine busy with other work (load average over :data:`BUSY_LOAD` × its ``cores``, by default
+    this machine's)?"""
+    return load is not None and load > BUSY_LOAD * (cores or os.cpu_count() or 1)
 
 
 def load_test_split(data: str, columns: tuple = NO_COLUMNS) -> tuple[list, list, str, set | None]:
@@ -135,7 +142,8 @@ def collect(runs: list[Run]) -> list[RunResult]:
                 epochs_run=int(meta.get("epochs_run", len(history))),
                 train_seconds=float(meta.get("train_seconds", 0)), history=history, decode=record.get("decode"),
                 ill_formed=int(record["ill_formed"]), model_scheme=record["model_scheme"],
-                train_alone=record.get("train_alone"), train_load=record.get("train_load")))
+                train_alone=record.get("train_alone"), train_load=record.get("train_load"),
+                node=record.get("node") if isinstance(record.get("node"), dict) else None))
         except (KeyError, TypeError, ValueError) as exc:
             raise NerError(f"{run.folder}: run.json or the bundle files are corrupt "
                            f"({type(exc).__name__}: {exc})") from None
