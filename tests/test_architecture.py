@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Lowest first: a module may import its own package and the packages of earlier layers, nothing later.
 LAYERS = [("ner.errors",), ("ner.io", "ner.backend"), ("ner.data",), ("ner.layers",), ("ner.model",),
           ("ner.bundle",), ("ner.inference",), ("ner.evaluation",), ("ner.training",),
-          ("ner.comparison", "ner.service"), ("ner.commands",), ("ner.cli",), ("ner.__main__",)]
+          ("ner.comparison", "ner.service", "ner.tagging"), ("ner.commands",), ("ner.cli",), ("ner.__main__",)]
 FREE = ("ner",)   # the package root: __version__ and the lazy public API, imports nothing itself
 ROOT_NAMES = ("__version__",)   # what a module may take from the root (anything else loads a package lazily)
 

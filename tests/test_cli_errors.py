@@ -44,7 +44,8 @@ def _no_entities(bundle: Path, tmp: Path) -> Path:
 # (id, argv, setup, exit code, words of the one-line message); {bundle} {data} {tmp} are filled in
 CASES = [
     # file-system errors: PATH: reason
-    ("tag-input-folder", "tag {bundle} --input {data}", None, 2, ["--input", "{data}", "Is a directory"]),
+    ("tag-input-folder", "tag {bundle} --input {data}", None, 2, ["--output", "needed when --input is a folder"]),
+    ("tag-input-missing", "tag {bundle} --input {tmp}/none.txt", None, 2, ["{tmp}/none.txt", "no such file"]),
     ("convert-out-in-proc", "data convert {data}/train.txt /proc/no/such --to bioes", None, 2, ["/proc"]),
     ("convert-out-under-a-file", "data convert {data}/train.txt {data}/train.txt/x --to bioes", None, 2,
      ["{data}/train.txt"]),
@@ -266,7 +267,7 @@ def test_console_script_end_to_end(crf_bundle, small_sample):
     """Through a real process (``ner.cli.run`` leaves through os._exit): exit code and one line, no traceback."""
     env = {**os.environ, "KERAS_BACKEND": "bogus"}
     for argv, code, words in ((["info", str(crf_bundle)], 2, "KERAS_BACKEND"),
-                              (["tag", str(crf_bundle), "--input", str(small_sample)], 2, "Is a directory")):
+                              (["tag", str(crf_bundle), "--input", str(small_sample)], 2, "needed when --input is a")):
         done = subprocess.run([sys.executable, "-m", "ner", *argv], cwd=ROOT, capture_output=True, text=True,
                               env=env if words == "KERAS_BACKEND" else None, timeout=120)
         assert done.returncode == code and done.stdout == ""

@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from ner.errors import InputError, NerError
 from ner.io.files import atomic_write_text
@@ -28,7 +28,7 @@ _LINE_PARTS = re.compile(r"([ \t]*)(.*?)([ \t]*)")
 _BLANK = " \t"
 _NEWLINE = re.compile(r"(\r\n|\r|\n)")   # a line ends as an editor shows it: CRLF, a lone CR or LF
 INVISIBLE = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf"})  # Unicode categories a reader does not see
-_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"),
+BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"),
          (b"\xfe\xff", "UTF-16"))
 
 
@@ -47,7 +47,7 @@ class Sentence:
 def decode(data: bytes, path: str | os.PathLike | None) -> str:
     """Text of ``data`` without its BOM: UTF-8, or UTF-16/UTF-32 when a BOM says so; InputError naming the
     line of the first invalid byte."""
-    encoding = next((name for bom, name in _BOMS if data.startswith(bom)), None)
+    encoding = next((name for bom, name in BOMS if data.startswith(bom)), None)
     try:
         return data.decode(encoding or "utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -117,30 +117,37 @@ def read_conll(path: str | os.PathLike, token_col: int = 0, tag_col: int | None 
     text = decode(path.read_bytes(), path)
     if not text.strip():
         raise InputError("empty file", path)
+    rows = list(conll_rows(_NEWLINE.split(text)[::2], path, token_col, tag_col, docstart))
+    sentences = number_documents(rows)
+    if not sentences:
+        raise InputError("no sentences (only blank and -DOCSTART- lines)", path)
+    return sentences
+
+
+def conll_rows(lines: Iterable[str], path: str | os.PathLike, token_col: int = 0, tag_col: int | None = -1,
+               docstart: bool = True) -> Iterator[Sentence | None]:
+    """The sentences of CoNLL ``lines`` (line 1 first, without line ends) as :func:`read_conll` reads them, one at
+    a time, and None for each ``-DOCSTART-`` line (``docstart``); InputError naming ``path`` and the line."""
     where = str(path)
-    rows: list[Sentence | None] = []   # None: a -DOCSTART- line
     tokens: list[str] = []
     tags: list[str] = []
-    lines: list[int] = []
+    lines_of: list[int] = []
     ncols = prev_line = first_line = 0
     ti = gi = 0
     first = ""
-
-    def flush() -> None:
-        nonlocal tokens, tags, lines
-        if tokens:
-            rows.append(Sentence(tokens, tags if tag_col is not None else None, lines, where))
-            tokens, tags, lines = [], [], []
-
-    for n, raw in enumerate(_NEWLINE.split(text)[::2], 1):
+    for n, raw in enumerate(lines, 1):
         line = raw.strip(_BLANK)
         if not line or (is_invisible(line[0]) and all(map(is_invisible, line))):
-            flush()
+            if tokens:
+                yield Sentence(tokens, tags if tag_col is not None else None, lines_of, where)
+                tokens, tags, lines_of = [], [], []
             continue
         fields = _SEP.split(line)
         if docstart and fields[0] == DOCSTART:
-            flush()
-            rows.append(None)
+            if tokens:
+                yield Sentence(tokens, tags if tag_col is not None else None, lines_of, where)
+                tokens, tags, lines_of = [], [], []
+            yield None
             continue
         if len(fields) != ncols:
             if ncols:
@@ -157,13 +164,10 @@ def read_conll(path: str | os.PathLike, token_col: int = 0, tag_col: int | None 
         tokens.append(fields[ti])
         if tag_col is not None:
             tags.append(fields[gi])
-        lines.append(n)
+        lines_of.append(n)
         prev_line = n
-    flush()
-    sentences = number_documents(rows)
-    if not sentences:
-        raise InputError("no sentences (only blank and -DOCSTART- lines)", path)
-    return sentences
+    if tokens:
+        yield Sentence(tokens, tags if tag_col is not None else None, lines_of, where)
 
 
 def number_documents(rows: list[Sentence | None]) -> list[Sentence]:

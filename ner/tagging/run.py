@@ -1,0 +1,296 @@
+"""``ner tag MODEL --input PATH [--output OUT] [--jobs N] [--executor local|ray]``: inputs streamed in shards
+(:mod:`ner.tagging.shards`), tagged by this process, N local worker processes or Ray tasks, with a progress line.
+
+With ``--output`` each finished shard is written to a parts folder beside (file output) or inside (folder output)
+the output, with a manifest naming the model, the inputs and the settings; a rerun of the same command skips the
+shards there, and the output files are assembled in input order and renamed into place at the end, so an
+interrupted run resumes and ends with the file an uninterrupted one writes. Without ``--output`` shards are printed
+in input order as they finish.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent import futures
+from dataclasses import asdict, dataclass
+from itertools import islice
+from multiprocessing import get_context
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ner.bundle import bundle_path
+from ner.errors import NerError
+from ner.io.files import atomic_write_text
+from ner.io.outputs import MARK, check_file, claim, mark_folder
+from ner.tagging.render import render_shard, render_texts
+from ner.tagging.shards import InputFile, Shard, plan_inputs, read_shards
+
+if TYPE_CHECKING:
+    from ner.inference.tagger import Tagger
+
+EXECUTORS = ("local",)
+PARTS = ".ner-parts"
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class Job:
+    """What every worker needs to tag a shard."""
+
+    model: str
+    engine: str
+    fmt: str
+    nbest: int | None
+
+
+# ---------------------------------------------------------------- workers
+
+_tagger = None   # the worker process's Tagger
+
+
+def load_worker(model: str, engine: str) -> None:
+    """Load the tagger of this process (a worker process's initializer)."""
+    global _tagger
+    from ner.inference.tagger import Tagger
+
+    _tagger = Tagger.load(model, engine=engine)
+
+
+def tag_shard(kind: str, items: list, documents: list | None, fmt: str, nbest: int | None) -> str:
+    """One shard's output, tagged with this process's tagger (:func:`load_worker`)."""
+    return render_shard(_tagger, kind, items, documents, fmt, nbest)
+
+
+def local_results(shards: Iterator[Shard], job: Job, jobs: int) -> Iterator[tuple[Shard, str]]:
+    """(shard, output) as shards finish: in this process (``jobs`` 1, in order) or in ``jobs`` worker processes,
+    at most 2 * ``jobs`` shards read ahead (so memory stays bounded)."""
+    if jobs == 1:
+        load_worker(job.model, job.engine)
+        for shard in shards:
+            yield shard, tag_shard(shard.kind, shard.items, shard.documents, job.fmt, job.nbest)
+        return
+    context = get_context("spawn")   # a forked copy of a process that loaded Keras or threads is not safe
+    with futures.ProcessPoolExecutor(jobs, mp_context=context, initializer=load_worker,
+                                     initargs=(job.model, job.engine)) as pool:
+        pending: dict[futures.Future, Shard] = {}
+        for shard in shards:
+            pending[pool.submit(tag_shard, shard.kind, shard.items, shard.documents, job.fmt, job.nbest)] = shard
+            if len(pending) >= 2 * jobs:
+                done, _ = futures.wait(pending, return_when=futures.FIRST_COMPLETED)
+                for future in done:
+                    yield pending.pop(future), future.result()
+        for future in futures.as_completed(list(pending)):
+            yield pending.pop(future), future.result()
+
+
+def results(shards: Iterator[Shard], job: Job, jobs: int, executor: str, address: str | None,
+            cpus_per_run: float) -> Iterator[tuple[Shard, str]]:
+    return local_results(shards, job, jobs)
+
+
+def tag_stream(tagger: Tagger, texts: Iterable[str], fmt: str = "json", nbest: int | None = None,
+               shard_size: int = 1000) -> Iterator[str]:
+    """The output of ``texts`` (any iterable, e.g. a generator too large for memory) as ``ner tag`` writes it, one
+    string per ``shard_size`` texts: ``texts`` is read only as far as the strings taken so far need."""
+    texts = iter(texts)
+    while chunk := list(islice(texts, shard_size)):
+        yield render_texts(tagger, chunk, fmt, nbest)
+
+
+# ---------------------------------------------------------------- progress
+
+class Progress:
+    """One stderr line per update (at most every ``every`` seconds, and at the end): shards and texts or sentences
+    done, their rate, the share of the input read and an estimate of the time left."""
+
+    def __init__(self, total_bytes: int | None, quiet: bool, every: float = 2.0):
+        self.total, self.quiet, self.every = total_bytes, quiet, every
+        self.started = self.shown = time.perf_counter()
+        self.shards = self.items = self.skipped = 0
+        self.read = 0   # bytes of the inputs up to the end of the furthest finished shard
+        self.tty = sys.stderr.isatty()
+
+    def add(self, shard: Shard, skipped: bool = False) -> None:
+        self.shards += 1
+        self.skipped += skipped
+        self.items += 0 if skipped else len(shard.items)
+        self.read = max(self.read, shard.position)
+        if time.perf_counter() - self.shown >= self.every:
+            self.show()
+
+    def show(self, end: bool = False) -> None:
+        if self.quiet:
+            return
+        self.shown = now = time.perf_counter()
+        elapsed = now - self.started
+        rate = self.items / elapsed if elapsed > 0 else 0.0
+        parts = [f"tag: {self.shards} shard(s)" + (f" ({self.skipped} done before)" if self.skipped else ""),
+                 f"{self.items:,} tagged", f"{rate:,.0f}/s"]
+        if self.total:
+            share = min(1.0, self.read / self.total)
+            parts.append(f"{share:.0%} of the input")
+            if 0 < share < 1 and not end:
+                parts.append(f"about {_clock(elapsed * (1 - share) / share)} left")
+        line = ", ".join(parts) + (f" in {_clock(elapsed)}" if end else "")
+        print(("\r" if self.tty else "") + line, end="\n" if end or not self.tty else "", file=sys.stderr, flush=True)
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m" if seconds >= 3600 else \
+        f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+# ---------------------------------------------------------------- the run
+
+def _model_identity(model: str) -> str:
+    """sha256 over the bundle's small files and its weights files' sizes and modification times."""
+    path = Path(bundle_path(model))
+    digest = hashlib.sha256()
+    for name in ("bundle.json", "config.json", "vocab.json"):
+        if (path / name).is_file():
+            digest.update((path / name).read_bytes())
+    for name in ("weights.npz", "model.keras"):
+        if (path / name).is_file():
+            stat = (path / name).stat()
+            digest.update(f"{name} {stat.st_size} {stat.st_mtime_ns}".encode())
+    return digest.hexdigest()
+
+
+def _shard_name(file: int, index: int) -> str:
+    return f"{file:05d}-{index:07d}.out"
+
+
+def _prepare_parts(parts: Path, manifest: dict) -> set[str]:
+    """Keep the shards of an earlier run with the same manifest (their names); otherwise start afresh."""
+    try:
+        same = json.loads((parts / MANIFEST).read_text(encoding="utf-8")) == manifest
+    except (OSError, ValueError):
+        same = False
+    if not same:
+        for entry in parts.iterdir():
+            if entry.name != MARK:
+                entry.unlink() if entry.is_file() else shutil.rmtree(entry)
+        atomic_write_text(parts / MANIFEST, json.dumps(manifest, indent=1))
+        return set()
+    return {p.name for p in parts.glob("*.out")}
+
+
+def _assemble(parts: Path, counts: dict[int, int], files: list[InputFile], dest: Callable[[InputFile], Path]) -> None:
+    """Write each input's output: its shards in order into a temporary file beside the destination, then rename."""
+    for number, file in enumerate(files):
+        target = dest(file)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
+        try:
+            with open(tmp, "wb") as out:
+                for index in range(counts.get(number, 0)):
+                    with open(parts / _shard_name(number, index), "rb") as part:
+                        shutil.copyfileobj(part, out)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+
+def tag_inputs(model: str, source: str, output: str | None, *, input_format: str = "auto", fmt: str = "json",
+               nbest: int | None = None, engine: str = "auto", jobs: int = 1, executor: str = "local",
+               address: str | None = None, cpus_per_run: float = 1.0, shard_size: int = 1000,
+               overwrite: bool = False, quiet: bool = False) -> dict:
+    """Tag the inputs of ``source`` (:func:`ner.tagging.shards.plan_inputs`) with the bundle ``model`` into
+    ``output`` (a file for a file, a folder mirroring a folder; None: standard output, in order). Returns
+    ``{"shards", "tagged", "skipped", "seconds"}``."""
+    if jobs < 1:
+        raise NerError("--jobs: must be at least 1")
+    if shard_size < 1:
+        raise NerError("--shard-size: must be at least 1")
+    if executor not in EXECUTORS:
+        raise NerError(f"--executor: unknown executor {executor!r} (choose from {', '.join(EXECUTORS)})")
+    files = plan_inputs(source, input_format)
+    folder = str(source) != "-" and Path(source).is_dir()
+    if folder and output is None:
+        raise NerError("--output: needed when --input is a folder (the tagged files go under it)")
+    model = str(bundle_path(model))
+    job = Job(model, engine, fmt, nbest)
+    sizes = [f.size for f in files]
+    progress = Progress(None if None in sizes else sum(sizes), quiet)
+    counts: dict[int, int] = {}
+    if output is None:   # one file (a folder needs --output)
+        for shard, text in _in_order(results(_shards(files, shard_size, set(), counts, progress), job, jobs,
+                                             executor, address, cpus_per_run)):
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            progress.add(shard)
+        progress.show(end=True)
+        return {"shards": progress.shards, "tagged": progress.items, "skipped": 0,
+                "seconds": time.perf_counter() - progress.started}
+    inputs = (None if str(source) == "-" else source, model)
+    if folder:
+        with claim(output, MARK, flag="--output", inputs=inputs, kind="tagged") as out:
+            mark_folder(out, "tagged")
+            parts = out / PARTS
+            parts.mkdir(exist_ok=True)
+            summary = _run(files, job, parts, lambda f: out / f.relative, counts, progress, shard_size, jobs,
+                           executor, address, cpus_per_run, source)
+            shutil.rmtree(parts)
+            return summary
+    target = check_file(output, "--output", inputs=inputs, overwrite=overwrite)
+    with claim(target.parent / f".{target.name}{PARTS}", MARK, flag="--output", kind="tag-parts") as parts:
+        mark_folder(parts, "tag-parts")
+        summary = _run(files, job, parts, lambda f: target, counts, progress, shard_size, jobs, executor, address,
+                       cpus_per_run, source)
+        shutil.rmtree(parts)
+        return summary
+
+
+def _run(files: list[InputFile], job: Job, parts: Path, dest: Callable[[InputFile], Path], counts: dict[int, int],
+         progress: Progress, shard_size: int, jobs: int, executor: str, address: str | None, cpus_per_run: float,
+         source: str) -> dict:
+    """Tag the shards not in ``parts`` yet, each written there as it finishes, then assemble the outputs."""
+    manifest = {"model": _model_identity(job.model), "inputs": [f.identity() for f in files],
+                "job": {**asdict(job), "model": None}, "shard_size": shard_size}
+    if str(source) == "-":
+        manifest["stdin started"] = time.time()   # standard input cannot be read again: never resumed
+    done = _prepare_parts(parts, manifest)
+    for shard, text in results(_shards(files, shard_size, done, counts, progress), job, jobs, executor, address,
+                               cpus_per_run):
+        atomic_write_text(parts / _shard_name(shard.file, shard.index), text)
+        progress.add(shard)
+    _assemble(parts, counts, files, dest)
+    progress.show(end=True)
+    return {"shards": progress.shards, "tagged": progress.items, "skipped": progress.skipped,
+            "seconds": time.perf_counter() - progress.started}
+
+
+def _shards(files: list[InputFile], size: int, done: set[str], counts: dict[int, int],
+            progress: Progress) -> Iterator[Shard]:
+    """Every shard to tag, in input order; shards in ``done`` are read past (counted in ``counts`` and
+    ``progress``), not tagged again."""
+    offset = 0   # bytes of the files before this one: shard positions count from the first file's start
+    for number, file in enumerate(files):
+        for shard in read_shards(file, number, size):
+            counts[number] = shard.index + 1
+            shard.position += offset
+            if _shard_name(number, shard.index) in done:
+                progress.add(shard, skipped=True)
+                continue
+            yield shard
+        offset += file.size or 0
+
+
+def _in_order(finished: Iterator[tuple[Shard, str]]) -> Iterator[tuple[Shard, str]]:
+    """The finished shards of one input put back in order (those that finish early wait)."""
+    waiting: dict[int, tuple[Shard, str]] = {}
+    expected = 0
+    for shard, text in finished:
+        waiting[shard.index] = (shard, text)
+        while expected in waiting:
+            yield waiting.pop(expected)
+            expected += 1

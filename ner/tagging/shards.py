@@ -1,0 +1,123 @@
+"""What ``ner tag --input`` reads: input files (a file, a folder of files, standard input) read lazily and cut into
+shards of whole texts, sentences or documents, so that memory stays bounded whatever the input size."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+
+from ner.data.conll import DOCSTART, conll_rows
+from ner.data.lines import LineStream
+from ner.errors import InputError, NerError
+
+CONLL_SUFFIXES = {".conll", ".bio", ".iob", ".bmes", ".tsv"}
+KINDS = ("auto", "text", "conll")
+
+
+@dataclass
+class InputFile:
+    """One input: ``path`` (None: standard input), ``relative`` (its path under the output folder), ``kind``
+    ("text": one text per line; "conll": one token per line)."""
+
+    path: Path | None
+    relative: Path
+    kind: str
+
+    @property
+    def size(self) -> int | None:
+        return None if self.path is None else self.path.stat().st_size
+
+    def identity(self) -> list:
+        """What tells a rerun that the file is unchanged: relative path, bytes, modification time (ns)."""
+        if self.path is None:
+            return [str(self.relative), None, None]
+        stat = self.path.stat()
+        return [str(self.relative), stat.st_size, stat.st_mtime_ns]
+
+
+@dataclass
+class Shard:
+    """Consecutive texts (kind "text") or sentences (kind "conll", with each sentence's ``documents`` entry: its
+    document, None where the file marks none) of input ``file``; ``index`` counts the file's shards from 0;
+    ``position``: bytes of the file read when it was cut."""
+
+    file: int
+    index: int
+    kind: str
+    items: list
+    documents: list[int | None] | None
+    position: int
+
+
+def _kind(path: Path, input_format: str) -> str:
+    if input_format != "auto":
+        return input_format
+    return "conll" if path.suffix.lower() in CONLL_SUFFIXES else "text"
+
+
+def plan_inputs(source: str | os.PathLike, input_format: str = "auto") -> list[InputFile]:
+    """The input files of ``source``: a file, a folder (its files at any depth in sorted order of their relative
+    paths, hidden ones left out), or "-" (standard input, text unless ``input_format`` says conll)."""
+    if input_format not in KINDS:
+        raise NerError(f"--input-format: unknown format {input_format!r} (choose from {', '.join(KINDS)})")
+    if str(source) == "-":
+        return [InputFile(None, Path("stdin"), "conll" if input_format == "conll" else "text")]
+    path = Path(source)
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file()
+                       and not any(part.startswith(".") for part in p.relative_to(path).parts))
+        if not files:
+            raise InputError("a folder without files to tag", path)
+        return [InputFile(p, p.relative_to(path), _kind(p, input_format)) for p in files]
+    if not path.exists():
+        raise InputError("no such file or folder", path)
+    return [InputFile(path, Path(path.name), _kind(path, input_format))]
+
+
+def _marks_documents(lines: Iterable[str]) -> bool:
+    """Whether a CoNLL file has a ``-DOCSTART-`` line."""
+    return any(line.strip(" \t").split(maxsplit=1)[:1] == [DOCSTART] for line in lines)
+
+
+def read_shards(file: InputFile, number: int, size: int) -> Iterator[Shard]:
+    """The shards of ``file`` (input ``number``), each of ``size`` texts or sentences; a file that marks documents
+    is cut only where a document starts (a document longer than ``size`` is one shard), so a model with document
+    context reads each whole."""
+    stream = LineStream(file.path) if file.path is not None else LineStream(stream=sys.stdin.buffer)
+    index = 0
+    if file.kind == "text":
+        lines = iter(stream)
+        while chunk := list(islice(lines, size)):
+            yield Shard(number, index, "text", chunk, None, stream.position)
+            index += 1
+        return
+    marked = _marks_documents(LineStream(file.path)) if file.path is not None else None
+    items: list[list[str]] = []
+    documents: list[int | None] = []
+    document, seen = 0, False    # the current document, and whether it has a sentence yet
+    for row in conll_rows(stream, stream.name, token_col=0, tag_col=None):
+        if row is None:
+            if marked is None:
+                marked = True
+            if seen:
+                document, seen = document + 1, False
+            if len(items) >= size:
+                yield Shard(number, index, "conll", items, documents, stream.position)
+                items, documents, index = [], [], index + 1
+            continue
+        if marked is None:
+            marked = False     # standard input: documents are marked when the first line says so
+        items.append(row.tokens)
+        documents.append(document if marked else None)
+        seen = True
+        if not marked and len(items) >= size:
+            yield Shard(number, index, "conll", items, documents, stream.position)
+            items, documents, index = [], [], index + 1
+    if items:
+        yield Shard(number, index, "conll", items, documents, stream.position)
+    elif index == 0:
+        raise InputError("no sentences (only blank and -DOCSTART- lines)", stream.name)
