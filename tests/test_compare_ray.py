@@ -258,3 +258,24 @@ def test_without_ray_the_executor_names_the_install_line(monkeypatch, capsys, tm
 def test_executor_flags_are_checked_first(args, message, tmp_path, capsys):
     assert message in one_line_error(capsys, ["compare", "--out", tmp_path / "out", "--data", SAMPLE, *args])
     assert not (tmp_path / "out").exists()
+
+
+def test_training_times_are_compared_on_one_node_only():
+    """Runs alone on a quiet node count only on the node that trained the most of them; a run that records
+    no node (an older ner, on this machine) counts as trained there."""
+    from ner.comparison import report
+    from ner.comparison import verdicts as V
+    from ner.comparison.results import RunResult
+
+    def result(name, node):
+        return RunResult(name=name, encoder="rnn", head="crf", seed=1, bundle="b", predictions="p", scheme="bio",
+                         tokens=[["Ann"]], gold=[["B-PER"]], pred=[["B-PER"]], parameters=1, best_epoch=1,
+                         epochs_run=1, train_seconds=1.0, history=[{"seconds": 1.0, "dev_f1": 1.0}], decode=None,
+                         ill_formed=0, model_scheme="bioes", train_alone=True, train_load=0.0, node=node)
+
+    a, b = {"id": "a", "host": "one", "cores": 2}, {"id": "b", "host": "two", "cores": 2}
+    results = [result("x", a), result("y", b), result("z", a), result("old", None)]
+    node = report.timing_node(results)
+    counts = V.subset_counts([["Ann"]], [["B-PER"]], [["B-PER"]], "bio", None)
+    assert node == "a"
+    assert [report.run_summary(r, counts, node)["train_comparable"] for r in results] == [True, False, True, True]

@@ -217,8 +217,8 @@ def notes(context: dict, configs: list[dict], runs: list[dict], seeds: int, has_
     elsewhere = [r for r in runs if r["train_alone"] and not r["train_busy"] and not r["train_comparable"]]
     if elsewhere:
         compared = next(r["node"] for r in runs if r["train_comparable"])
-        why.append(f"{', '.join(r['name'] for r in elsewhere)} trained on other nodes than {compared} "
-                   "(training times are compared only between runs of one node)")
+        why.append(f"{', '.join(r['name'] for r in elsewhere)} trained on another node than {compared}, and "
+                   "training times are compared between runs of one node only")
     busy_train = [r["name"] for r in runs if r["train_busy"]]
     if busy_train:
         why.append(f"other work kept the machine busy while {', '.join(busy_train)} trained (quiet means a {quiet})")
