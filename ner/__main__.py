@@ -2,4 +2,5 @@
 
 from ner.cli import run
 
-run()
+if __name__ == "__main__":   # not when a spawned worker process imports this module as its main
+    run()

@@ -10,6 +10,7 @@ in input order as they finish.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -76,8 +77,9 @@ def local_results(shards: Iterator[Shard], job: Job, jobs: int) -> Iterator[tupl
             yield shard, tag_shard(shard.kind, shard.items, shard.documents, job.fmt, job.nbest)
         return
     context = get_context("spawn")   # a forked copy of a process that loaded Keras or threads is not safe
-    with futures.ProcessPoolExecutor(jobs, mp_context=context, initializer=load_worker,
-                                     initargs=(job.model, job.engine)) as pool:
+    with _threads_each(max(1, (os.cpu_count() or 1) // jobs)), \
+            futures.ProcessPoolExecutor(jobs, mp_context=context, initializer=load_worker,
+                                        initargs=(job.model, job.engine)) as pool:
         pending: dict[futures.Future, Shard] = {}
         for shard in shards:
             pending[pool.submit(tag_shard, shard.kind, shard.items, shard.documents, job.fmt, job.nbest)] = shard
@@ -87,6 +89,19 @@ def local_results(shards: Iterator[Shard], job: Job, jobs: int) -> Iterator[tupl
                     yield pending.pop(future), future.result()
         for future in futures.as_completed(list(pending)):
             yield pending.pop(future), future.result()
+
+
+@contextlib.contextmanager
+def _threads_each(threads: int) -> Iterator[None]:
+    """Worker processes started inside compute with ``threads`` BLAS/OpenMP threads each (where the user set none):
+    N workers with a thread per core each would contend for the cores."""
+    names = [n for n in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS") if n not in os.environ]
+    os.environ.update({n: str(threads) for n in names})
+    try:
+        yield
+    finally:
+        for n in names:
+            os.environ.pop(n, None)
 
 
 def results(shards: Iterator[Shard], job: Job, jobs: int, executor: str, address: str | None,
