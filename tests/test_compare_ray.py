@@ -29,8 +29,8 @@ from pathlib import Path
 import pytest
 
 import ner
+from ner.backend import ray_cluster
 from ner.comparison import grid as C
-from ner.comparison import ray_executor
 
 from helpers import ROOT, SAMPLE, one_line_error, write_slice
 
@@ -242,8 +242,8 @@ def test_a_task_whose_worker_dies_is_retried_and_recorded_whole(corpus, on_ray):
 def test_without_ray_the_executor_names_the_install_line(monkeypatch, capsys, tmp_path):
     monkeypatch.setitem(sys.modules, "ray", None)   # `import ray` fails as if it were not installed
     line = one_line_error(capsys, ["compare", "--executor", "ray", "--data", SAMPLE, "--out", tmp_path / "out"])
-    assert line == f"ner: error: --executor ray: Ray is not installed; install it with {ray_executor.INSTALL}"
-    assert ray_executor.INSTALL == "pip install 'ner[ray]'" and not (tmp_path / "out").exists()
+    assert line == f"ner: error: --executor ray: Ray is not installed; install it with {ray_cluster.INSTALL}"
+    assert ray_cluster.INSTALL == "pip install 'ner[ray]'" and not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("args, message", [

@@ -167,3 +167,30 @@ def test_a_generator_is_read_only_as_far_as_needed(crf_bundle):
     assert [len(chunk.splitlines()) for chunk in first] == [50, 50]
     assert next(pulled) == 100                                         # two shards read, nothing more
     assert json.loads(first[1].splitlines()[-1])["text"].endswith("day 99")
+
+
+def test_ray_workers_write_what_one_process_writes(crf_bundle, texts, reference, tmp_path, monkeypatch):
+    pytest.importorskip("ray")
+    import ray
+
+    from ner.tagging.run import tag_inputs
+
+    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
+    assert not ray.is_initialized()
+    summary = tag_inputs(str(crf_bundle), str(texts), str(tmp_path / "out.jsonl"), shard_size=200, jobs=2,
+                         executor="ray", quiet=True)
+    assert summary["tagged"] == 900 and not ray.is_initialized()     # the local instance started here is stopped
+    assert digest(tmp_path / "out.jsonl") == digest(reference)
+
+
+def test_executor_flags(crf_bundle, texts, tmp_path, capsys, monkeypatch):
+    import sys
+
+    line = one_line_error(capsys, ["tag", crf_bundle, "--input", texts, "--output", tmp_path / "o", "--address",
+                                   "127.0.0.1:1"])
+    assert "--address: goes with --executor ray" in line
+    monkeypatch.setitem(sys.modules, "ray", None)                      # as if Ray were not installed
+    line = one_line_error(capsys, ["tag", crf_bundle, "--input", texts, "--output", tmp_path / "o", "--executor",
+                                   "ray"])
+    assert line == "ner: error: --executor ray: Ray is not installed; install it with pip install 'ner[ray]'"
+    assert not (tmp_path / "o").exists()

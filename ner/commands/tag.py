@@ -47,7 +47,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--jobs", type=int, default=1, metavar="N",
                    help="worker processes (or Ray workers) tagging shards at once (default: 1, this process)")
     p.add_argument("--executor", choices=EXECUTORS, default="local",
-                   help="local: worker processes on this machine (default)")
+                   help="local: worker processes on this machine; ray: --jobs Ray workers holding the model "
+                        "(pip install -e '.[ray]'), on a local Ray instance or the cluster at --address; no "
+                        "shared file system needed (default: local)")
+    p.add_argument("--address", metavar="HOST:PORT",
+                   help="with --executor ray: the Ray cluster to join ('auto': the one this machine belongs to)")
+    p.add_argument("--cpus-per-run", type=float, default=1.0, metavar="C",
+                   help="with --executor ray: CPUs each Ray worker holds and computes with (default: 1)")
     p.add_argument("--shard-size", type=int, default=1000, metavar="N",
                    help="texts (text input) or sentences (CoNLL input; a shard ends where a document ends) per "
                         "shard (default: 1000)")
@@ -74,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     if args.nbest is not None and any(f.kind == "conll" for f in plan_inputs(source, args.input_format)):
         raise NerError(f"--nbest: needs 1 <= K <= {MAX_NBEST} and text input in the json format")
     tag_inputs(args.model, source, args.output, input_format=args.input_format, fmt=args.format, nbest=args.nbest,
-               engine=args.engine, jobs=args.jobs, executor=args.executor, shard_size=args.shard_size,
-               overwrite=args.overwrite,
+               engine=args.engine, jobs=args.jobs, executor=args.executor, address=args.address,
+               cpus_per_run=args.cpus_per_run, shard_size=args.shard_size, overwrite=args.overwrite,
                quiet=args.quiet or args.output is None and not sys.stderr.isatty())
     return 0

@@ -29,6 +29,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ner.backend import ray_cluster
 from ner.backend.threads import set_threads
 from ner.bundle import load_bundle, read_meta
 from ner.comparison import DEFAULT_ENCODERS, DEFAULT_EPOCHS, ray_executor, report
@@ -385,7 +386,7 @@ def _run_on_ray(todo: list[tuple[Run, bool]], total: int, job: dict, data: str, 
     tasks, by_name = {}, {}
     for run, trained in todo:
         model = run.bundle.relative_to(run.folder).as_posix()
-        own = {f"{model}/{name}": data for name, data in ray_executor.pack(run.bundle).items()} if trained else {}
+        own = {f"{model}/{name}": data for name, data in ray_cluster.pack(run.bundle).items()} if trained else {}
         if trained and run.record.is_file():
             own["run.json"] = run.record.read_bytes()   # the timing of its training, which it keeps
         args = json.loads(json.dumps([job[run.name], data, False, False, verbose, list(columns)], default=str))
@@ -536,7 +537,7 @@ def _executor(executor: str, jobs: int, bundles, address: str | None, cpus_per_r
             raise NerError(f"{flag}: expected a number, got {value!r}")
         resources.append(default if value is None else float(value))
     options = ray_executor.RayOptions(address, *resources, threads).check()
-    ray_executor.require()
+    ray_cluster.require()
     return options
 
 

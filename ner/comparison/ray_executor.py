@@ -17,7 +17,6 @@ ner`` never imports it.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import socket
 import tempfile
@@ -28,12 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ner.backend.ray_cluster import RETRIES, connected, pack, unpack
 from ner.backend.threads import set_threads
 from ner.errors import NerError, RunError
 from ner.io.files import strict_dumps
 
-INSTALL = "pip install 'ner[ray]'"
-RETRIES = 2                # runs of a task again after its worker process or node died
 JAX_MEMORY_SHARE = 0.75    # of one GPU's memory, JAX's own default; a task with a fraction of a GPU takes that part
 
 
@@ -66,31 +64,7 @@ class RayOptions:
         return self.threads or max(1, int(self.cpus_per_run))
 
 
-def require() -> None:
-    """NerError with the install line when Ray is missing."""
-    try:
-        import ray  # noqa: F401
-    except ImportError:
-        raise NerError(f"--executor ray: Ray is not installed; install it with {INSTALL}") from None
-
-
 # ---------------------------------------------------------------- files through the object store
-
-def pack(path: str | os.PathLike) -> dict[str, bytes]:
-    """Every file of folder ``path`` (or the one file ``path``) as {name relative to it: bytes}."""
-    path = Path(path)
-    if path.is_file():
-        return {path.name: path.read_bytes()}
-    return {p.relative_to(path).as_posix(): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
-
-
-def unpack(files: dict[str, bytes], folder: Path) -> None:
-    """Write :func:`pack`'s ``files`` under ``folder``."""
-    for name, data in files.items():
-        target = folder / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-
 
 def relocate(value: Any, moves: dict[str, str]) -> Any:
     """``value`` (str, dict, list or tuple, nested) with every string that is a key of ``moves``, or a path
@@ -192,23 +166,10 @@ def _fits(resources: dict, options: RayOptions) -> int:
 
 @contextmanager
 def cluster(options: RayOptions, verbose: bool) -> Iterator[dict]:
-    """Connected to Ray for the block (an existing connection of this process is used as it is; one made
-    here is closed after, and a local instance started here stopped). Yields ``{"address", "nodes", "at_once",
-    "fits"}``: the cluster's live nodes, how many runs they take at once, and how many each takes ({node id: n});
-    NerError when no node fits one run."""
-    import ray
-
-    started = not ray.is_initialized()
-    if started:
-        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")   # a local instance reports nothing unless asked
-        try:
-            ray.init(address=options.address or "local", include_dashboard=False, log_to_driver=verbose,
-                     logging_level=logging.WARNING)
-        except (ConnectionError, ValueError, RuntimeError) as exc:
-            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise NerError(f"--address {options.address}: cannot reach a Ray cluster ({reason})") from None
-    try:
-        nodes = [n for n in ray.nodes() if n.get("Alive")]
+    """Connected to Ray for the block (:func:`ner.backend.ray_cluster.connected`). Yields ``{"address", "nodes",
+    "at_once", "fits"}``: the cluster's live nodes, how many runs they take at once, and how many each takes ({node
+    id: n}); NerError when no node fits one run."""
+    with connected(options.address, verbose) as nodes:
         fits = {n["NodeID"]: _fits(n.get("Resources", {}), options) for n in nodes}
         at_once = sum(fits.values())
         if at_once == 0:
@@ -218,9 +179,6 @@ def cluster(options: RayOptions, verbose: bool) -> Iterator[dict]:
                            f"node of the Ray cluster has that much (the largest: {have.get('CPU', 0):g} CPUs, "
                            f"{have.get('GPU', 0):g} GPUs)")
         yield {"address": options.address or "local", "nodes": len(nodes), "at_once": at_once, "fits": fits}
-    finally:
-        if started:
-            ray.shutdown()
 
 
 def run_tasks(work: Callable, tasks: dict[str, dict], shared: dict[str, dict], options: RayOptions,

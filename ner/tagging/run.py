@@ -25,6 +25,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ner.backend import ray_cluster
 from ner.bundle import bundle_path
 from ner.errors import NerError
 from ner.io.files import atomic_write_text
@@ -35,7 +36,7 @@ from ner.tagging.shards import InputFile, Shard, plan_inputs, read_shards
 if TYPE_CHECKING:
     from ner.inference.tagger import Tagger
 
-EXECUTORS = ("local",)
+EXECUTORS = ("local", "ray")
 PARTS = ".ner-parts"
 MANIFEST = "manifest.json"
 
@@ -106,6 +107,11 @@ def _threads_each(threads: int) -> Iterator[None]:
 
 def results(shards: Iterator[Shard], job: Job, jobs: int, executor: str, address: str | None,
             cpus_per_run: float) -> Iterator[tuple[Shard, str]]:
+    """(shard, output) as shards finish on the ``executor`` ("local": :func:`local_results`; "ray": Ray actors)."""
+    if executor == "ray":
+        from ner.tagging.ray_tasks import ray_results  # Ray's side: only this executor needs it
+
+        return ray_results(shards, job.model, job.engine, job.fmt, job.nbest, jobs, address, cpus_per_run)
     return local_results(shards, job, jobs)
 
 
@@ -228,6 +234,10 @@ def tag_inputs(model: str, source: str, output: str | None, *, input_format: str
         raise NerError("--shard-size: must be at least 1")
     if executor not in EXECUTORS:
         raise NerError(f"--executor: unknown executor {executor!r} (choose from {', '.join(EXECUTORS)})")
+    if executor == "ray":
+        ray_cluster.require()
+    elif address is not None:
+        raise NerError("--address: goes with --executor ray")
     files = plan_inputs(source, input_format)
     folder = str(source) != "-" and Path(source).is_dir()
     if folder and output is None:
