@@ -226,6 +226,9 @@ def test_parallel_jobs_time_decoding_alone_afterwards(tiny):
 @pytest.mark.parametrize("args, message", [
     (["--encoders", "lstm,transformer"], "--encoders: unknown encoder 'transformer' (known: rnn,"),
     (["--heads", "crf,mlp"], "--heads: unknown head 'mlp' (known: softmax, crf)"),
+    (["--encoders", "lstm+paragraph"], "--encoders: lstm+paragraph: unknown context 'paragraph' after + (choose "
+                                       "from document, document-mean)"),
+    (["--encoders", "lstm+"], "--encoders: lstm+: unknown context '' after +"),
     (["--seeds", "0"], "--seeds: must be at least 1"),
     (["--data", "no/such/corpus"], "no/such/corpus: no such file or folder"),
     (["--from", "no/such/model"], "no/such/model: no such model bundle"),

@@ -173,3 +173,25 @@ def test_document_context_reads_the_cue_of_another_sentence(tmp_path, capsys):
     code, printed, _ = cli(capsys, "info", out)
     assert "context:    document" in printed
     assert ner.evaluate(out, str(tmp_path / "cue"), engine="numpy")["f1"] >= 0.9
+
+
+@pytest.mark.slow
+def test_compare_judges_a_document_row_against_its_encoder(tmp_path):
+    import ner
+    from ner.comparison.grid import plan_bundles
+
+    write_cue_corpus(tmp_path / "cue")
+    path = ner.compare(data=str(tmp_path / "cue"), encoders="bilstm,bilstm+document", heads="crf", seeds=1,
+                       epochs=25, out=str(tmp_path / "out"), hidden=16, word_dim=16, casing_dim=0, lr=0.01,
+                       patience=0, resamples=200, quiet=True)
+    report = json.loads((path.parent / "report.json").read_text())
+    runs = {r["name"]: r for r in report["runs"]}
+    assert set(runs) == {"bilstm-crf-s1", "bilstm+document-crf-s1"}
+    config = json.loads((tmp_path / "out/runs/bilstm+document-crf-s1/model/config.json").read_text())
+    assert (config["encoder"], config["context"]) == ("bilstm", "document")
+    claim = next(v for v in report["verdicts"] if v["id"] == "f")
+    check = claim["parts"][0]["checks"][0]                          # the second sentences need the first
+    assert check["text"].startswith("crf: bilstm+document − bilstm") and check["interval"][0] > 0.1, check
+    assert claim["verdict"] == "inconclusive" and "one seed" in check["text"]   # supported needs --seeds 3
+    named = plan_bundles(tmp_path / "again", [tmp_path / "out/runs/bilstm+document-crf-s1/model"])
+    assert named[0].name == "bilstm+document-crf-s1"                 # compare --from names it the same way

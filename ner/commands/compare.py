@@ -47,7 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="CoNLL files: column of the tags (default -1, the last)")
     p.add_argument("--encoders", default=",".join(DEFAULT_ENCODERS), metavar="LIST",
                    help=f"comma-separated encoders (default: {','.join(DEFAULT_ENCODERS)}; "
-                        "`ner train --help` lists all)")
+                        "`ner train --help` lists all); ENCODER+document (or +document-mean) is a row of that "
+                        "encoder with document context (ner train --context)")
     p.add_argument("--heads", default=",".join(HEADS), metavar="LIST",
                    help="comma-separated heads: softmax, crf (default: both)")
     p.add_argument("--seeds", type=int, default=1, metavar="N",

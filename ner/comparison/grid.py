@@ -35,7 +35,7 @@ from ner.bundle import load_bundle, read_meta
 from ner.comparison import DEFAULT_ENCODERS, DEFAULT_EPOCHS, ray_executor, report
 from ner.comparison.results import COLUMN_KEYS, NO_COLUMNS, Run, collect, load_average, load_test_split, read_json
 from ner.data.conll import write_conll
-from ner.data.corpus import load_corpus
+from ner.data.corpus import load_corpus, split_documents
 from ner.data.prepare import corpus_hash
 from ner.data.schemes import convert, validate
 from ner.data.vocab import Vocabularies
@@ -54,7 +54,7 @@ DECODE_BATCH = 256          # sentences per batch when measuring decode speed
 DECODE_SECONDS = 1.0        # timed decode passes last at least this long (and at least 3 passes)
 EXECUTORS = ("local", "ray")
 GRID_OWNED = ("data", "out", "encoder", "crf", "seed", "epochs", "verbose", "tokens_column",
-              "tags_column", "token_col", "tag_col")  # set by the grid itself
+              "tags_column", "token_col", "tag_col", "context")  # set by the grid itself (context: ENCODER+CONTEXT)
 
 
 # ---------------------------------------------------------------- small helpers
@@ -99,24 +99,25 @@ def write_slice(data: str, out: Path, max_train: int, columns: tuple = NO_COLUMN
     dataset = load_corpus(data, **dict(zip(COLUMN_KEYS, columns)))
     for name, split in dataset.items():
         safe_name(name, f"{data}: split name")
-        rows = zip(split["tokens"], split["tags"])
-        write_conll(out / f"{name}.txt", [r for i, r in enumerate(rows) if name != "train" or i < max_train])
+        keep = len(split) if name != "train" else min(max_train, len(split))
+        write_conll(out / f"{name}.txt", list(zip(split["tokens"][:keep], split["tags"][:keep])),
+                    documents=split_documents(split)[:keep])   # documents kept: document context reads them
     return out
 
 
 # ---------------------------------------------------------------- decoding
 
-def measure_decode(model: SequenceTagger, vocabs: Vocabularies, tokens: list) -> dict:
+def measure_decode(model: SequenceTagger, vocabs: Vocabularies, tokens: list, documents: list) -> dict:
     """Decoded sentences/s at batch :data:`DECODE_BATCH` after a warm-up pass (which traces each shape);
     ``load`` is the highest 1-minute load average seen, ``cores`` the machine's CPU count."""
     from ner.model.predict import predict_split  # imports Keras
 
     load = load_average()
-    predict_split(model, vocabs, tokens, batch_size=DECODE_BATCH)
+    predict_split(model, vocabs, tokens, batch_size=DECODE_BATCH, documents=documents)
     passes: list[float] = []
     while len(passes) < 3 or sum(passes) < DECODE_SECONDS:
         start = time.perf_counter()
-        predict_split(model, vocabs, tokens, batch_size=DECODE_BATCH)
+        predict_split(model, vocabs, tokens, batch_size=DECODE_BATCH, documents=documents)
         passes.append(time.perf_counter() - start)
     return {"sentences_per_second": len(tokens) * len(passes) / sum(passes), "pass_seconds": passes,
             "sentences": len(tokens), "batch_size": DECODE_BATCH, "load": max(load, load_average()),
@@ -134,17 +135,17 @@ def score_run(run: dict, data: str, measure: bool, train: dict, columns: tuple =
     from ner.model.predict import predict_split  # imports Keras
 
     folder, bundle_path = Path(run["folder"]), Path(run["bundle"])
-    tokens, gold, scheme, _ = load_test_split(data, columns)
+    tokens, gold, scheme, _, documents = load_test_split(data, columns)
     bundle = load_bundle(bundle_path)
     model_scheme = bundle.config["scheme"]
-    raw = predict_split(bundle.model, bundle.vocabs, tokens, batch_size=DECODE_BATCH)
+    raw = predict_split(bundle.model, bundle.vocabs, tokens, batch_size=DECODE_BATCH, documents=documents)
     pred = [convert(p, model_scheme, scheme) for p in raw]
     write_conll(folder / "predictions.txt", zip(tokens, gold, pred))
     record = {"name": run["name"], "encoder": run["encoder"], "head": run["head"], "seed": run["seed"],
               "bundle": str(bundle_path), "bundle_id": _fingerprint(bundle_path), "data_hash": corpus_hash(data),
               "predictions_hash": _digest(folder / "predictions.txt"), "scheme": scheme, "model_scheme": model_scheme,
               "ill_formed": sum(1 for p in raw if validate(p, model_scheme)), **train,
-              "decode": measure_decode(bundle.model, bundle.vocabs, tokens) if measure else None}
+              "decode": measure_decode(bundle.model, bundle.vocabs, tokens, documents) if measure else None}
     write_json(folder / "run.json", record)
     return record
 
@@ -196,24 +197,41 @@ def plan_grid(out: Path, data: str, encoders: str | Iterable[str], heads: str | 
         raise NerError("--seeds: must be at least 1")
     if epochs < 1:
         raise NerError("--epochs: must be at least 1")
-    from ner.layers.encoders import get_encoder  # imports Keras
-
-    for encoder in encoders:
-        try:
-            get_encoder(safe_name(encoder, "encoder"))
-        except NerError as exc:
-            raise NerError(f"--encoders: {exc}") from None
+    rows = {encoder: configuration(encoder) for encoder in encoders}
     runs = []   # seed 1 of every configuration first, so that an interrupted grid already covers them all
     for seed in range(1, seeds + 1):
         for encoder in encoders:
             for head in heads:
                 name = f"{encoder}-{head}-s{seed}"
-                run_settings = {**settings, "data": data, "encoder": encoder, "crf": head == "crf",
+                run_settings = {**settings, "data": data, **rows[encoder], "crf": head == "crf",
                                 "seed": seed, "epochs": epochs}
                 TrainConfig(**run_settings).validate()
                 folder = out / "runs" / name
                 runs.append(Run(name, encoder, head, seed, folder, folder / "model", run_settings))
     return runs
+
+
+def configuration(row: str) -> dict:
+    """The training settings of a grid row: ``ENCODER`` or ``ENCODER+CONTEXT`` (e.g. ``bilstm-cnn+document``: that
+    encoder with document context, ``ner train --context``). NerError naming --encoders for an unknown one."""
+    from ner.layers.document_context import CONTEXTS  # these import Keras
+    from ner.layers.encoders import get_encoder
+
+    encoder, plus, context = safe_name(row, "--encoders: row").partition("+")
+    try:
+        get_encoder(encoder)
+    except NerError as exc:
+        raise NerError(f"--encoders: {exc}") from None
+    if plus and context not in CONTEXTS[1:]:
+        raise NerError(f"--encoders: {row}: unknown context {context!r} after + (choose from "
+                       f"{', '.join(CONTEXTS[1:])})")
+    return {"encoder": encoder, **({"context": context} if context else {})}   # old grids' settings stay as they were
+
+
+def row_name(config: dict) -> str:
+    """The grid row of a bundle's training configuration: its encoder, ``+CONTEXT`` with document context."""
+    context = config.get("context", "sentence")
+    return config["encoder"] + ("" if context == "sentence" else f"+{context}")
 
 
 def plan_bundles(out: Path, bundles: Iterable[str | os.PathLike]) -> list[Run]:
@@ -226,7 +244,7 @@ def plan_bundles(out: Path, bundles: Iterable[str | os.PathLike]) -> list[Run]:
         if "encoder" not in config:
             raise NerError(f"{path / 'config.json'}: no encoder in the training configuration")
         head = "crf" if config.get("crf", True) else "softmax"
-        encoder, seed = safe_name(config["encoder"], f"{path / 'config.json'}: encoder"), config.get("seed", 1)
+        encoder, seed = safe_name(row_name(config), f"{path / 'config.json'}: encoder"), config.get("seed", 1)
         if type(seed) is not int:
             raise NerError(f"{path / 'config.json'}: seed: expected a whole number, got {seed!r}")
         name = f"{encoder}-{head}-s{seed}"
@@ -433,13 +451,13 @@ def _store(run: Run, trained: bool, result: dict, alone: bool) -> None:
 
 def measure_alone(runs: list[Run], data: str, quiet: bool, columns: tuple = NO_COLUMNS) -> None:
     """Decode speed of each run that lacks one, measured one at a time in this process."""
-    tokens = load_test_split(data, columns)[0]
+    tokens, _, _, _, documents = load_test_split(data, columns)
     missing = [r for r in runs if (read_json(r.record) or {}).get("decode") is None]
     for k, run in enumerate(missing, 1):
         _log(quiet, f"[{k}/{len(missing)}] measuring decode speed of {run.name} alone")
         record = read_json(run.record)
         bundle = load_bundle(run.bundle)
-        record["decode"] = measure_decode(bundle.model, bundle.vocabs, tokens)
+        record["decode"] = measure_decode(bundle.model, bundle.vocabs, tokens, documents)
         write_json(run.record, record)
 
 
@@ -447,7 +465,7 @@ def score_bundles(runs: list[Run], data: str, quiet: bool, columns: tuple = NO_C
     """Score the given bundles (skipping those already scored on this data), one at a time; first refuse
     (RunError) a bundle that shares no entity type or no word with the data."""
 
-    tokens, gold, scheme, _ = load_test_split(data, columns)
+    tokens, gold, scheme, _, _ = load_test_split(data, columns)
     for run in runs:
         check_overlap(load_bundle(run.bundle, model=False).vocabs, tokens, gold, scheme, f"--from {run.bundle}: {data}")
     data_hash = corpus_hash(data)
@@ -568,7 +586,7 @@ def _compare(data, encoders, heads, seeds, epochs, out: Path, jobs, max_train, b
         workers = run_grid(runs, data, jobs, verbose, quiet, columns, threads=threads, ray=ray)
     import keras
 
-    _, _, _, vocabulary = load_test_split(train_data, train_columns)
+    vocabulary = load_test_split(train_data, train_columns)[3]
     context = {"data": data, "out": str(out), "mode": "from" if bundles else "grid", "jobs": jobs,
                "executor": "ray" if ray else "local", "threads": ray.run_threads if ray else threads,
                "ray": None if ray is None else {"address": ray.address or "local", "cpus_per_run": ray.cpus_per_run,

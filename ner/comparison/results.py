@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ner.data.corpus import corpus_scheme, load_corpus
+from ner.data.corpus import corpus_scheme, load_corpus, split_documents
 from ner.data.prepare import corpus_hash
 from ner.errors import NerError
 from ner.evaluation import read_scored
@@ -103,8 +103,8 @@ def busy(load: float | None, cores: int | None = None) -> bool:
     return load is not None and load > BUSY_LOAD * (cores or os.cpu_count() or 1)
 
 
-def load_test_split(data: str, columns: tuple = NO_COLUMNS) -> tuple[list, list, str, set | None]:
-    """(tokens, gold tags, scheme, training vocabulary) of the data runs are scored on.
+def load_test_split(data: str, columns: tuple = NO_COLUMNS) -> tuple[list, list, str, set | None, list]:
+    """(tokens, gold tags, scheme, training vocabulary, documents) of the data runs are scored on.
 
     The test split of ``data`` (``columns``: how to read it, :data:`COLUMN_KEYS`); a single file
     (which loads as one split) is scored whole. The training vocabulary (lower-cased words of the train
@@ -114,7 +114,7 @@ def load_test_split(data: str, columns: tuple = NO_COLUMNS) -> tuple[list, list,
 
 
 @functools.lru_cache(maxsize=4)
-def _load_test(data: str, data_hash: str, columns: tuple) -> tuple[list, list, str, set | None]:
+def _load_test(data: str, data_hash: str, columns: tuple) -> tuple[list, list, str, set | None, list]:
     dataset = load_corpus(data, **dict(zip(COLUMN_KEYS, columns)))
     if "test" in dataset:
         split, vocabulary = dataset["test"], {w.lower() for s in dataset["train"]["tokens"] for w in s}
@@ -122,7 +122,7 @@ def _load_test(data: str, data_hash: str, columns: tuple) -> tuple[list, list, s
         split, vocabulary = next(iter(dataset.values())), None
     else:
         raise NerError(f"--data: {data} has no test split (found {', '.join(dataset)}); compare scores on it")
-    return list(split["tokens"]), list(split["tags"]), corpus_scheme(dataset), vocabulary
+    return list(split["tokens"]), list(split["tags"]), corpus_scheme(dataset), vocabulary, split_documents(split)
 
 
 def collect(runs: list[Run]) -> list[RunResult]:

@@ -47,6 +47,7 @@ CLAIMS = {
     "c": "Character features help on rare and unseen words",
     "d": "A CRF helps most where the encoder is weakest, and removes ill-formed tag sequences",
     "e": "Bidirectional and CRF models cost more parameters and time",
+    "f": "Document context helps: a token that also sees the rest of its document is tagged better",
 }
 
 Entity = tuple[str, int, int]
@@ -392,8 +393,18 @@ def claim_e(systems: dict, boot: Bootstrap) -> dict:
     return claim("e", parts, ["f1_vs_time.png"])
 
 
+def claim_f(systems: dict, boot: Bootstrap) -> dict:
+    pairs = [(head, row, systems[row, head], systems[row.partition("+")[0], head]) for row, head in systems
+             if "+" in row and (row.partition("+")[0], head) in systems]
+    checks = [quality_check(f"{head}: {row} − {row.partition('+')[0]}", [(1, ctx), (-1, plain)], "all", boot)
+              for head, row, ctx, plain in pairs]
+    missing = f"needs ENCODER+document beside ENCODER with the same head; {_grid(systems)}"
+    return claim("f", [part("test F1", checks, missing)], ["f1.png"])
+
+
 def judge(systems: Sequence[System], resamples: int = 1000, seed: int = BOOTSTRAP_SEED) -> list[dict]:
-    """Verdicts on claims (a)–(e) for systems scored on the same test sentences (JSON-ready dicts).
+    """Verdicts on claims (a)–(e), and (f) when a row has document context (``ENCODER+CONTEXT``), for systems
+    scored on the same test sentences (JSON-ready dicts).
 
     Each: ``{"id", "claim", "verdict", "summary", "parts": [{"part", "verdict", "checks", "reason"}],
     "figures"}``; each check has ``verdict``, ``text`` and its numbers (F1 as fractions).
@@ -405,4 +416,5 @@ def judge(systems: Sequence[System], resamples: int = 1000, seed: int = BOOTSTRA
     if len(sentences) > 1:
         raise ValueError(f"systems were scored on different numbers of sentences: {sorted(sentences)}")
     boot = Bootstrap(sentences.pop() if sentences else 0, resamples, seed)
-    return [f(by, boot) for f in (claim_a, claim_b, claim_c, claim_d, claim_e)]
+    claims = (claim_a, claim_b, claim_c, claim_d, claim_e) + ((claim_f,) if any("+" in e for e, _ in by) else ())
+    return [f(by, boot) for f in claims]
