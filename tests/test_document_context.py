@@ -116,6 +116,8 @@ def test_batches_follow_documents():
     runs = [documents[r] for r in rows]
     assert len([d for j, d in enumerate(runs) if j == 0 or d != runs[j - 1]]) == 6   # each document one run
     assert "doc" not in TaggingBatches(sentences, vocabs, batch_size=10, documents=documents)[0]
+    alone = TaggingBatches(sentences, vocabs, batch_size=10, context=True)[0]   # no documents: each sentence one
+    assert sorted(alone["doc"].tolist()) == list(range(len(alone["doc"])))
     with pytest.raises(NerError, match="40 token sentences but 3 documents"):
         TaggingBatches(sentences, vocabs, context=True, documents=[0, 1, 2])
 
