@@ -144,7 +144,8 @@ def load_model(path: str | os.PathLike) -> SequenceTagger:
     """The Keras model of the bundle at ``path`` (a ``ner.model.network.SequenceTagger``)."""
     import keras
 
-    import ner.model.network  # noqa: F401  (registers the serializable layers)
+    import ner.model.ensemble  # noqa: F401  (registers the serializable layers and models)
+    import ner.model.network  # noqa: F401
     import ner.model.optimizers  # noqa: F401  (and the optimizers that compiled models are saved with)
 
     file = Path(path) / "model.keras"

@@ -116,3 +116,15 @@ def test_compare_from_takes_an_ensemble(crf_bundle, second_crf, small_sample, tm
     assert code == 0, err
     report = json.loads((tmp_path / "report" / "report.json").read_text())
     assert "ensemble2-crf-s1" in json.dumps(report)
+
+
+@pytest.mark.slow
+def test_an_ensemble_loads_with_keras_in_a_new_process(crf_bundle, second_crf, tmp_path):
+    """load_model registers the ensemble's class itself (a new process has not imported it)."""
+    import subprocess
+    import sys
+
+    out = ner.ensemble([crf_bundle, second_crf], out=tmp_path / "e", verbose=0)
+    code = f"from ner.bundle import load_model; print(type(load_model({str(out)!r})).__name__)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == "EnsembleTagger", done.stderr[-500:]

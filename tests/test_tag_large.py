@@ -194,3 +194,68 @@ def test_executor_flags(crf_bundle, texts, tmp_path, capsys, monkeypatch):
                                    "ray"])
     assert line == "ner: error: --executor ray: Ray is not installed; install it with pip install 'ner[ray]'"
     assert not (tmp_path / "o").exists()
+
+
+def test_a_changed_input_format_is_not_resumed(crf_bundle, tmp_path, monkeypatch):
+    import ner.tagging.run as run
+
+    source = tmp_path / "words.txt"
+    source.write_text("\n".join(WORDS * 20) + "\n", encoding="utf-8")     # one word a line: text or CoNLL
+    out = tmp_path / "out"
+    monkeypatch.setattr(run, "tag_shard", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt))
+    with pytest.raises(KeyboardInterrupt):
+        run.tag_inputs(str(crf_bundle), str(source), str(out), shard_size=50, quiet=True)
+    monkeypatch.undo()
+    run.tag_inputs(str(crf_bundle), str(source), str(out), input_format="conll", shard_size=50, quiet=True)
+    assert "\t" in out.read_text() and "{" not in out.read_text()      # all CoNLL, nothing of the text run
+
+
+def test_a_long_document_is_cut_without_a_new_docstart(crf_bundle, tmp_path, capsys):
+    from ner.tagging.shards import plan_inputs, read_shards
+
+    rows = ["-DOCSTART- O", ""] + [line for i in range(40) for line in (f"Angela{i}", "visited", "Paris", "")]
+    source = tmp_path / "one.conll"
+    source.write_text("\n".join(rows), encoding="utf-8")
+    shards = list(read_shards(plan_inputs(source)[0], 0, 7))
+    assert [len(s.items) for s in shards] == [14, 14, 12] and [s.continued for s in shards] == [False, True, True]
+    code, whole, _ = cli(capsys, "tag", crf_bundle, "--input", source, "--shard-size", 1000)
+    code, pieces, _ = cli(capsys, "tag", crf_bundle, "--input", source, "--shard-size", 7)
+    assert pieces == whole and pieces.count("-DOCSTART-") == 1
+
+
+def test_lines_and_bad_bytes_are_bounded_and_located(tmp_path, capsys, crf_bundle):
+    import io
+
+    from ner.data.lines import MAX_LINE, LineStream
+
+    data = b"ok\r\n" * 3 + b"ok\r" * 2 + b"caf\xe9\n"
+    for stream in (LineStream(stream=io.BytesIO(data)), LineStream(_write(tmp_path / "b.txt", data))):
+        with pytest.raises(InputError, match=r":6: not UTF-8 text \(byte 0xe9\)"):
+            list(stream)
+    assert list(LineStream(stream=io.BytesIO("a\r\nb\rc\n\nd".encode("utf-16")))) == ["a", "b", "c", "", "d"]
+    long = _write(tmp_path / "long.txt", b"short\n" + b"x" * (MAX_LINE + 1) + b"\n")
+    line = one_line_error(capsys, ["tag", crf_bundle, "--input", long])
+    assert f"{long}:2: a line of more than {MAX_LINE:,} characters" in line
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def test_documents_given_to_tag_sentences_are_checked(crf_bundle):
+    from ner.inference.tagger import Tagger
+
+    tagger = Tagger.load(crf_bundle)
+    with pytest.raises(TypeError, match=r"documents\[1\]: expected an int, got float"):
+        tagger.tag_sentences([["a"], ["b"]], documents=[0, 0.5])
+    with pytest.raises(ValueError, match=r"documents\[0\]: .* out of range"):
+        tagger.tag_sentences([["a"]], documents=[2**70])
+
+
+def test_nbest_refusal_names_the_conll_file(crf_bundle, tmp_path, capsys):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.conll").write_text("EU\n", encoding="utf-8")
+    line = one_line_error(capsys, ["tag", crf_bundle, "--input", tmp_path / "in", "--output", tmp_path / "o",
+                                   "--nbest", 2])
+    assert line == f"ner: error: --nbest: needs text input; {tmp_path / 'in' / 'a.conll'} is read as CoNLL"

@@ -153,3 +153,11 @@ def test_combining_rules():
 
 def test_verdicts_are_deterministic():
     assert V.judge(grid(), resamples=200) == V.judge(grid(), resamples=200)
+
+
+def test_document_context_is_judged_only_with_a_document_row_and_documents():
+    assert "f" not in by_id(V.judge(grid(), resamples=200))
+    systems = grid({("bilstm+document", "crf"): fake("bilstm+document", "crf", short=0.97, long=0.97)})
+    assert by_id(V.judge(systems, resamples=200))["f"]["verdict"] == "supported"
+    untested = by_id(V.judge(systems, resamples=200, documents=False))["f"]
+    assert untested["verdict"] == "not tested" and "marks no documents" in untested["summary"]

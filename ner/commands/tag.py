@@ -77,8 +77,9 @@ def run(args: argparse.Namespace) -> int:
                                       args.nbest))
         return 0
     source = args.input or "-"
-    if args.nbest is not None and any(f.kind == "conll" for f in plan_inputs(source, args.input_format)):
-        raise NerError(f"--nbest: needs 1 <= K <= {MAX_NBEST} and text input in the json format")
+    conll = next((f for f in plan_inputs(source, args.input_format) if f.kind == "conll"), None)
+    if args.nbest is not None and conll is not None:
+        raise NerError(f"--nbest: needs text input; {conll.path or 'standard input'} is read as CoNLL")
     tag_inputs(args.model, source, args.output, input_format=args.input_format, fmt=args.format, nbest=args.nbest,
                engine=args.engine, jobs=args.jobs, executor=args.executor, address=args.address,
                cpus_per_run=args.cpus_per_run, shard_size=args.shard_size, overwrite=args.overwrite,

@@ -587,7 +587,9 @@ def _compare(data, encoders, heads, seeds, epochs, out: Path, jobs, max_train, b
     import keras
 
     vocabulary = load_test_split(train_data, train_columns)[3]
-    context = {"data": data, "out": str(out), "mode": "from" if bundles else "grid", "jobs": jobs,
+    test_documents = load_test_split(data, columns)[4]
+    context = {"documents": len(set(test_documents)) < len(test_documents),   # does the test split mark documents?
+               "data": data, "out": str(out), "mode": "from" if bundles else "grid", "jobs": jobs,
                "executor": "ray" if ray else "local", "threads": ray.run_threads if ray else threads,
                "ray": None if ray is None else {"address": ray.address or "local", "cpus_per_run": ray.cpus_per_run,
                                                 "gpus_per_run": ray.gpus_per_run, **(workers or {})},

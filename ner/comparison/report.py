@@ -144,7 +144,7 @@ def build(results: list[RunResult], context: dict, vocabulary: set | None) -> di
         "test": describe_test(results[0], counts[0]),
         "configurations": configs,
         "runs": runs,
-        "verdicts": V.judge(systems, resamples=context["resamples"]),
+        "verdicts": V.judge(systems, resamples=context["resamples"], documents=context.get("documents", True)),
         "figures": list(FIGURES),
         "notes": notes(context, configs, runs, seeds, vocabulary is not None),
     }

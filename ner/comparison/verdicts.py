@@ -393,7 +393,10 @@ def claim_e(systems: dict, boot: Bootstrap) -> dict:
     return claim("e", parts, ["f1_vs_time.png"])
 
 
-def claim_f(systems: dict, boot: Bootstrap) -> dict:
+def claim_f(systems: dict, boot: Bootstrap, documents: bool = True) -> dict:
+    if not documents:
+        return claim("f", [part("test F1", [], "the test split marks no documents (every sentence is its own)")],
+                     ["f1.png"])
     pairs = [(head, row, systems[row, head], systems[row.partition("+")[0], head]) for row, head in systems
              if "+" in row and (row.partition("+")[0], head) in systems]
     checks = [quality_check(f"{head}: {row} − {row.partition('+')[0]}", [(1, ctx), (-1, plain)], "all", boot)
@@ -402,9 +405,11 @@ def claim_f(systems: dict, boot: Bootstrap) -> dict:
     return claim("f", [part("test F1", checks, missing)], ["f1.png"])
 
 
-def judge(systems: Sequence[System], resamples: int = 1000, seed: int = BOOTSTRAP_SEED) -> list[dict]:
+def judge(systems: Sequence[System], resamples: int = 1000, seed: int = BOOTSTRAP_SEED,
+          documents: bool = True) -> list[dict]:
     """Verdicts on claims (a)–(e), and (f) when a row has document context (``ENCODER+CONTEXT``), for systems
-    scored on the same test sentences (JSON-ready dicts).
+    scored on the same test sentences (JSON-ready dicts); ``documents``: whether the test split marks documents
+    (without, claim (f) is not tested).
 
     Each: ``{"id", "claim", "verdict", "summary", "parts": [{"part", "verdict", "checks", "reason"}],
     "figures"}``; each check has ``verdict``, ``text`` and its numbers (F1 as fractions).
@@ -416,5 +421,5 @@ def judge(systems: Sequence[System], resamples: int = 1000, seed: int = BOOTSTRA
     if len(sentences) > 1:
         raise ValueError(f"systems were scored on different numbers of sentences: {sorted(sentences)}")
     boot = Bootstrap(sentences.pop() if sentences else 0, resamples, seed)
-    claims = (claim_a, claim_b, claim_c, claim_d, claim_e) + ((claim_f,) if any("+" in e for e, _ in by) else ())
-    return [f(by, boot) for f in claims]
+    verdicts = [f(by, boot) for f in (claim_a, claim_b, claim_c, claim_d, claim_e)]
+    return verdicts + ([claim_f(by, boot, documents)] if any("+" in e for e, _ in by) else [])

@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
-import io
+import codecs
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from ner.data.conll import BOMS, decode
+from ner.data.conll import BOMS
 from ner.errors import InputError
+
+CHUNK = 1 << 20                      # bytes read at a time
+MAX_LINE = 100_000                   # characters in one line
+_NEWLINE = re.compile(r"(\r\n|\r|\n)")
 
 
 class LineStream:
     """Iterating yields the lines of the file ``path`` (or of the binary ``stream``, e.g. standard input) without
     their line ends (LF, CRLF or a lone CR), decoded as CoNLL files are: UTF-8 with or without a BOM, UTF-16 or
     UTF-32 with one. ``position``: bytes read so far; ``size``: the file's bytes (None for a stream). Bytes that
-    are not text raise InputError naming the line; a missing file or a folder, InputError naming the path."""
+    are not text and a line longer than ``max_line`` characters raise InputError naming the line; a missing file
+    or a folder, InputError naming the path. Memory holds one chunk and one line at most."""
 
-    def __init__(self, path: str | os.PathLike | None = None, stream: BinaryIO | None = None, name: str = "-"):
+    def __init__(self, path: str | os.PathLike | None = None, stream: BinaryIO | None = None, name: str = "-",
+                 max_line: int = MAX_LINE):
         self.path = None if path is None else Path(path)
-        self.stream, self.name = stream, str(path) if path is not None else name
+        self.stream, self.name, self.max_line = stream, str(path) if path is not None else name, max_line
         self.position = 0
         self.size = None
         if self.path is not None:
@@ -36,22 +43,50 @@ class LineStream:
             raw = self.stream if self.stream is not None else open(self.path, "rb")
         except OSError as exc:
             raise InputError(f"cannot read it ({exc.strerror})", self.name) from None
-        buffered = raw if hasattr(raw, "peek") else io.BufferedReader(raw)
-        encoding = next((name for bom, name in BOMS if buffered.peek(4)[:4].startswith(bom)), "utf-8-sig")
-        text = io.TextIOWrapper(buffered, encoding=encoding, newline=None)   # universal newlines: \r\n, \r -> \n
-        count = 0
         try:
-            for line in text:
-                count += 1
-                self.position = buffered.tell() if buffered.seekable() else self.position + len(line)
-                yield line[:-1] if line.endswith("\n") else line
-        except UnicodeDecodeError as exc:
-            if self.path is not None:
-                decode(self.path.read_bytes(), self.path)   # raises InputError at the exact line
-            raise InputError(f"not {encoding.replace('-sig', '').upper()} text ({exc.reason})", self.name,
-                             count + 1) from None
+            data = raw.read(4)
+            encoding = next((name for bom, name in BOMS if data.startswith(bom)), None)
+            decoder = codecs.getincrementaldecoder(encoding or "utf-8-sig")()
+            pending, line = "", 0     # text after the last line end; lines yielded
+            while True:
+                final = not data
+                try:
+                    text = decoder.decode(data, final)
+                except UnicodeDecodeError as exc:
+                    raise self._bad_bytes(exc, data, pending, line, encoding) from None
+                self.position += len(data)
+                pending += text
+                held = "\r" if pending.endswith("\r") and not final else ""   # maybe the first half of CRLF
+                parts = _NEWLINE.split(pending[:-1] if held else pending)
+                for part in parts[:-1:2]:
+                    line += 1
+                    if len(part) > self.max_line:
+                        raise self._too_long(line)
+                    yield part
+                pending = parts[-1] + held
+                if len(pending) > self.max_line:
+                    raise self._too_long(line + 1)
+                if final:
+                    if pending:
+                        yield pending
+                    return
+                data = raw.read(CHUNK)
         finally:
             if self.stream is None:
-                text.close()
-            else:
-                text.detach()
+                raw.close()
+
+    def _too_long(self, line: int) -> InputError:
+        return InputError(f"a line of more than {self.max_line:,} characters; split it into texts of at most that "
+                          "length", self.name, line)
+
+    def _bad_bytes(self, exc: UnicodeDecodeError, data: bytes, pending: str, line: int,
+                   encoding: str | None) -> InputError:
+        """The InputError for undecodable bytes: the line is counted from the text decoded before them."""
+        before = pending + data[:max(exc.start, 0)].decode(encoding or "utf-8-sig", errors="ignore")
+        at = line + len(_NEWLINE.findall(before)) + 1
+        if encoding is None:
+            bad = data[exc.start] if 0 <= exc.start < len(data) else None
+            shown = f" (byte 0x{bad:02x})" if bad is not None else ""
+            return InputError(f"not UTF-8 text{shown}; re-encode the file as UTF-8", self.name, at)
+        return InputError(f"not {encoding} text (its byte-order mark says {encoding}; {exc.reason}); re-encode the "
+                          "file as UTF-8", self.name, at)

@@ -7,6 +7,7 @@ the bundle has its ``weights.npz``.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -187,6 +188,11 @@ class Tagger:
             documents = _items(documents, "documents")
             if len(documents) != len(sentences):
                 raise ValueError(f"documents: {len(documents)} for {len(sentences)} sentences (one per sentence)")
+            for i, document in enumerate(documents):
+                if isinstance(document, bool) or not isinstance(document, numbers.Integral):
+                    raise TypeError(f"documents[{i}]: expected an int, got {type(document).__name__}")
+                if not -2**63 <= document < 2**63:
+                    raise ValueError(f"documents[{i}]: {document} is out of range (a 64-bit integer)")
         index = [i for i, s in enumerate(sentences) if len(s)]
         nonempty = [sentences[i] for i in index]
         tags: list[list[str]] = [[] for _ in sentences]

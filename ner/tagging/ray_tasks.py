@@ -28,8 +28,9 @@ class ShardTagger:
         unpack(files, Path(self.folder.name))
         self.tagger = Tagger.load(self.folder.name, engine=engine)
 
-    def tag(self, kind: str, items: list, documents: list | None, fmt: str, nbest: int | None) -> str:
-        return render_shard(self.tagger, kind, items, documents, fmt, nbest)
+    def tag(self, kind: str, items: list, documents: list | None, fmt: str, nbest: int | None,
+            continued: bool) -> str:
+        return render_shard(self.tagger, kind, items, documents, fmt, nbest, continued)
 
 
 def ray_results(shards: Iterator[Shard], model: str, engine: str, fmt: str, nbest: int | None, jobs: int,
@@ -53,8 +54,8 @@ def ray_results(shards: Iterator[Shard], model: str, engine: str, fmt: str, nbes
                 if len(pending) >= 2 * jobs:
                     yield from _finished(pending, load)
                 worker = min(load, key=load.get)
-                pending[workers[worker].tag.remote(shard.kind, shard.items, shard.documents, fmt, nbest)] = (shard,
-                                                                                                            worker)
+                call = workers[worker].tag.remote(shard.kind, shard.items, shard.documents, fmt, nbest, shard.continued)
+                pending[call] = (shard, worker)
                 load[worker] += 1
             while pending:
                 yield from _finished(pending, load)

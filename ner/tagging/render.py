@@ -22,12 +22,13 @@ def inline(text: str, entities: list[dict]) -> str:
 
 
 def render_conll(tagger: Tagger, sentences: list[list[str]], documents: Sequence[int | None] | None = None,
-                 marked: bool = True) -> str:
+                 marked: bool = True, continued: bool = False) -> str:
     """token<TAB>tag lines, a blank line after each sentence, and with ``marked`` a ``-DOCSTART-`` line where each
-    of ``documents`` starts. A model with document context reads each document whole (None: a sentence alone)."""
+    of ``documents`` starts (not before the first sentence when it ``continued`` a document). A model with document
+    context reads each document whole (None: a sentence alone)."""
     documents = list(documents) if documents is not None else [None] * len(sentences)
     numbered = [i if d is None else -1 - d for i, d in enumerate(documents)]   # sentences alone never share one
-    out, previous = [], None
+    out, previous = [], documents[0] if continued and documents else None
     for tokens, tags, document in zip(sentences, tagger.tag_sentences(sentences, documents=numbered), documents):
         if marked and document is not None and document != previous:
             out.append("-DOCSTART-\tO\n\n")
@@ -52,8 +53,8 @@ def render_texts(tagger: Tagger, texts: list[str], fmt: str = "json", nbest: int
 
 
 def render_shard(tagger: Tagger, kind: str, items: list, documents: list | None, fmt: str,
-                 nbest: int | None) -> str:
+                 nbest: int | None, continued: bool = False) -> str:
     """The output of one shard (:class:`ner.tagging.shards.Shard` fields): CoNLL sentences always as CoNLL."""
     if kind == "conll":
-        return render_conll(tagger, items, documents)
+        return render_conll(tagger, items, documents, continued=continued)
     return render_texts(tagger, items, fmt, nbest)

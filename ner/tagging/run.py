@@ -61,12 +61,26 @@ def load_worker(model: str, engine: str) -> None:
     global _tagger
     from ner.inference.tagger import Tagger
 
+    _end_with_parent()
     _tagger = Tagger.load(model, engine=engine)
 
 
-def tag_shard(kind: str, items: list, documents: list | None, fmt: str, nbest: int | None) -> str:
+def _end_with_parent() -> None:
+    """Ask Linux to end this worker process when the process that started it dies (a killed ``ner tag`` leaves no
+    workers behind); elsewhere nothing."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG
+        if os.getppid() == 1:                        # the parent died before the call
+            os._exit(1)
+
+
+def tag_shard(kind: str, items: list, documents: list | None, fmt: str, nbest: int | None,
+              continued: bool = False) -> str:
     """One shard's output, tagged with this process's tagger (:func:`load_worker`)."""
-    return render_shard(_tagger, kind, items, documents, fmt, nbest)
+    return render_shard(_tagger, kind, items, documents, fmt, nbest, continued)
 
 
 def local_results(shards: Iterator[Shard], job: Job, jobs: int) -> Iterator[tuple[Shard, str]]:
@@ -75,7 +89,7 @@ def local_results(shards: Iterator[Shard], job: Job, jobs: int) -> Iterator[tupl
     if jobs == 1:
         load_worker(job.model, job.engine)
         for shard in shards:
-            yield shard, tag_shard(shard.kind, shard.items, shard.documents, job.fmt, job.nbest)
+            yield shard, tag_shard(shard.kind, shard.items, shard.documents, job.fmt, job.nbest, shard.continued)
         return
     context = get_context("spawn")   # a forked copy of a process that loaded Keras or threads is not safe
     with _threads_each(max(1, (os.cpu_count() or 1) // jobs)), \
@@ -83,7 +97,8 @@ def local_results(shards: Iterator[Shard], job: Job, jobs: int) -> Iterator[tupl
                                         initargs=(job.model, job.engine)) as pool:
         pending: dict[futures.Future, Shard] = {}
         for shard in shards:
-            pending[pool.submit(tag_shard, shard.kind, shard.items, shard.documents, job.fmt, job.nbest)] = shard
+            pending[pool.submit(tag_shard, shard.kind, shard.items, shard.documents, job.fmt, job.nbest,
+                                shard.continued)] = shard
             if len(pending) >= 2 * jobs:
                 done, _ = futures.wait(pending, return_when=futures.FIRST_COMPLETED)
                 for future in done:
@@ -284,10 +299,15 @@ def _run(files: list[InputFile], job: Job, parts: Path, dest: Callable[[InputFil
     if str(source) == "-":
         manifest["stdin started"] = time.time()   # standard input cannot be read again: never resumed
     done = _prepare_parts(parts, manifest)
-    for shard, text in results(_shards(files, shard_size, done, counts, progress), job, jobs, executor, address,
-                               cpus_per_run):
-        atomic_write_text(parts / _shard_name(shard.file, shard.index), text)
-        progress.add(shard)
+    try:
+        for shard, text in results(_shards(files, shard_size, done, counts, progress), job, jobs, executor, address,
+                                   cpus_per_run):
+            atomic_write_text(parts / _shard_name(shard.file, shard.index), text)
+            progress.add(shard)
+    except BaseException:
+        if "stdin started" in manifest:   # never resumed: nothing to keep
+            shutil.rmtree(parts, ignore_errors=True)
+        raise
     _assemble(parts, counts, files, dest)
     progress.show(end=True)
     return {"shards": progress.shards, "tagged": progress.items, "skipped": progress.skipped,

@@ -15,6 +15,7 @@ from ner.data.lines import LineStream
 from ner.errors import InputError, NerError
 
 CONLL_SUFFIXES = {".conll", ".bio", ".iob", ".bmes", ".tsv"}
+MAX_SENTENCE = 10_000   # tokens of one CoNLL sentence
 KINDS = ("auto", "text", "conll")
 
 
@@ -32,18 +33,20 @@ class InputFile:
         return None if self.path is None else self.path.stat().st_size
 
     def identity(self) -> list:
-        """What tells a rerun that the file is unchanged: relative path, bytes, modification time (ns)."""
+        """What tells a rerun that the file and how it is read are unchanged: relative path, kind, bytes,
+        modification time (ns)."""
         if self.path is None:
-            return [str(self.relative), None, None]
+            return [str(self.relative), self.kind, None, None]
         stat = self.path.stat()
-        return [str(self.relative), stat.st_size, stat.st_mtime_ns]
+        return [str(self.relative), self.kind, stat.st_size, stat.st_mtime_ns]
 
 
 @dataclass
 class Shard:
     """Consecutive texts (kind "text") or sentences (kind "conll", with each sentence's ``documents`` entry: its
     document, None where the file marks none) of input ``file``; ``index`` counts the file's shards from 0;
-    ``position``: bytes of the file read when it was cut."""
+    ``position``: bytes of the file read when it was cut; ``continued``: its first sentence continues the
+    document of the shard before (one longer than two shards' worth is cut)."""
 
     file: int
     index: int
@@ -51,6 +54,7 @@ class Shard:
     items: list
     documents: list[int | None] | None
     position: int
+    continued: bool = False
 
 
 def _kind(path: Path, input_format: str) -> str:
@@ -84,9 +88,11 @@ def _marks_documents(lines: Iterable[str]) -> bool:
 
 
 def read_shards(file: InputFile, number: int, size: int) -> Iterator[Shard]:
-    """The shards of ``file`` (input ``number``), each of ``size`` texts or sentences; a file that marks documents
-    is cut only where a document starts (a document longer than ``size`` is one shard), so a model with document
-    context reads each whole."""
+    """The shards of ``file`` (input ``number``), each of ``size`` texts or sentences. A file that marks documents
+    is cut where a document starts, once a shard has ``size`` sentences, so that a model with document context
+    reads each document whole; a document that would take a shard past 2 * ``size`` sentences is cut there (memory
+    stays bounded; the model reads each piece as a document). A sentence of more than :data:`MAX_SENTENCE` tokens
+    is an InputError."""
     stream = LineStream(file.path) if file.path is not None else LineStream(stream=sys.stdin.buffer)
     index = 0
     if file.kind == "text":
@@ -99,25 +105,29 @@ def read_shards(file: InputFile, number: int, size: int) -> Iterator[Shard]:
     items: list[list[str]] = []
     documents: list[int | None] = []
     document, seen = 0, False    # the current document, and whether it has a sentence yet
+    continued = False
     for row in conll_rows(stream, stream.name, token_col=0, tag_col=None):
+        if row is not None and len(row.tokens) > MAX_SENTENCE:
+            raise InputError(f"a sentence of {len(row.tokens):,} tokens (no blank line for that long); the limit "
+                             f"is {MAX_SENTENCE:,}", stream.name, row.lines[0])
         if row is None:
             if marked is None:
                 marked = True
             if seen:
                 document, seen = document + 1, False
             if len(items) >= size:
-                yield Shard(number, index, "conll", items, documents, stream.position)
-                items, documents, index = [], [], index + 1
+                yield Shard(number, index, "conll", items, documents, stream.position, continued)
+                items, documents, index, continued = [], [], index + 1, False
             continue
         if marked is None:
             marked = False     # standard input: documents are marked when the first line says so
         items.append(row.tokens)
         documents.append(document if marked else None)
         seen = True
-        if not marked and len(items) >= size:
-            yield Shard(number, index, "conll", items, documents, stream.position)
-            items, documents, index = [], [], index + 1
+        if len(items) >= (2 * size if marked else size):
+            yield Shard(number, index, "conll", items, documents, stream.position, continued)
+            items, documents, index, continued = [], [], index + 1, bool(marked)
     if items:
-        yield Shard(number, index, "conll", items, documents, stream.position)
+        yield Shard(number, index, "conll", items, documents, stream.position, continued)
     elif index == 0:
         raise InputError("no sentences (only blank and -DOCSTART- lines)", stream.name)
