@@ -3,9 +3,12 @@ interruption, folders mirrored, output rules, and a generator input read only as
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -169,18 +172,47 @@ def test_a_generator_is_read_only_as_far_as_needed(crf_bundle):
     assert json.loads(first[1].splitlines()[-1])["text"].endswith("day 99")
 
 
-def test_ray_workers_write_what_one_process_writes(crf_bundle, texts, reference, tmp_path, monkeypatch):
+@pytest.mark.slow
+def test_ray_workers_write_what_one_process_writes(crf_bundle, texts, reference, tmp_path):
+    """`ner tag --executor ray` in its own process (Ray reads its settings when first imported), on a local Ray
+    instance it starts and stops, with Ray's files under a folder of this test; no process of it is left."""
     pytest.importorskip("ray")
-    import ray
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+    import time
 
-    from ner.tagging.run import tag_inputs
+    temp = tempfile.mkdtemp(prefix="ner-ray-", dir="/tmp")       # short: Ray's socket paths live under it
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled", "RAY_TMPDIR": temp,
+           "TMPDIR": temp}
+    try:
+        done = subprocess.run([sys.executable, "-m", "ner", "tag", str(crf_bundle), "--input", str(texts), "--output",
+                               str(tmp_path / "out.jsonl"), "--shard-size", "200", "--jobs", "2", "--executor", "ray",
+                               "--quiet"], env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert digest(tmp_path / "out.jsonl") == digest(reference)
+        for _ in range(20):
+            if not processes_naming(temp):
+                break
+            time.sleep(0.5)
+        assert processes_naming(temp) == []                          # the instance it started is stopped
+    finally:
+        for pid in processes_naming(temp):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(temp, ignore_errors=True)
 
-    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
-    assert not ray.is_initialized()
-    summary = tag_inputs(str(crf_bundle), str(texts), str(tmp_path / "out.jsonl"), shard_size=200, jobs=2,
-                         executor="ray", quiet=True)
-    assert summary["tagged"] == 900 and not ray.is_initialized()     # the local instance started here is stopped
-    assert digest(tmp_path / "out.jsonl") == digest(reference)
+
+def processes_naming(text: str) -> list[int]:
+    """Processes whose command line contains ``text``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if text in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                    found.append(int(entry.name))
+    return found
 
 
 def test_executor_flags(crf_bundle, texts, tmp_path, capsys, monkeypatch):

@@ -359,8 +359,11 @@ def run_grid(runs: list[Run], data: str, jobs: int, verbose: int, quiet: bool, c
             train_and_score(job[run.name], data, measure, True, verbose, columns, threads)
             progress.finish(run, time.perf_counter() - start, _test_f1(run))
         return None
-    context = multiprocessing.get_context("spawn")
-    with futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+    import keras
+
+    context = multiprocessing.get_context("spawn")   # workers run on this process's backend, whatever the environment
+    with futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_use_backend,
+                                     initargs=(keras.backend.backend(),)) as pool:
         pending, queue, k = {}, list(todo), 0
         try:
             while queue or pending:
