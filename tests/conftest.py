@@ -22,6 +22,18 @@ os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", "")
 from helpers import SAMPLE, SAMPLE_ZH, TINY_TRAIN, write_slice  # noqa: E402  (after the environment above)
 
 
+@pytest.fixture(autouse=True)
+def keras_backend_kept():
+    """Each test leaves KERAS_BACKEND as it found it: ``ner.cli.main`` sets it for ``--backend``, and a later test's
+    subprocesses or spawned workers would otherwise run on that backend."""
+    before = os.environ.get("KERAS_BACKEND")
+    yield
+    if before is None:
+        os.environ.pop("KERAS_BACKEND", None)
+    else:
+        os.environ["KERAS_BACKEND"] = before
+
+
 @pytest.fixture(scope="session")
 def small_sample(tmp_path_factory) -> Path:
     """A 240/60/60-sentence slice of data/sample (English, BIO)."""
