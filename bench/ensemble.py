@@ -28,18 +28,19 @@ import numpy as np
 from _provenance import line, provenance
 
 
-def marginal_tags(members: list, tagger, tokens: list[list[str]]) -> list[list[str]]:
-    """Tags from the members' mean CRF marginals (numpy runtime), most probable tag per token."""
-    from ner.data.arrays import encode_sentence, packed_length, pad_inputs
+def marginal_tags(members: list, tagger, tokens: list[list[str]], documents: list[int]) -> list[list[str]]:
+    """Tags from the members' mean CRF marginals (numpy runtime), most probable tag per token; members with
+    document context read ``documents`` whole."""
+    from ner.data.arrays import encode_sentence, pack_documents, packed_length, pad_inputs
 
     gap = max(m.char_gap for m in members)
+    reads = any(m.reads_documents for m in members)
     out: list[list[str]] = [[] for _ in tokens]
-    order = np.argsort([len(t) for t in tokens], kind="stable")
-    for start in range(0, len(order), 128):
-        rows = order[start:start + 128]
+    for rows in pack_documents(documents if reads else range(len(tokens)), 128):
         encoded = [encode_sentence(tokens[i], tagger.vocabs) for i in rows]
         inputs = pad_inputs(encoded, max(len(e.words) for e in encoded),
-                            max(packed_length(e, gap) for e in encoded), gap)
+                            max(packed_length(e, gap) for e in encoded), gap,
+                            [documents[i] for i in rows] if reads else None)
         lengths = np.array([len(e.words) for e in encoded])
         total = 0.0
         for m in members:
@@ -74,7 +75,7 @@ def main() -> int:
 
     import ner
     from ner.bundle import read_meta
-    from ner.data.corpus import corpus_scheme, load_corpus
+    from ner.data.corpus import corpus_scheme, load_corpus, split_documents
     from ner.data.schemes import convert
     from ner.errors import NerError
     from ner.evaluation import entity_scores
@@ -84,12 +85,14 @@ def main() -> int:
     dataset = load_corpus(args.data)
     splits = {s: (list(dataset[s]["tokens"]), list(dataset[s]["tags"]), corpus_scheme(dataset[s]))
               for s in ("dev", "test")}
+    documents = {s: split_documents(dataset[s]) for s in ("dev", "test")}
     singles = [json.loads((m / "metrics.json").read_text()) for m in members]
     rows = []
     for size in (int(s) for s in args.sizes.split(",")):
         if size > len(members):
             sys.exit(f"--sizes {size}: only {len(members)} members in {args.members}")
-        out = Path("bench/runs") / f"ensemble-{size}"
+        out = Path("bench/runs") / f"ensemble-{size}" if Path(args.members).name == "conll-members" else \
+            Path("bench/runs") / f"ensemble-{Path(args.members).name}-{size}"
         try:
             read_meta(out)
         except NerError:
@@ -97,7 +100,8 @@ def main() -> int:
         metrics = json.loads((out / "metrics.json").read_text())
         tagger = Tagger.load(out, engine="numpy")
         tokens, gold, scheme = splits["dev"]
-        marginal = [convert(t, tagger.scheme, scheme) for t in marginal_tags(tagger.runtime.members, tagger, tokens)]
+        marginal = [convert(t, tagger.scheme, scheme)
+                    for t in marginal_tags(tagger.runtime.members, tagger, tokens, documents["dev"])]
         test_f1 = [s["test"]["f1"] for s in singles[:size]]
         row = {"members": size, "seeds": [m.name for m in members[:size]], "dev_f1": metrics["dev"]["f1"],
                "test_f1": metrics["test"]["f1"], "dev_f1_marginals": entity_scores(gold, marginal, scheme)["f1"],
@@ -110,9 +114,9 @@ def main() -> int:
             single.tag_sentences(test_tokens[:64])
             whole.tag_sentences(test_tokens[:64])   # warm-up (Keras traces its functions)
             row[f"{engine}_single_sentences_per_s"] = len(test_tokens) / speed(
-                single.tag_sentences, args.repeats, test_tokens)
+                single.tag_sentences, args.repeats, test_tokens, None, documents["test"])
             row[f"{engine}_ensemble_sentences_per_s"] = len(test_tokens) / speed(
-                whole.tag_sentences, args.repeats, test_tokens)
+                whole.tag_sentences, args.repeats, test_tokens, None, documents["test"])
         rows.append(row)
     print(line(keras.backend.backend()))
     print("| members | dev F1 (emissions averaged) | dev F1 (marginals averaged) | test F1 | members' test F1 "

@@ -174,6 +174,9 @@ def test_document_context_reads_the_cue_of_another_sentence(tmp_path, capsys):
     assert tagged == Tagger.load(out).tag_sentences(tokens, documents=documents)   # ner tag reads documents too
     code, printed, _ = cli(capsys, "info", out)
     assert "context:    document" in printed
+    pair = ner.ensemble([out, out], out=tmp_path / "pair", data=str(tmp_path / "cue"), verbose=0)
+    metrics = json.loads((pair / "metrics.json").read_text())       # scored with the documents, as the member
+    assert metrics["test"]["f1"] == pytest.approx(json.loads((out / "metrics.json").read_text())["test"]["f1"])
     assert ner.evaluate(out, str(tmp_path / "cue"), engine="numpy")["f1"] >= 0.9
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ner.bundle import load_bundle, read_meta, write_bundle
-from ner.data.corpus import CorpusSpec, corpus_scheme, is_dataset, load_corpus
+from ner.data.corpus import CorpusSpec, corpus_scheme, is_dataset, load_corpus, split_documents
 from ner.errors import NerError
 from ner.evaluation import score_split
 from ner.io.outputs import claim
@@ -55,7 +55,7 @@ def _ensemble(paths: list[Path], out: Path, data: CorpusSpec | None, verbose: in
             if split in dataset:
                 tokens, gold = list(dataset[split]["tokens"]), list(dataset[split]["tags"])
                 metrics[split], _ = score_split(model, first.vocabs, tokens, gold, corpus_scheme(dataset[split]),
-                                                first.config["scheme"])
+                                                first.config["scheme"], documents=split_documents(dataset[split]))
     head = model.config["head"]
     config = {"ensemble": True, "encoder": f"ensemble{len(bundles)}", "crf": head == "crf",
               "scheme": first.config["scheme"], "members": [{"path": str(b.path), "config": b.config} for b in bundles]}
