@@ -262,56 +262,57 @@ def tag_inputs(model: str, source: str, output: str | None, *, input_format: str
     sizes = [f.size for f in files]
     progress = Progress(None if None in sizes else sum(sizes), quiet)
     counts: dict[int, int] = {}
+
+    def tagged(done: set[str]) -> Iterator[tuple[Shard, str]]:
+        """(shard, output) of every shard not in ``done``, as they finish (counted in ``progress``)."""
+        for shard, text in results(_shards(files, shard_size, done, counts, progress), job, jobs, executor, address,
+                                   cpus_per_run):
+            progress.add(shard)
+            yield shard, text
+
     if output is None:   # one file (a folder needs --output)
-        for shard, text in _in_order(results(_shards(files, shard_size, set(), counts, progress), job, jobs,
-                                             executor, address, cpus_per_run)):
+        for _, text in _in_order(tagged(set())):
             sys.stdout.write(text)
             sys.stdout.flush()
-            progress.add(shard)
         progress.show(end=True)
         return {"shards": progress.shards, "tagged": progress.items, "skipped": 0,
                 "seconds": time.perf_counter() - progress.started}
+    manifest = {"model": _model_identity(model), "inputs": [f.identity() for f in files],
+                "job": {**asdict(job), "model": None}, "shard_size": shard_size}
+    if str(source) == "-":
+        manifest["stdin started"] = time.time()   # standard input cannot be read again: never resumed
     inputs = (None if str(source) == "-" else source, model)
     if folder:
         with claim(output, MARK, flag="--output", inputs=inputs, kind="tagged") as out:
             mark_folder(out, "tagged")
             parts = out / PARTS
             parts.mkdir(exist_ok=True)
-            summary = _run(files, job, parts, lambda f: out / f.relative, counts, progress, shard_size, jobs,
-                           executor, address, cpus_per_run, source)
+            _run(parts, manifest, tagged, files, counts, lambda f: out / f.relative)
             shutil.rmtree(parts)
-            return summary
-    target = check_file(output, "--output", inputs=inputs, overwrite=overwrite)
-    with claim(target.parent / f".{target.name}{PARTS}", MARK, flag="--output", kind="tag-parts") as parts:
-        mark_folder(parts, "tag-parts")
-        summary = _run(files, job, parts, lambda f: target, counts, progress, shard_size, jobs, executor, address,
-                       cpus_per_run, source)
-        shutil.rmtree(parts)
-        return summary
+    else:
+        target = check_file(output, "--output", inputs=inputs, overwrite=overwrite)
+        with claim(target.parent / f".{target.name}{PARTS}", MARK, flag="--output", kind="tag-parts") as parts:
+            mark_folder(parts, "tag-parts")
+            _run(parts, manifest, tagged, files, counts, lambda f: target)
+            shutil.rmtree(parts)
+    progress.show(end=True)
+    return {"shards": progress.shards, "tagged": progress.items, "skipped": progress.skipped,
+            "seconds": time.perf_counter() - progress.started}
 
 
-def _run(files: list[InputFile], job: Job, parts: Path, dest: Callable[[InputFile], Path], counts: dict[int, int],
-         progress: Progress, shard_size: int, jobs: int, executor: str, address: str | None, cpus_per_run: float,
-         source: str) -> dict:
-    """Tag the shards not in ``parts`` yet, each written there as it finishes, then assemble the outputs."""
-    manifest = {"model": _model_identity(job.model), "inputs": [f.identity() for f in files],
-                "job": {**asdict(job), "model": None}, "shard_size": shard_size}
-    if str(source) == "-":
-        manifest["stdin started"] = time.time()   # standard input cannot be read again: never resumed
+def _run(parts: Path, manifest: dict, tagged: Callable[[set[str]], Iterator[tuple[Shard, str]]],
+         files: list[InputFile], counts: dict[int, int], dest: Callable[[InputFile], Path]) -> None:
+    """Tag the shards not in ``parts`` yet (``manifest`` says whether those there belong to this run), each written
+    there as it finishes, then assemble the outputs (``counts``: shards per input, known once all are read)."""
     done = _prepare_parts(parts, manifest)
     try:
-        for shard, text in results(_shards(files, shard_size, done, counts, progress), job, jobs, executor, address,
-                                   cpus_per_run):
+        for shard, text in tagged(done):
             atomic_write_text(parts / _shard_name(shard.file, shard.index), text)
-            progress.add(shard)
     except BaseException:
         if "stdin started" in manifest:   # never resumed: nothing to keep
             shutil.rmtree(parts, ignore_errors=True)
         raise
     _assemble(parts, counts, files, dest)
-    progress.show(end=True)
-    return {"shards": progress.shards, "tagged": progress.items, "skipped": progress.skipped,
-            "seconds": time.perf_counter() - progress.started}
 
 
 def _shards(files: list[InputFile], size: int, done: set[str], counts: dict[int, int],
