@@ -26,7 +26,7 @@ _SEP = re.compile(r"[ \t]+")
 _SEP_KEEP = re.compile(r"([ \t]+)")
 _LINE_PARTS = re.compile(r"([ \t]*)(.*?)([ \t]*)")
 _BLANK = " \t"
-_NEWLINE = re.compile(r"(\r\n|\r|\n)")   # a line ends as an editor shows it: CRLF, a lone CR or LF
+NEWLINE = re.compile(r"(\r\n|\r|\n)")   # a line ends as an editor shows it: CRLF, a lone CR or LF
 INVISIBLE = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf"})  # Unicode categories a reader does not see
 BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"),
          (b"\xfe\xff", "UTF-16"))
@@ -53,11 +53,20 @@ def decode(data: bytes, path: str | os.PathLike | None) -> str:
     except UnicodeDecodeError as exc:
         if encoding is None:
             line = data.count(b"\n", 0, exc.start) + 1
-            raise InputError(f"not UTF-8 text (byte 0x{data[exc.start]:02x}); re-encode the file as UTF-8",
-                             path, line) from None
-        line = data[:exc.start].decode(encoding, "replace").count("\n") + 1
-        raise InputError(f"not {encoding} text (its byte-order mark says {encoding}; {exc.reason} at byte "
-                         f"{exc.start}); re-encode the file as UTF-8", path, line) from None
+        else:
+            line = data[:exc.start].decode(encoding, "replace").count("\n") + 1
+        raise undecodable(encoding, data[exc.start], exc.reason, exc.start, path, line) from None
+
+
+def undecodable(encoding: str | None, bad: int | None, reason: str, at: int, path: str | os.PathLike | None,
+                line: int) -> InputError:
+    """The InputError for bytes that are not text: ``encoding`` the BOM's (None: UTF-8 without a BOM), ``bad`` the
+    first such byte (None: the file ends inside a character), ``at`` its offset in the file."""
+    if encoding is None:
+        shown = f" (byte 0x{bad:02x})" if bad is not None else ""
+        return InputError(f"not UTF-8 text{shown}; re-encode the file as UTF-8", path, line)
+    return InputError(f"not {encoding} text (its byte-order mark says {encoding}; {reason} at byte {at}); "
+                      "re-encode the file as UTF-8", path, line)
 
 
 def is_invisible(char: str) -> bool:
@@ -117,7 +126,7 @@ def read_conll(path: str | os.PathLike, token_col: int = 0, tag_col: int | None 
     text = decode(path.read_bytes(), path)
     if not text.strip():
         raise InputError("empty file", path)
-    rows = list(conll_rows(_NEWLINE.split(text)[::2], path, token_col, tag_col, docstart))
+    rows = list(conll_rows(NEWLINE.split(text)[::2], path, token_col, tag_col, docstart))
     sentences = number_documents(rows)
     if not sentences:
         raise InputError("no sentences (only blank and -DOCSTART- lines)", path)
@@ -231,7 +240,7 @@ def replace_column(src: str | os.PathLike, dst: str | os.PathLike, sentences: Se
     """Copy CoNLL file ``src`` to ``dst`` (atomically) with column ``column`` of each token line of
     ``sentences`` (as read from ``src``) set to ``values``; every other byte of the text is kept."""
     src = Path(src)
-    parts = _NEWLINE.split(decode(src.read_bytes(), src))
+    parts = NEWLINE.split(decode(src.read_bytes(), src))
     lines, ends = parts[::2], parts[1::2] + [""]   # each line and the line end it had
     for sentence, vals in zip(sentences, values, strict=True):
         for n, value in zip(sentence.lines, vals, strict=True):

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import codecs
 import os
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from ner.data.conll import BOMS
+from ner.data.conll import BOMS, NEWLINE, undecodable
 from ner.errors import InputError
 
 CHUNK = 1 << 20                      # bytes read at a time
 MAX_LINE = 100_000                   # characters in one line
-_NEWLINE = re.compile(r"(\r\n|\r|\n)")
 
 
 class LineStream:
@@ -57,7 +55,7 @@ class LineStream:
                 self.position += len(data)
                 pending += text
                 held = "\r" if pending.endswith("\r") and not final else ""   # maybe the first half of CRLF
-                parts = _NEWLINE.split(pending[:-1] if held else pending)
+                parts = NEWLINE.split(pending[:-1] if held else pending)
                 for part in parts[:-1:2]:
                     line += 1
                     if len(part) > self.max_line:
@@ -83,10 +81,6 @@ class LineStream:
                    encoding: str | None) -> InputError:
         """The InputError for undecodable bytes: the line is counted from the text decoded before them."""
         before = pending + data[:max(exc.start, 0)].decode(encoding or "utf-8-sig", errors="ignore")
-        at = line + len(_NEWLINE.findall(before)) + 1
-        if encoding is None:
-            bad = data[exc.start] if 0 <= exc.start < len(data) else None
-            shown = f" (byte 0x{bad:02x})" if bad is not None else ""
-            return InputError(f"not UTF-8 text{shown}; re-encode the file as UTF-8", self.name, at)
-        return InputError(f"not {encoding} text (its byte-order mark says {encoding}; {exc.reason}); re-encode the "
-                          "file as UTF-8", self.name, at)
+        bad = data[exc.start] if 0 <= exc.start < len(data) else None
+        return undecodable(encoding, bad, exc.reason, self.position + max(exc.start, 0), self.name,
+                           line + len(NEWLINE.findall(before)) + 1)
