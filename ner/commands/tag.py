@@ -10,7 +10,7 @@ from ner.errors import NerError
 from ner.inference.tagger import ENGINES, Tagger
 from ner.tagging.render import FORMATS, render_texts
 from ner.tagging.run import EXECUTORS, tag_inputs
-from ner.tagging.shards import KINDS, plan_inputs
+from ner.tagging.shards import KINDS
 
 MAX_NBEST = 1000
 
@@ -76,11 +76,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(render_texts(Tagger.load(args.model, engine=args.engine), list(args.text), args.format,
                                       args.nbest))
         return 0
-    source = args.input or "-"
-    conll = next((f for f in plan_inputs(source, args.input_format) if f.kind == "conll"), None)
-    if args.nbest is not None and conll is not None:
-        raise NerError(f"--nbest: needs text input; {conll.path or 'standard input'} is read as CoNLL")
-    tag_inputs(args.model, source, args.output, input_format=args.input_format, fmt=args.format, nbest=args.nbest,
+    tag_inputs(args.model, args.input or "-", args.output, input_format=args.input_format, fmt=args.format,
+               nbest=args.nbest,
                engine=args.engine, jobs=args.jobs, executor=args.executor, address=args.address,
                cpus_per_run=args.cpus_per_run, shard_size=args.shard_size, overwrite=args.overwrite,
                quiet=args.quiet or args.output is None and not sys.stderr.isatty())

@@ -69,6 +69,11 @@ def undecodable(encoding: str | None, bad: int | None, reason: str, at: int, pat
                       "re-encode the file as UTF-8", path, line)
 
 
+def is_docstart(line: str) -> bool:
+    """Whether ``line`` is a ``-DOCSTART-`` line (its first column, as :func:`conll_rows` reads it)."""
+    return _SEP.split(line.strip(_BLANK), maxsplit=1)[0] == DOCSTART
+
+
 def is_invisible(char: str) -> bool:
     """True for whitespace and invisible characters (Unicode categories Zs, Zl, Zp, Cc, Cf)."""
     return unicodedata.category(char) in INVISIBLE

@@ -254,6 +254,9 @@ def tag_inputs(model: str, source: str, output: str | None, *, input_format: str
     elif address is not None:
         raise NerError("--address: goes with --executor ray")
     files = plan_inputs(source, input_format)
+    conll = next((f for f in files if f.kind == "conll"), None)
+    if nbest is not None and conll is not None:
+        raise NerError(f"--nbest: needs text input; {conll.path or 'standard input'} is read as CoNLL")
     folder = str(source) != "-" and Path(source).is_dir()
     if folder and output is None:
         raise NerError("--output: needed when --input is a folder (the tagged files go under it)")

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
-from ner.data.conll import DOCSTART, conll_rows
+from ner.data.conll import conll_rows, is_docstart
 from ner.data.lines import LineStream
 from ner.errors import InputError, NerError
 
@@ -82,11 +82,6 @@ def plan_inputs(source: str | os.PathLike, input_format: str = "auto") -> list[I
     return [InputFile(path, Path(path.name), _kind(path, input_format))]
 
 
-def _marks_documents(lines: Iterable[str]) -> bool:
-    """Whether a CoNLL file has a ``-DOCSTART-`` line."""
-    return any(line.strip(" \t").split(maxsplit=1)[:1] == [DOCSTART] for line in lines)
-
-
 def read_shards(file: InputFile, number: int, size: int) -> Iterator[Shard]:
     """The shards of ``file`` (input ``number``), each of ``size`` texts or sentences. A file that marks documents
     is cut where a document starts, once a shard has ``size`` sentences, so that a model with document context
@@ -101,7 +96,7 @@ def read_shards(file: InputFile, number: int, size: int) -> Iterator[Shard]:
             yield Shard(number, index, "text", chunk, None, stream.position)
             index += 1
         return
-    marked = _marks_documents(LineStream(file.path)) if file.path is not None else None
+    marked = any(map(is_docstart, LineStream(file.path))) if file.path is not None else None
     items: list[list[str]] = []
     documents: list[int | None] = []
     document, seen = 0, False    # the current document, and whether it has a sentence yet
