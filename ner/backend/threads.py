@@ -16,6 +16,7 @@ from ner.errors import NerError
 # JAX on a CPU: one thread for XLA's Eigen ops (XLA has no setting for a pool of N threads)
 XLA_ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 TF_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")   # read when TensorFlow starts
+BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")   # read when numpy's BLAS loads
 
 
 def set_threads(threads: int) -> None:

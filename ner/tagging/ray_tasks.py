@@ -5,12 +5,12 @@ dies is started again and its calls run again (:data:`ner.backend.ray_cluster.RE
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from ner.backend.ray_cluster import RETRIES, connected, pack, unpack
+from ner.backend.threads import BLAS_VARIABLES
 from ner.errors import NerError
 from ner.tagging.render import render_shard
 from ner.tagging.shards import Shard
@@ -19,9 +19,7 @@ from ner.tagging.shards import Shard
 class ShardTagger:
     """A Ray actor's state: the bundle unpacked into a temporary folder on its node, loaded once."""
 
-    def __init__(self, files: dict[str, bytes], engine: str, threads: int):
-        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ[name] = str(threads)   # read when numpy's BLAS starts: this actor's process is new
+    def __init__(self, files: dict[str, bytes], engine: str):
         from ner.inference.tagger import Tagger
 
         self.folder = tempfile.TemporaryDirectory(prefix="ner-tag-")
@@ -44,9 +42,11 @@ def ray_results(shards: Iterator[Shard], model: str, engine: str, fmt: str, nbes
     with connected(address, verbose=False) as nodes:
         if not any(n.get("Resources", {}).get("CPU", 0) >= cpus_per_run for n in nodes):
             raise NerError(f"--cpus-per-run {cpus_per_run:g}: no node of the Ray cluster has that many CPUs")
-        actor = ray.remote(num_cpus=cpus_per_run, max_restarts=RETRIES, max_task_retries=RETRIES)(ShardTagger)
+        threads = {name: str(max(1, int(cpus_per_run))) for name in BLAS_VARIABLES}   # before the process starts
+        actor = ray.remote(num_cpus=cpus_per_run, max_restarts=RETRIES, max_task_retries=RETRIES,
+                           runtime_env={"env_vars": threads})(ShardTagger)
         files = ray.put(pack(model))
-        workers = [actor.remote(files, engine, max(1, int(cpus_per_run))) for _ in range(jobs)]
+        workers = [actor.remote(files, engine) for _ in range(jobs)]
         pending: dict = {}
         load = dict.fromkeys(range(jobs), 0)
         try:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ner.backend import ray_cluster
+from ner.backend.threads import BLAS_VARIABLES
 from ner.bundle import bundle_path
 from ner.errors import NerError
 from ner.io.files import atomic_write_text
@@ -111,7 +112,7 @@ def local_results(shards: Iterator[Shard], job: Job, jobs: int) -> Iterator[tupl
 def _threads_each(threads: int) -> Iterator[None]:
     """Worker processes started inside compute with ``threads`` BLAS/OpenMP threads each (where the user set none):
     N workers with a thread per core each would contend for the cores."""
-    names = [n for n in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS") if n not in os.environ]
+    names = [n for n in BLAS_VARIABLES if n not in os.environ]
     os.environ.update({n: str(threads) for n in names})
     try:
         yield
