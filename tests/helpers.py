@@ -8,6 +8,7 @@ Nothing here imports Keras at import time: conftest.py sets the XLA and hub envi
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -162,3 +163,13 @@ def disk_full(monkeypatch: pytest.MonkeyPatch) -> None:
         return Full()
 
     monkeypatch.setattr(files, "open", full_open, raising=False)
+
+
+def processes_naming(text: str) -> list[int]:
+    """PIDs of the processes whose command line contains ``text``."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            if text.encode() in cmdline.read_bytes():
+                found.append(int(cmdline.parent.name))
+    return found

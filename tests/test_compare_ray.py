@@ -32,7 +32,7 @@ import ner
 from ner.backend import ray_cluster
 from ner.comparison import grid as C
 
-from helpers import ROOT, SAMPLE, one_line_error, write_slice
+from helpers import ROOT, SAMPLE, one_line_error, processes_naming, write_slice
 
 # every run: 2 tiny runs (rnn and lstm, softmax head), one seed, one epoch, one thread each
 GRID = dict(encoders="rnn,lstm", heads="softmax", seeds=1, epochs=1, max_train=40, hidden=8, word_dim=8,
@@ -58,16 +58,6 @@ def free_ports(n: int) -> list[int]:
     for s in sockets:
         s.close()
     return ports
-
-
-def processes_naming(text: str) -> list[int]:
-    """PIDs of the processes whose command line contains ``text``."""
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        with contextlib.suppress(OSError):
-            if text.encode() in cmdline.read_bytes():
-                found.append(int(cmdline.parent.name))
-    return found
 
 
 def same_run_files(a: Path, b: Path) -> None:

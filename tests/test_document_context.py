@@ -11,7 +11,8 @@ import pytest
 from ner.data.arrays import encode_sentence, pack_documents, pad_inputs, word_key
 from ner.data.vocab import build_vocabularies
 from ner.errors import NerError
-from tests.helpers import cli, one_line_error
+
+from helpers import cli, one_line_error
 
 
 def brute_force(mode, states, mask, doc, keys):

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from ner.errors import InputError
-from tests.helpers import cli, one_line_error
+
+from helpers import cli, one_line_error, processes_naming
 
 WORDS = "Angela Merkel visited Paris and met Emmanuel Macron in France on Monday . The EU said Germany".split()
 
@@ -202,17 +203,6 @@ def test_ray_workers_write_what_one_process_writes(crf_bundle, texts, reference,
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         shutil.rmtree(temp, ignore_errors=True)
-
-
-def processes_naming(text: str) -> list[int]:
-    """Processes whose command line contains ``text``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                if text in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
-                    found.append(int(entry.name))
-    return found
 
 
 def test_executor_flags(crf_bundle, texts, tmp_path, capsys, monkeypatch):
