@@ -49,9 +49,9 @@ class _Parser(argparse.ArgumentParser):
         raise NerError(f"{message} (see `{self.prog} --help`)")
 
 
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The ``ner`` parser; only ``command``'s sub-parser is built in full (others just list their help),
-    so that ``ner --help`` and ``ner data`` never import Keras."""
+def build_parser(command: str | None = None) -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
+    """The ``ner`` parser and its sub-parsers; only ``command``'s sub-parser is built in full (others just
+    list their help), so that ``ner --help`` and ``ner data`` never import Keras."""
     parser = _Parser(
         prog="ner",
         description="Build, compare and apply neural sequence labellers for named-entity recognition.",
@@ -63,7 +63,17 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
             module.register(sub)
         else:
             sub.add_parser(name, help=module.HELP, add_help=False)
-    return parser
+    return parser, sub
+
+
+def _parse(parser: argparse.ArgumentParser, sub: argparse._SubParsersAction, command: str | None,
+           argv: list[str]) -> argparse.Namespace:
+    """Parse ``argv``; a command's own arguments are parsed intermixed, so positionals may follow options
+    (``ner tag MODEL --nbest 2 TEXT``), which plain argparse refuses after the first positional run."""
+    own = sub.choices.get(command) if argv[:1] == [command] else None
+    if own is None or any(a.nargs in (argparse.PARSER, argparse.REMAINDER) for a in own._actions):
+        return parser.parse_args(argv)   # intermixed parsing cannot hold a command with sub-commands (ner data)
+    return own.parse_intermixed_args(argv[1:], argparse.Namespace(command=command))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,8 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _select_backend(argv)
         keep_freed_memory()
-        parser = build_parser(next((a for a in argv if a in COMMANDS), None))
-        args = parser.parse_args(argv)
+        command = next((a for a in argv if a in COMMANDS), None)
+        parser, sub = build_parser(command)
+        args = _parse(parser, sub, command, argv)
         if not getattr(args, "func", None):
             parser.print_help()
             return 2

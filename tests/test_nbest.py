@@ -80,6 +80,7 @@ def test_nbest_on_the_command_line_and_its_refusals(capsys):
     code, stdout, _ = cli(capsys, "tag", CRF_BUNDLE, TEXT, "--nbest", 2)
     line = json.loads(stdout)
     assert code == 0 and line["text"] == TEXT and [len(s["analyses"]) for s in line["sentences"]] == [2, 2]
+    assert cli(capsys, "tag", CRF_BUNDLE, "--nbest", 2, TEXT)[:2] == (0, stdout), "options may precede the texts"
     assert one_line_error(capsys, ["tag", CRF_BUNDLE, TEXT, "--nbest", 2, "--format", "conll"]) == \
         "ner: error: --nbest: needs 1 <= K <= 1000 and text input in the json format"
     assert one_line_error(capsys, ["tag", CRF_BUNDLE, TEXT, "--nbest", 0]).startswith("ner: error: --nbest:")
