@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from ner.cli import main
+from ner.io.console import clock
 from ner.io.outputs import MARK, claim, replace_folder, restore, safe_name
 
 from helpers import ROOT, SAMPLE, TINY_TRAIN, one_line_error, write_slice
@@ -360,3 +361,9 @@ def test_what_outputs_takes_for_a_bundle_is_what_a_bundle_holds():
 
     assert outputs.BUNDLE_FILES == {*bundle.REQUIRED, bundle.WEIGHTS}
     assert outputs.BUNDLE_MARK in bundle.REQUIRED
+
+
+@pytest.mark.parametrize("seconds, shown", [(0, "0:00"), (59.4, "0:59"), (59.6, "1:00"), (61, "1:01"),
+                                            (3599.4, "59:59"), (3600, "1:00:00"), (36061, "10:01:01")])
+def test_durations_printed_for_people(seconds, shown):
+    assert clock(seconds) == shown

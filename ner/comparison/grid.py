@@ -41,6 +41,7 @@ from ner.data.schemes import convert, validate
 from ner.data.vocab import Vocabularies
 from ner.errors import NerError, RunError
 from ner.evaluation import check_overlap
+from ner.io.console import clock
 from ner.io.files import atomic_write, write_json
 from ner.io.outputs import BUNDLE_MARK, MARK, claim, mark_folder, replace_folder, safe_name
 from ner.model import HEADS
@@ -63,11 +64,6 @@ def _log(quiet: bool, message: str) -> None:
     if not quiet:
         print(message, file=sys.stderr, flush=True)
 
-
-def _clock(seconds: float) -> str:
-    seconds = int(round(seconds))
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 \
-        else f"{seconds // 60}:{seconds % 60:02d}"
 
 
 def _digest(path: Path) -> str:
@@ -301,11 +297,11 @@ class Progress:
         return sum(recent) / len(recent)
 
     def left(self) -> str:
-        elapsed = _clock(time.perf_counter() - self.started)
+        elapsed = clock(time.perf_counter() - self.started)
         if not self.finished:
             return f"elapsed {elapsed}, time left known after the first run"
         estimate = sum(map(self._expected, self.remaining.values())) / max(1, min(self.jobs, len(self.remaining)))
-        return f"elapsed {elapsed}, about {_clock(estimate)} left"
+        return f"elapsed {elapsed}, about {clock(estimate)} left"
 
     def start(self, k: int, run: Run, what: str) -> None:
         _log(self.quiet, f"[{k}/{self.total}] {what} {run.name} ({self.left()})")
@@ -317,7 +313,7 @@ class Progress:
     def finish(self, run: Run, seconds: float, test_f1: float | None = None) -> None:
         self.finished.append((self.remaining.pop(run.name), seconds))
         f1 = f", test F1 {test_f1:.4f}" if test_f1 is not None else ""
-        _log(self.quiet, f"  done {run.name} in {_clock(seconds)}{f1} ({len(self.finished)}/{self.total} "
+        _log(self.quiet, f"  done {run.name} in {clock(seconds)}{f1} ({len(self.finished)}/{self.total} "
                          f"finished; {self.left()})")
 
 

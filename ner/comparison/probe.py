@@ -32,12 +32,13 @@ from matplotlib.figure import Figure
 
 from ner.comparison import probe_verdicts as PV
 from ner.comparison import verdicts as V
-from ner.comparison.grid import _check_settings, _clock, _log, _names, _use_backend, plan_grid, run_grid
+from ner.comparison.grid import _check_settings, _log, _names, _use_backend, plan_grid, run_grid
 from ner.comparison.report import claims_markdown, md_table
 from ner.comparison.results import Run, collect
 from ner.data.probe import MAX_DISTANCE, SIDES, ProbeSpec, cue_blind_tags, cue_reading_tags, describe, write_probe
 from ner.errors import NerError
 from ner.evaluation import entity_scores
+from ner.io.console import clock
 from ner.io.files import atomic_write, atomic_write_text, write_json
 from ner.io.outputs import MARK, claim, mark_folder
 
@@ -182,7 +183,7 @@ def _sweep(cells: list[Cell], seeds: int, jobs: int, verbose: int, quiet: bool) 
     for i, (seed, cell) in enumerate(groups, 1):
         runs = [r for r in cell.runs if r.seed == seed]
         _log(quiet, f"probe {cell.name}, seed {seed} ({i}/{len(groups)}; elapsed "
-                    f"{_clock(time.perf_counter() - started)})")
+                    f"{clock(time.perf_counter() - started)})")
         run_grid(runs, str(cell.data), jobs, verbose, quiet, measure=False)
 
 
@@ -239,7 +240,7 @@ def notes(rows: list[dict], context: dict) -> list[str]:
     out.append(f"Chance is {100 * chance:.1f}% F1 ({context['corpus']['types']} types drawn uniformly): a "
                "model that finds the entity but cannot read the cue scores about that.")
     seconds = sum(s for r in rows for s in r["train_seconds"])
-    out.append(f"Training time of all runs: {_clock(seconds)} (as the runs recorded it, on "
+    out.append(f"Training time of all runs: {clock(seconds)} (as the runs recorded it, on "
                f"{context['cores']} cores; runs trained by an earlier command count too).")
     if min(len(r["seeds"]) for r in rows) == 1:
         out.append("One seed per point: ± (the seed spread) is unknown; intervals are the bootstrap over test "

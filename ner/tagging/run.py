@@ -29,6 +29,7 @@ from ner.backend import ray_cluster
 from ner.backend.threads import BLAS_VARIABLES
 from ner.bundle import bundle_path
 from ner.errors import NerError
+from ner.io.console import clock
 from ner.io.files import atomic_write_text
 from ner.io.outputs import MARK, check_file, claim, mark_folder
 from ner.tagging.render import render_shard, render_texts
@@ -173,15 +174,10 @@ class Progress:
             share = min(1.0, self.read / self.total)
             parts.append(f"{share:.0%} of the input")
             if 0 < share < 1 and not end:
-                parts.append(f"about {_clock(elapsed * (1 - share) / share)} left")
-        line = ", ".join(parts) + (f" in {_clock(elapsed)}" if end else "")
+                parts.append(f"about {clock(elapsed * (1 - share) / share)} left")
+        line = ", ".join(parts) + (f" in {clock(elapsed)}" if end else "")
         print(("\r" if self.tty else "") + line, end="\n" if end or not self.tty else "", file=sys.stderr, flush=True)
 
-
-def _clock(seconds: float) -> str:
-    seconds = int(round(seconds))
-    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m" if seconds >= 3600 else \
-        f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
 
 # ---------------------------------------------------------------- the run
