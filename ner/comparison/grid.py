@@ -65,7 +65,6 @@ def _log(quiet: bool, message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
 
-
 def _digest(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 

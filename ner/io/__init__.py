@@ -1,3 +1,3 @@
-"""Files ner writes: ``files`` (strict JSON, atomic replacement), ``outputs`` (claiming, locking and swapping
-output folders so that nothing a user owns is destroyed),
-``console`` (durations as people read them). Standard library only."""
+"""What ner writes: ``files`` (strict JSON, atomic replacement), ``outputs`` (claiming, locking and swapping
+output folders so that nothing a user owns is destroyed), ``console`` (durations printed for people). Standard
+library only."""

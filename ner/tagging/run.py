@@ -179,7 +179,6 @@ class Progress:
         print(("\r" if self.tty else "") + line, end="\n" if end or not self.tty else "", file=sys.stderr, flush=True)
 
 
-
 # ---------------------------------------------------------------- the run
 
 def _model_identity(model: str) -> str:
