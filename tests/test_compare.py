@@ -223,6 +223,38 @@ def test_parallel_jobs_time_decoding_alone_afterwards(tiny):
     assert any("--jobs 2: runs trained in parallel" in n for n in report["notes"])
 
 
+@pytest.mark.slow
+def test_rerun_times_again_a_decode_speed_taken_on_a_busy_machine(tiny, monkeypatch):
+    """A decode timing whose load reading says the machine was busy is taken again on a rerun, once the
+    (lagging) load average has fallen to one per core; quiet timings and everything else stay as they were."""
+    import os
+    import shutil
+
+    out = tiny["root"] / "retime"
+    shutil.copytree(tiny["out"], out)
+    records = {r: out / "runs" / r / "run.json" for r in RUNS}
+    busy_run = json.loads(records["lstm-crf-s1"].read_text())
+    busy_run["decode"]["load"] = BUSY_LOAD * (os.cpu_count() or 1) + 0.5
+    records["lstm-crf-s1"].write_text(json.dumps(busy_run))
+    kept = {r: p.read_bytes() for r, p in records.items() if r != "lstm-crf-s1"}
+    loads = iter([9.0, 9.0, 9.0])   # three readings still counting finished work, then a quiet machine
+    monkeypatch.setattr(C, "load_average", lambda: next(loads, 0.25))
+    sleeps = []
+    monkeypatch.setattr(C.time, "sleep", sleeps.append)
+    path, log = run_compare(data=str(tiny["data"]), out=str(out), **TINY_COMPARE)
+    assert "lstm-crf-s1: complete, but its decode speed was timed on a busy machine; timing it again" in log
+    assert "for the 1-minute load average (9.0) to fall to" in log and sleeps == [5]
+    assert "[1/1] measuring decode speed of lstm-crf-s1 alone" in log and "training" not in log
+    assert {r: p.read_bytes() for r, p in records.items() if r != "lstm-crf-s1"} == kept
+    again = json.loads(records["lstm-crf-s1"].read_text())
+    assert again["decode"]["load"] == 0.25 and again["decode"]["sentences_per_second"] > 0
+    assert {k: v for k, v in again.items() if k != "decode"} == {k: v for k, v in busy_run.items() if k != "decode"}
+    report = json.loads((path.parent / "report.json").read_text())
+    assert not any(r["decode_busy"] for r in report["runs"]) and not any("busy" in n for n in report["notes"])
+    _, log = run_compare(data=str(tiny["data"]), out=str(out), **TINY_COMPARE)
+    assert all(f"skip {r}: already complete" in log for r in RUNS) and "measuring" not in log
+
+
 @pytest.mark.parametrize("args, message", [
     (["--encoders", "lstm,transformer"], "--encoders: unknown encoder 'transformer' (known: rnn,"),
     (["--heads", "crf,mlp"], "--heads: unknown head 'mlp' (known: softmax, crf)"),
@@ -231,6 +263,7 @@ def test_parallel_jobs_time_decoding_alone_afterwards(tiny):
     (["--encoders", "lstm+"], "--encoders: lstm+: unknown context '' after +"),
     (["--seeds", "0"], "--seeds: must be at least 1"),
     (["--data", "no/such/corpus"], "no/such/corpus: no such file or folder"),
+
     (["--from", "no/such/model"], "no/such/model: no such model bundle"),
 ])
 def test_bad_input_is_one_line_error(args, message, tmp_path, capsys):

@@ -33,7 +33,7 @@ from ner.backend import ray_cluster
 from ner.backend.threads import set_threads
 from ner.bundle import load_bundle, read_meta
 from ner.comparison import DEFAULT_ENCODERS, DEFAULT_EPOCHS, ray_executor, report
-from ner.comparison.results import COLUMN_KEYS, NO_COLUMNS, Run, collect, load_average, load_test_split, read_json
+from ner.comparison.results import COLUMN_KEYS, NO_COLUMNS, Run, busy, collect, load_average, load_test_split, read_json
 from ner.data.conll import write_conll
 from ner.data.corpus import load_corpus, split_documents
 from ner.data.prepare import corpus_hash
@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 
 DECODE_BATCH = 256          # sentences per batch when measuring decode speed
 DECODE_SECONDS = 1.0        # timed decode passes last at least this long (and at least 3 passes)
+QUIET_WAIT = 180.0          # seconds measure_alone waits at most, in all, for the load average to fall
 EXECUTORS = ("local", "ray")
 GRID_OWNED = ("data", "out", "encoder", "crf", "seed", "epochs", "verbose", "tokens_column",
               "tags_column", "token_col", "tag_col", "context")  # set by the grid itself (context: ENCODER+CONTEXT)
@@ -330,20 +331,25 @@ def run_grid(runs: list[Run], data: str, jobs: int, verbose: int, quiet: bool, c
     Ray cluster's description (:func:`ner.comparison.ray_executor.cluster`) when Ray ran runs, else None."""
 
     data_hash, test_hash = corpus_hash(runs[0].settings["data"]), corpus_hash(data)
-    todo = []
+    todo, retime = [], []
     for run in runs:
         trained = _bundle_matches(run, data_hash)
         if trained and _scored(run, test_hash):
-            _log(quiet, f"skip {run.name}: already complete")
+            if measure and _needs_timing(run):
+                _log(quiet, f"{run.name}: complete, but its decode speed was timed on a busy machine; timing it again")
+                retime.append(run)
+            else:
+                _log(quiet, f"skip {run.name}: already complete")
             continue
         todo.append((run, trained))
     if not todo:
+        measure_alone(retime, data, quiet, columns)
         return None
     job = {run.name: {**dataclasses.asdict(run), "trained": trained} for run, trained in todo}
     if ray is not None:
         workers = _run_on_ray(todo, len(runs), job, data, verbose, quiet, columns, ray)
         if measure:
-            measure_alone([run for run, _ in todo], data, quiet, columns)
+            measure_alone([run for run, _ in todo] + retime, data, quiet, columns)
         return workers
     _log(quiet, f"{len(todo)} of {len(runs)} runs to train or score" + (f" ({jobs} at a time)" if jobs > 1 else ""))
     progress = Progress([run for run, _ in todo], jobs, quiet)
@@ -353,6 +359,7 @@ def run_grid(runs: list[Run], data: str, jobs: int, verbose: int, quiet: bool, c
             start = time.perf_counter()
             train_and_score(job[run.name], data, measure, True, verbose, columns, threads)
             progress.finish(run, time.perf_counter() - start, _test_f1(run))
+        measure_alone(retime, data, quiet, columns)
         return None
     import keras
 
@@ -382,7 +389,7 @@ def run_grid(runs: list[Run], data: str, jobs: int, verbose: int, quiet: bool, c
             pool.shutdown(wait=True, cancel_futures=True)
             raise
     if measure:
-        measure_alone([run for run, _ in todo], data, quiet, columns)
+        measure_alone([run for run, _ in todo] + retime, data, quiet, columns)
     return None
 
 
@@ -447,11 +454,33 @@ def _store(run: Run, trained: bool, result: dict, alone: bool) -> None:
     write_json(run.record, record)
 
 
+def _needs_timing(run: Run) -> bool:
+    """The run has no decode speed, or one timed while the machine was busy."""
+    decode = (read_json(run.record) or {}).get("decode")
+    return not isinstance(decode, dict) or busy(decode.get("load"), decode.get("cores"))
+
+
+def _wait_for_quiet(deadline: float, quiet: bool) -> None:
+    """Wait until the 1-minute load average is at most one per core (it lags: right after training it still
+    counts the finished runs), but not past ``deadline`` (:func:`time.monotonic` seconds)."""
+    cores = os.cpu_count() or 1
+    if load_average() > cores and time.monotonic() < deadline:
+        _log(quiet, f"waiting up to {clock(deadline - time.monotonic())} for the 1-minute load average "
+                    f"({load_average():.1f}) to fall to {cores} before timing")
+    while load_average() > cores and time.monotonic() < deadline:
+        time.sleep(5)
+
+
 def measure_alone(runs: list[Run], data: str, quiet: bool, columns: tuple = NO_COLUMNS) -> None:
-    """Decode speed of each run that lacks one, measured one at a time in this process."""
+    """Decode speed of each run that lacks one or was timed on a busy machine, measured one at a time in this
+    process once the load average has fallen (waiting :data:`QUIET_WAIT` seconds at most in all)."""
+    missing = [r for r in runs if _needs_timing(r)]
+    if not missing:
+        return
     tokens, _, _, _, documents = load_test_split(data, columns)
-    missing = [r for r in runs if (read_json(r.record) or {}).get("decode") is None]
+    deadline = time.monotonic() + QUIET_WAIT
     for k, run in enumerate(missing, 1):
+        _wait_for_quiet(deadline, quiet)
         _log(quiet, f"[{k}/{len(missing)}] measuring decode speed of {run.name} alone")
         record = read_json(run.record)
         bundle = load_bundle(run.bundle)
