@@ -146,7 +146,29 @@ def test_output_rules(crf_bundle, texts, tmp_path, capsys):
         assert f"{flag}: must be at least 1" in line
     line = one_line_error(capsys, ["tag", crf_bundle, "hello", "--output", tmp_path / "o"])
     assert "--output: goes with --input" in line
-    assert not (tmp_path / "o").exists()
+    for model, message in ((tmp_path / "no-model", "no such model bundle"), (texts, "not a model bundle")):
+        for source, out in ((texts.parent, tmp_path / "o"), (texts, tmp_path / "o.jsonl")):
+            line = one_line_error(capsys, ["tag", model, "--input", source, "--output", out])
+            assert f"{model}: {message}" in line
+    assert not (tmp_path / "o").exists() and not (tmp_path / "o.jsonl").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.jsonl", "theirs"]   # nothing written
+
+
+def test_a_file_without_sentences_is_tagged_as_an_empty_file(crf_bundle, tmp_path, capsys):
+    """In a folder, an empty or DOCSTART-only CoNLL file, like an empty text file, gives an empty output."""
+    from ner.tagging.run import tag_inputs
+
+    source = tmp_path / "in"
+    write_texts(source / "a.txt", 5)
+    (source / "empty.txt").write_text("")
+    (source / "empty.conll").write_text("")
+    (source / "docstart.conll").write_text("-DOCSTART- O\n\n\n")
+    tag_inputs(str(crf_bundle), str(source), str(tmp_path / "out"), quiet=True)
+    sizes = {p.name: p.stat().st_size for p in (tmp_path / "out").iterdir() if p.is_file()}
+    assert sizes.pop(".ner-output.json") > 0 and sizes.pop("a.txt") > 0
+    assert sizes == {"empty.txt": 0, "empty.conll": 0, "docstart.conll": 0}
+    code, printed, _ = cli(capsys, "tag", crf_bundle, "--input", source / "docstart.conll")
+    assert code == 0 and printed == ""
 
 
 def test_bad_bytes_name_their_line(crf_bundle, tmp_path, capsys):

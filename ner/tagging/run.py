@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from ner.backend import ray_cluster
 from ner.backend.threads import BLAS_VARIABLES
-from ner.bundle import bundle_path
+from ner.bundle import bundle_path, read_meta
 from ner.errors import NerError
 from ner.io.console import clock
 from ner.io.files import atomic_write_text
@@ -257,6 +257,7 @@ def tag_inputs(model: str, source: str, output: str | None, *, input_format: str
     if folder and output is None:
         raise NerError("--output: needed when --input is a folder (the tagged files go under it)")
     model = str(bundle_path(model))
+    read_meta(model)   # a wrong model path is refused before any output is written
     job = Job(model, engine, fmt, nbest)
     sizes = [f.size for f in files]
     progress = Progress(None if None in sizes else sum(sizes), quiet)

@@ -87,7 +87,8 @@ def read_shards(file: InputFile, number: int, size: int) -> Iterator[Shard]:
     is cut where a document starts, once a shard has ``size`` sentences, so that a model with document context
     reads each document whole; a document that would take a shard past 2 * ``size`` sentences is cut there (memory
     stays bounded; the model reads each piece as a document). A sentence of more than :data:`MAX_SENTENCE` tokens
-    is an InputError."""
+    is an InputError; a file without sentences (empty, or blank and -DOCSTART- lines only) has no shards, and its
+    output is empty, as for an empty text file."""
     stream = LineStream(file.path) if file.path is not None else LineStream(stream=sys.stdin.buffer)
     index = 0
     if file.kind == "text":
@@ -124,5 +125,3 @@ def read_shards(file: InputFile, number: int, size: int) -> Iterator[Shard]:
             items, documents, index, continued = [], [], index + 1, bool(marked)
     if items:
         yield Shard(number, index, "conll", items, documents, stream.position, continued)
-    elif index == 0:
-        raise InputError("no sentences (only blank and -DOCSTART- lines)", stream.name)
