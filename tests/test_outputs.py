@@ -17,7 +17,7 @@ import pytest
 
 from ner.cli import main
 from ner.io.console import clock
-from ner.io.outputs import MARK, claim, replace_folder, restore, safe_name
+from ner.io.outputs import MARK, claim, mark_folder, record_outputs, replace_folder, restore, safe_name
 
 from helpers import ROOT, SAMPLE, TINY_TRAIN, one_line_error, write_slice
 
@@ -367,3 +367,28 @@ def test_what_outputs_takes_for_a_bundle_is_what_a_bundle_holds():
                                             (3599.4, "59:59"), (3600, "1:00:00"), (36061, "10:01:01")])
 def test_durations_printed_for_people(seconds, shown):
     assert clock(seconds) == shown
+
+
+def test_record_outputs_deletes_only_unchanged_files_it_recorded(tmp_path):
+    """A folder ner writes in place keeps this run's outputs: recorded outputs of an earlier run are deleted
+    when unchanged; a changed one, a file ner never recorded and any path outside the folder stay."""
+    out = tmp_path / "out"
+    mark_folder(out, "tagged")
+    for rel in ("a.txt", "b.txt", "sub/c.txt", "d.txt"):
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        (out / rel).write_text(rel)
+    assert record_outputs(out, ["a.txt", "b.txt", "sub/c.txt", "d.txt"]) == ([], [])
+    (out / "notes.txt").write_text("the user's")
+    (out / "d.txt").write_text("corrected by hand")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("outside")
+    mark = json.loads((out / MARK).read_text())
+    stamp = [victim.stat().st_size, victim.stat().st_mtime_ns]
+    mark["outputs"].update({"../victim.txt": stamp, str(victim): stamp, MARK: [0, 0]})   # a tampered mark
+    (out / MARK).write_text(json.dumps(mark))
+    mark_folder(out, "tagged")   # as a rerun does first: the record stays
+    assert record_outputs(out, ["a.txt"]) == (["b.txt", "sub/c.txt"], ["d.txt"])
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [MARK, "a.txt", "d.txt", "notes.txt"]
+    assert victim.read_text() == "outside" and (out / "d.txt").read_text() == "corrected by hand"
+    assert list(json.loads((out / MARK).read_text())["outputs"]) == ["a.txt"]
+    assert record_outputs(out, ["a.txt"]) == ([], [])

@@ -125,6 +125,14 @@ def test_a_folder_is_mirrored_under_the_output(crf_bundle, tmp_path, capsys):
     assert conll.count("-DOCSTART-") == 2 and conll.startswith("-DOCSTART-\tO\n\nAngela\t")
     again = tag_inputs(str(crf_bundle), str(source), str(tmp_path / "out"), shard_size=7, quiet=True)
     assert again["skipped"] == 0 and (tmp_path / "out" / "b.txt").is_file()   # a finished folder is rewritten
+    (source / "a" / "deep.txt").unlink()
+    (source / "a").rmdir()
+    (source / "b.txt").unlink()
+    tag_inputs(str(crf_bundle), str(source), str(tmp_path / "out"), shard_size=7)
+    found = sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*"))
+    assert found == [".ner-output.json", "c.conll"]   # the outputs of removed inputs go with them
+    removed = "tag: removed 2 output(s) of an earlier run whose input is gone: a/deep.txt, b.txt"
+    assert removed in capsys.readouterr().err
 
 
 def test_output_rules(crf_bundle, texts, tmp_path, capsys):

@@ -3,7 +3,8 @@ starts, lets one process at a time write an output, and swaps finished folders i
 
 A folder output is *owned* by ``ner`` when it is empty or holds its mark: ``bundle.json`` for a model
 bundle (with no names besides a bundle's files), :data:`MARK` for other folders (compare reports,
-converted corpora). A folder is written whole into ``.NAME.tmp-*`` beside it, then swapped in: one atomic
+converted corpora); a folder written in place file by file (tagged outputs) lists them in its mark
+(:func:`record_outputs`). A folder is written whole into ``.NAME.tmp-*`` beside it, then swapped in: one atomic
 exchange of the two folders where the system supports it (Linux ``renameat2``), else two renames whose
 gap :func:`restore` closes on the next command that reads or writes the path. The lock is ``.NAME.lock``
 beside the output, held with ``flock``: the OS releases it when its holder dies.
@@ -271,10 +272,47 @@ def claim(path: str | os.PathLike | None, mark: str = BUNDLE_MARK, *, flag: str 
 
 def mark_folder(out: Path, kind: str, files: list[str] | None = None) -> None:
     """Create folder ``out`` if needed and write :data:`MARK` into it (``kind``: what ner keeps there;
-    ``files``: every name ner wrote, for a folder it replaces whole: a rerun refuses to delete others)."""
+    ``files``: every name ner wrote, for a folder it replaces whole: a rerun refuses to delete others). The
+    outputs an earlier run recorded (:func:`record_outputs`) stay recorded."""
+    earlier = _read_mark(out).get("outputs") if (out / MARK).is_file() else None
     out.mkdir(mode=0o777, exist_ok=True)
     mark = {"written_by": "ner", "version": __version__, "kind": kind}
+    if isinstance(earlier, dict):
+        mark["outputs"] = earlier
     write_json(out / MARK, mark if files is None else {**mark, "files": sorted(files)}, indent=None)
+
+
+def record_outputs(out: Path, outputs: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Record in the :data:`MARK` of folder ``out`` (a folder ner writes in place, file by file) the files this
+    run wrote (relative paths, with size and modification time), and delete those an earlier run recorded that
+    this run did not write again, so that the folder holds this run's outputs only. A file ner did not record,
+    or one changed since ner wrote it, is never touched. Returns (deleted paths, kept ones: changed since)."""
+    mark = _read_mark(out)
+    earlier = mark.get("outputs") if isinstance(mark.get("outputs"), dict) else {}
+    current = {rel: _stamp(out / rel) for rel in sorted(set(outputs))}
+    gone = [rel for rel in earlier if rel not in current and isinstance(rel, str) and _inside(out, rel)
+            and (out / rel).is_file()]
+    stale = sorted(rel for rel in gone if _stamp(out / rel) == earlier[rel])
+    for rel in stale:
+        (out / rel).unlink()
+        parent = (out / rel).parent
+        while parent != out and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent
+    write_json(out / MARK, {**mark, "outputs": current}, indent=None)
+    return stale, sorted(set(gone) - set(stale))
+
+
+def _stamp(path: Path) -> list[int]:
+    """[size in bytes, modification time in ns] of file ``path``."""
+    info = path.stat()
+    return [info.st_size, info.st_mtime_ns]
+
+
+def _inside(out: Path, rel: str) -> bool:
+    """``rel`` names a path strictly under ``out`` (no absolute path, no ``..``, not the mark)."""
+    path = Path(rel)
+    return not path.is_absolute() and ".." not in path.parts and rel != MARK and bool(path.parts)
 
 
 # ---------------------------------------------------------------- the swap

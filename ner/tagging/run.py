@@ -31,7 +31,7 @@ from ner.bundle import bundle_path, read_meta
 from ner.errors import NerError
 from ner.io.console import clock
 from ner.io.files import atomic_write_text
-from ner.io.outputs import MARK, check_file, claim, mark_folder
+from ner.io.outputs import MARK, check_file, claim, mark_folder, record_outputs
 from ner.tagging.render import render_shard, render_texts
 from ner.tagging.shards import InputFile, Shard, plan_inputs, read_shards
 
@@ -289,6 +289,12 @@ def tag_inputs(model: str, source: str, output: str | None, *, input_format: str
             parts.mkdir(exist_ok=True)
             _run(parts, manifest, tagged, files, counts, lambda f: out / f.relative)
             shutil.rmtree(parts)
+            stale, changed = record_outputs(out, [f.relative.as_posix() for f in files])
+            for paths, what in ((stale, "removed"), (changed, "kept, as changed since ner wrote them,")):
+                if paths and not quiet:
+                    print(f"tag: {what} {len(paths)} output(s) of an earlier run whose input is gone: "
+                          + ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else ""),
+                          file=sys.stderr)
     else:
         target = check_file(output, "--output", inputs=inputs, overwrite=overwrite)
         with claim(target.parent / f".{target.name}{PARTS}", MARK, flag="--output", kind="tag-parts") as parts:
