@@ -242,7 +242,7 @@ def test_rerun_times_again_a_decode_speed_taken_on_a_busy_machine(tiny, monkeypa
     sleeps = []
     monkeypatch.setattr(C.time, "sleep", sleeps.append)
     path, log = run_compare(data=str(tiny["data"]), out=str(out), **TINY_COMPARE)
-    assert "lstm-crf-s1: complete, but its decode speed was timed on a busy machine; timing it again" in log
+    assert "lstm-crf-s1: complete, but its decode speed was timed on a busy machine; timing it now" in log
     assert "for the 1-minute load average (9.0) to fall to" in log and sleeps == [5]
     assert "[1/1] measuring decode speed of lstm-crf-s1 alone" in log and "training" not in log
     assert {r: p.read_bytes() for r, p in records.items() if r != "lstm-crf-s1"} == kept
@@ -253,6 +253,12 @@ def test_rerun_times_again_a_decode_speed_taken_on_a_busy_machine(tiny, monkeypa
     assert not any(r["decode_busy"] for r in report["runs"]) and not any("busy" in n for n in report["notes"])
     _, log = run_compare(data=str(tiny["data"]), out=str(out), **TINY_COMPARE)
     assert all(f"skip {r}: already complete" in log for r in RUNS) and "measuring" not in log
+    records["lstm-crf-s1"].write_text(json.dumps(busy_run))   # busy again; now the machine stays busier
+    monkeypatch.setattr(C, "load_average", lambda: 9.0)
+    monkeypatch.setattr(C, "QUIET_WAIT", 0.0)
+    _, log = run_compare(data=str(tiny["data"]), out=str(out), **TINY_COMPARE)
+    assert "kept the earlier timing of lstm-crf-s1: this one's load average is no lower" in log
+    assert json.loads(records["lstm-crf-s1"].read_text()) == busy_run
 
 
 @pytest.mark.parametrize("args, message", [

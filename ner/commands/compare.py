@@ -34,7 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Train every encoder × head × seed on one corpus (each a normal `ner train` run kept under "
                     "OUT/runs/), score each on the test split, and write OUT/report.md, report.json, PNG figures "
                     "and index.html, with verdicts on common claims about the encoders. Rerunning the same "
-                    "command skips completed runs. With --from, already trained bundles are scored instead.",
+                    "command skips completed runs (and times again decode speeds taken while the machine was "
+                    "busy). With --from, already trained bundles are scored instead.",
     )
     p.add_argument("--data", default="data/sample", metavar="PATH",
                    help="corpus with a test split: CoNLL folder, save_to_disk folder, parquet/json or hf:NAME "

@@ -327,7 +327,8 @@ def run_grid(runs: list[Run], data: str, jobs: int, verbose: int, quiet: bool, c
              ray: ray_executor.RayOptions | None = None) -> dict | None:
     """Train and score the runs that are not complete; with ``jobs`` > 1 in parallel worker processes, with
     ``ray`` as Ray tasks, then decode speed re-measured for each run alone here (``measure=False``: decode
-    speed not measured). ``threads``: each run's CPU threads (None: the framework's default). Returns the
+    speed not measured; else also timed again for complete runs whose timing is missing or was taken on a busy
+    machine). ``threads``: each run's CPU threads (None: the framework's default). Returns the
     Ray cluster's description (:func:`ner.comparison.ray_executor.cluster`) when Ray ran runs, else None."""
 
     data_hash, test_hash = corpus_hash(runs[0].settings["data"]), corpus_hash(data)
@@ -336,7 +337,8 @@ def run_grid(runs: list[Run], data: str, jobs: int, verbose: int, quiet: bool, c
         trained = _bundle_matches(run, data_hash)
         if trained and _scored(run, test_hash):
             if measure and _needs_timing(run):
-                _log(quiet, f"{run.name}: complete, but its decode speed was timed on a busy machine; timing it again")
+                why = "timed on a busy machine" if (read_json(run.record) or {}).get("decode") else "not timed yet"
+                _log(quiet, f"{run.name}: complete, but its decode speed was {why}; timing it now")
                 retime.append(run)
             else:
                 _log(quiet, f"skip {run.name}: already complete")
@@ -359,7 +361,8 @@ def run_grid(runs: list[Run], data: str, jobs: int, verbose: int, quiet: bool, c
             start = time.perf_counter()
             train_and_score(job[run.name], data, measure, True, verbose, columns, threads)
             progress.finish(run, time.perf_counter() - start, _test_f1(run))
-        measure_alone(retime, data, quiet, columns)
+        if measure:
+            measure_alone([run for run, _ in todo] + retime, data, quiet, columns)
         return None
     import keras
 
@@ -473,7 +476,8 @@ def _wait_for_quiet(deadline: float, quiet: bool) -> None:
 
 def measure_alone(runs: list[Run], data: str, quiet: bool, columns: tuple = NO_COLUMNS) -> None:
     """Decode speed of each run that lacks one or was timed on a busy machine, measured one at a time in this
-    process once the load average has fallen (waiting :data:`QUIET_WAIT` seconds at most in all)."""
+    process once the load average has fallen (waiting :data:`QUIET_WAIT` seconds at most in all). A new timing
+    replaces a busy one only when it is quiet or was taken at a lower load."""
     missing = [r for r in runs if _needs_timing(r)]
     if not missing:
         return
@@ -484,7 +488,12 @@ def measure_alone(runs: list[Run], data: str, quiet: bool, columns: tuple = NO_C
         _log(quiet, f"[{k}/{len(missing)}] measuring decode speed of {run.name} alone")
         record = read_json(run.record)
         bundle = load_bundle(run.bundle)
-        record["decode"] = measure_decode(bundle.model, bundle.vocabs, tokens, documents)
+        timing, before = measure_decode(bundle.model, bundle.vocabs, tokens, documents), record.get("decode")
+        if (isinstance(before, dict) and busy(timing["load"], timing["cores"])
+                and not timing["load"] < (before.get("load") or 0.0)):
+            _log(quiet, f"  kept the earlier timing of {run.name}: this one's load average is no lower")
+            continue
+        record["decode"] = timing
         write_json(run.record, record)
 
 

@@ -78,7 +78,7 @@ class RunResult:
 
     @property
     def decode_busy(self) -> bool:
-        return busy((self.decode or {}).get("load"))
+        return busy((self.decode or {}).get("load"), (self.decode or {}).get("cores"))
 
     @property
     def config(self) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from ner import __version__
 from ner.errors import NerError
-from ner.io.files import write_json
+from ner.io.files import atomic_write_text
 
 MARK = ".ner-output.json"
 BUNDLE_MARK = "bundle.json"
@@ -279,40 +280,66 @@ def mark_folder(out: Path, kind: str, files: list[str] | None = None) -> None:
     mark = {"written_by": "ner", "version": __version__, "kind": kind}
     if isinstance(earlier, dict):
         mark["outputs"] = earlier
-    write_json(out / MARK, mark if files is None else {**mark, "files": sorted(files)}, indent=None)
+    _write_mark(out, mark if files is None else {**mark, "files": sorted(files)})
 
 
-def record_outputs(out: Path, outputs: Iterable[str]) -> tuple[list[str], list[str]]:
+def _write_mark(out: Path, mark: dict) -> None:
+    """ASCII JSON, so that file names that are not valid UTF-8 (kept as surrogates) read back the same."""
+    atomic_write_text(out / MARK, json.dumps(mark, ensure_ascii=True, allow_nan=False) + "\n")
+
+
+def record_outputs(out: Path, source: str, outputs: Iterable[str]) -> tuple[list[str], list[str]]:
     """Record in the :data:`MARK` of folder ``out`` (a folder ner writes in place, file by file) the files this
-    run wrote (relative paths, with size and modification time), and delete those an earlier run recorded that
-    this run did not write again, so that the folder holds this run's outputs only. A file ner did not record,
-    or one changed since ner wrote it, is never touched. Returns (deleted paths, kept ones: changed since)."""
+    run wrote for input ``source`` (relative paths, with size and SHA-256), and delete those an earlier run
+    recorded for the same input that this run did not write again, so that they mirror the input as it is now.
+    Never touched: files ner did not record, files recorded for another input, files changed since ner wrote
+    them, and paths that leave ``out`` or pass through a symbolic link. Returns (deleted paths, kept ones)."""
     mark = _read_mark(out)
-    earlier = mark.get("outputs") if isinstance(mark.get("outputs"), dict) else {}
+    records = mark.get("outputs") if isinstance(mark.get("outputs"), dict) else {}
+    earlier = records.get(source) if isinstance(records.get(source), dict) else {}
     current = {rel: _stamp(out / rel) for rel in sorted(set(outputs))}
-    gone = [rel for rel in earlier if rel not in current and isinstance(rel, str) and _inside(out, rel)
-            and (out / rel).is_file()]
-    stale = sorted(rel for rel in gone if _stamp(out / rel) == earlier[rel])
-    for rel in stale:
-        (out / rel).unlink()
-        parent = (out / rel).parent
-        while parent != out and not any(parent.iterdir()):
-            parent.rmdir()
-            parent = parent.parent
-    write_json(out / MARK, {**mark, "outputs": current}, indent=None)
-    return stale, sorted(set(gone) - set(stale))
+    deleted, kept = [], []
+    for rel in sorted(r for r in earlier if isinstance(r, str) and r not in current and _owned_file(out, r)):
+        if _stamp(out / rel) != earlier[rel]:
+            kept.append(rel)
+            continue
+        try:
+            (out / rel).unlink()
+            parent = (out / rel).parent
+            while parent != out and not any(parent.iterdir()):
+                parent.rmdir()
+                parent = parent.parent
+        except OSError:
+            kept.append(rel)
+            continue
+        deleted.append(rel)
+    records = {k: {r: v for r, v in rs.items() if r not in current} for k, rs in records.items()
+               if k != source and isinstance(rs, dict)}
+    _write_mark(out, {**mark, "outputs": {**records, source: current}})
+    return deleted, kept
 
 
-def _stamp(path: Path) -> list[int]:
-    """[size in bytes, modification time in ns] of file ``path``."""
-    info = path.stat()
-    return [info.st_size, info.st_mtime_ns]
+def _stamp(path: Path) -> list:
+    """[size in bytes, SHA-256 hex digest] of file ``path``."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return [path.stat().st_size, digest.hexdigest()]
 
 
-def _inside(out: Path, rel: str) -> bool:
-    """``rel`` names a path strictly under ``out`` (no absolute path, no ``..``, not the mark)."""
-    path = Path(rel)
-    return not path.is_absolute() and ".." not in path.parts and rel != MARK and bool(path.parts)
+def _owned_file(out: Path, rel: str) -> bool:
+    """``rel`` names a regular file strictly under ``out``: no absolute path, no ``..``, not the mark, and no
+    symbolic link on the way."""
+    parts = Path(rel).parts
+    if not parts or Path(rel).is_absolute() or ".." in parts or rel == MARK:
+        return False
+    path = out
+    for part in parts:
+        path = path / part
+        if path.is_symlink():
+            return False
+    return path.is_file()
 
 
 # ---------------------------------------------------------------- the swap

@@ -289,12 +289,10 @@ def tag_inputs(model: str, source: str, output: str | None, *, input_format: str
             parts.mkdir(exist_ok=True)
             _run(parts, manifest, tagged, files, counts, lambda f: out / f.relative)
             shutil.rmtree(parts)
-            stale, changed = record_outputs(out, [f.relative.as_posix() for f in files])
-            for paths, what in ((stale, "removed"), (changed, "kept, as changed since ner wrote them,")):
-                if paths and not quiet:
-                    print(f"tag: {what} {len(paths)} output(s) of an earlier run whose input is gone: "
-                          + ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else ""),
-                          file=sys.stderr)
+            deleted, kept = record_outputs(out, str(Path(source).resolve()), [f.relative.as_posix() for f in files])
+            for paths, what in ((deleted, "deleted"), (kept, "kept (changed since ner wrote it)")):
+                for rel in paths:   # said even with --quiet: files went or stayed that the user may look for
+                    print(f"tag: {what}: {out / rel}, the output of an input that is gone", file=sys.stderr)
     else:
         target = check_file(output, "--output", inputs=inputs, overwrite=overwrite)
         with claim(target.parent / f".{target.name}{PARTS}", MARK, flag="--output", kind="tag-parts") as parts:
