@@ -17,7 +17,7 @@ import pytest
 
 from ner.cli import main
 from ner.io.console import clock
-from ner.io.outputs import MARK, claim, mark_folder, record_outputs, replace_folder, restore, safe_name
+from ner.io.outputs import MARK, claim, mark_folder, record_outputs, remove_stale, replace_folder, restore, safe_name
 
 from helpers import ROOT, SAMPLE, TINY_TRAIN, one_line_error, write_slice
 
@@ -369,19 +369,20 @@ def test_durations_printed_for_people(seconds, shown):
     assert clock(seconds) == shown
 
 
-def test_record_outputs_deletes_only_unchanged_files_it_recorded(tmp_path):
+def test_remove_stale_deletes_only_unchanged_files_ner_recorded(tmp_path):
     """A folder ner writes in place mirrors its input: outputs an earlier run recorded for the same input are
     deleted when unchanged; a changed one, a file ner never recorded, another input's outputs, a file reached
     through a symbolic link and any path outside the folder stay."""
     out, keep = tmp_path / "out", tmp_path / "keep"
     mark_folder(out, "tagged")
-    for rel in ("a.txt", "b.txt", "sub/c.txt", "d.txt", "linked/e.txt", "caf\udce9.txt"):
+    written = ["a.txt", "b.txt", "sub/c.txt", "d.txt", "linked/e.txt", "caf\udce9.txt"]
+    for rel in written:
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
         (out / rel).write_text(rel, errors="surrogateescape")
-    assert record_outputs(out, "/in/A", ["a.txt", "b.txt", "sub/c.txt", "d.txt", "linked/e.txt",
-                                         "caf\udce9.txt"]) == ([], [])
+    record_outputs(out, "/in/A", written)
+    assert remove_stale(out, "/in/A", written) == ([], [])
     (out / "z.txt").write_text("z")
-    assert record_outputs(out, "/in/B", ["z.txt"]) == ([], [])   # another input into the same folder
+    record_outputs(out, "/in/B", ["z.txt"])   # another input into the same folder
     (out / "notes.txt").write_text("the user's")
     (out / "d.txt").write_text("corrected by hand")
     shutil.move(out / "linked", keep)   # moved out by the user and linked back: its files are not ner's to delete
@@ -393,12 +394,13 @@ def test_record_outputs_deletes_only_unchanged_files_it_recorded(tmp_path):
     mark["outputs"]["/in/A"].update({"../victim.txt": stamp, str(victim): stamp, MARK: [0, ""]})   # tampered
     (out / MARK).write_text(json.dumps(mark))
     mark_folder(out, "tagged")   # as a rerun does first: the record stays
-    assert record_outputs(out, "/in/A", ["a.txt"]) == (["b.txt", "caf\udce9.txt", "sub/c.txt"], ["d.txt"])
+    assert remove_stale(out, "/in/A", ["a.txt"]) == (["b.txt", "caf\udce9.txt", "sub/c.txt"], ["d.txt"])
+    record_outputs(out, "/in/A", ["a.txt"])
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == \
         [MARK, "a.txt", "d.txt", "linked", "notes.txt", "z.txt"]
     assert (keep / "e.txt").read_text() == "linked/e.txt" and victim.read_text() == "outside"
     assert (out / "d.txt").read_text() == "corrected by hand"
     records = json.loads((out / MARK).read_text())["outputs"]
     assert {k: list(v) for k, v in records.items()} == {"/in/A": ["a.txt"], "/in/B": ["z.txt"]}
-    assert record_outputs(out, "/in/A", ["a.txt"]) == ([], [])
-    assert record_outputs(out, "/in/B", []) == (["z.txt"], []) and (out / "a.txt").is_file()
+    assert remove_stale(out, "/in/A", ["a.txt"]) == ([], [])
+    assert remove_stale(out, "/in/B", []) == (["z.txt"], []) and (out / "a.txt").is_file()

@@ -134,6 +134,11 @@ def test_a_folder_is_mirrored_under_the_output(crf_bundle, tmp_path, capsys):
     err = capsys.readouterr().err
     for rel in ("a/deep.txt", "b.txt"):
         assert f"tag: deleted: {tmp_path / 'out' / rel}, the output of an input that is gone" in err
+    (source / "b.txt").mkdir()   # a file of the last run is a folder now
+    write_texts(source / "b.txt" / "e.txt", 3)
+    tag_inputs(str(crf_bundle), str(source), str(tmp_path / "out"), shard_size=7, quiet=True)
+    assert sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*") if p.is_file()) == \
+        [".ner-output.json", "b.txt/e.txt", "c.conll"]
 
 
 def test_output_rules(crf_bundle, texts, tmp_path, capsys):

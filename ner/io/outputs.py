@@ -4,10 +4,10 @@ starts, lets one process at a time write an output, and swaps finished folders i
 A folder output is *owned* by ``ner`` when it is empty or holds its mark: ``bundle.json`` for a model
 bundle (with no names besides a bundle's files), :data:`MARK` for other folders (compare reports,
 converted corpora); a folder written in place file by file (tagged outputs) lists them in its mark
-(:func:`record_outputs`). A folder is written whole into ``.NAME.tmp-*`` beside it, then swapped in: one atomic
-exchange of the two folders where the system supports it (Linux ``renameat2``), else two renames whose
-gap :func:`restore` closes on the next command that reads or writes the path. The lock is ``.NAME.lock``
-beside the output, held with ``flock``: the OS releases it when its holder dies.
+(:func:`record_outputs`, :func:`remove_stale`). A folder is written whole into ``.NAME.tmp-*`` beside it,
+then swapped in: one atomic exchange of the two folders where the system supports it (Linux ``renameat2``),
+else two renames whose gap :func:`restore` closes on the next command that reads or writes the path. The
+lock is ``.NAME.lock`` beside the output, held with ``flock``: the OS releases it when its holder dies.
 """
 
 from __future__ import annotations
@@ -288,16 +288,15 @@ def _write_mark(out: Path, mark: dict) -> None:
     atomic_write_text(out / MARK, json.dumps(mark, ensure_ascii=True, allow_nan=False) + "\n")
 
 
-def record_outputs(out: Path, source: str, outputs: Iterable[str]) -> tuple[list[str], list[str]]:
-    """Record in the :data:`MARK` of folder ``out`` (a folder ner writes in place, file by file) the files this
-    run wrote for input ``source`` (relative paths, with size and SHA-256), and delete those an earlier run
-    recorded for the same input that this run did not write again, so that they mirror the input as it is now.
-    Never touched: files ner did not record, files recorded for another input, files changed since ner wrote
-    them, and paths that leave ``out`` or pass through a symbolic link. Returns (deleted paths, kept ones)."""
-    mark = _read_mark(out)
-    records = mark.get("outputs") if isinstance(mark.get("outputs"), dict) else {}
-    earlier = records.get(source) if isinstance(records.get(source), dict) else {}
-    current = {rel: _stamp(out / rel) for rel in sorted(set(outputs))}
+def remove_stale(out: Path, source: str, outputs: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Delete the files an earlier run recorded in the :data:`MARK` of folder ``out`` (a folder ner writes in
+    place, file by file; :func:`record_outputs`) for input ``source`` that this run will not write (relative
+    paths ``outputs``), so that the outputs mirror the input as it is now. Never touched: files ner did not
+    record, files recorded for another input, files changed since ner wrote them, and paths that leave ``out``
+    or pass through a symbolic link. Returns (deleted paths, kept ones)."""
+    records = _read_mark(out).get("outputs")
+    earlier = records.get(source) if isinstance(records, dict) and isinstance(records.get(source), dict) else {}
+    current = set(outputs)
     deleted, kept = [], []
     for rel in sorted(r for r in earlier if isinstance(r, str) and r not in current and _owned_file(out, r)):
         if _stamp(out / rel) != earlier[rel]:
@@ -313,10 +312,19 @@ def record_outputs(out: Path, source: str, outputs: Iterable[str]) -> tuple[list
             kept.append(rel)
             continue
         deleted.append(rel)
+    return deleted, kept
+
+
+def record_outputs(out: Path, source: str, outputs: Iterable[str]) -> None:
+    """Record in the :data:`MARK` of folder ``out`` the files this run wrote there for input ``source``
+    (relative paths, each with its size and SHA-256), replacing the input's earlier record; another input's
+    record keeps only the files this run did not write."""
+    mark = _read_mark(out)
+    records = mark.get("outputs") if isinstance(mark.get("outputs"), dict) else {}
+    current = {rel: _stamp(out / rel) for rel in sorted(set(outputs))}
     records = {k: {r: v for r, v in rs.items() if r not in current} for k, rs in records.items()
                if k != source and isinstance(rs, dict)}
     _write_mark(out, {**mark, "outputs": {**records, source: current}})
-    return deleted, kept
 
 
 def _stamp(path: Path) -> list:

@@ -31,7 +31,7 @@ from ner.bundle import bundle_path, read_meta
 from ner.errors import NerError
 from ner.io.console import clock
 from ner.io.files import atomic_write_text
-from ner.io.outputs import MARK, check_file, claim, mark_folder, record_outputs
+from ner.io.outputs import MARK, check_file, claim, mark_folder, record_outputs, remove_stale
 from ner.tagging.render import render_shard, render_texts
 from ner.tagging.shards import InputFile, Shard, plan_inputs, read_shards
 
@@ -285,14 +285,16 @@ def tag_inputs(model: str, source: str, output: str | None, *, input_format: str
     if folder:
         with claim(output, MARK, flag="--output", inputs=inputs, kind="tagged") as out:
             mark_folder(out, "tagged")
+            key, outputs = str(Path(source).resolve()), [f.relative.as_posix() for f in files]
+            deleted, kept = remove_stale(out, key, outputs)
+            for paths, what in ((deleted, "deleted"), (kept, "kept (changed since ner wrote it)")):
+                for rel in paths:   # said even with --quiet: files went or stayed that the user may look for
+                    print(f"tag: {what}: {out / rel}, the output of an input that is gone", file=sys.stderr)
             parts = out / PARTS
             parts.mkdir(exist_ok=True)
             _run(parts, manifest, tagged, files, counts, lambda f: out / f.relative)
             shutil.rmtree(parts)
-            deleted, kept = record_outputs(out, str(Path(source).resolve()), [f.relative.as_posix() for f in files])
-            for paths, what in ((deleted, "deleted"), (kept, "kept (changed since ner wrote it)")):
-                for rel in paths:   # said even with --quiet: files went or stayed that the user may look for
-                    print(f"tag: {what}: {out / rel}, the output of an input that is gone", file=sys.stderr)
+            record_outputs(out, key, outputs)
     else:
         target = check_file(output, "--output", inputs=inputs, overwrite=overwrite)
         with claim(target.parent / f".{target.name}{PARTS}", MARK, flag="--output", kind="tag-parts") as parts:
