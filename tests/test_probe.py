@@ -155,7 +155,13 @@ BAD = [(["--types", "1"], "--types: must be between 2 and 26, not 1"),
        (["--distances", ","], "--distances: give at least one"),
        (["--tasks", "up"], "--tasks: unknown task 'up'"),
        (["--types", "two"], "argument --types: invalid int value"),
-       (["--jobs", "0"], "--jobs: must be at least 1")]
+       (["--jobs", "0"], "--jobs: must be at least 1"),
+       (["--heads", "mlp"], "--heads: unknown head 'mlp'"),          # training flags: checked with --data-only too
+       (["--encoders", "transformer"], "--encoders: unknown encoder 'transformer'"),
+       (["--seeds", "0"], "--seeds: must be at least 1"),
+       (["--epochs", "0"], "--epochs: must be at least 1"),
+       (["--lr", "nan"], "--lr: must be a finite number"),
+       (["--hidden", "0"], "--hidden: must be at least 1")]
 
 
 @pytest.mark.parametrize("args, message", BAD)

@@ -149,6 +149,8 @@ def probe(out: str | os.PathLike = "reports/probe", encoders: str | Iterable[str
     if resamples < 100:
         raise NerError("--resamples: must be at least 100")
     settings = {**TRAINING, **settings}
+    _check_settings(settings)
+    plan_grid(Path(out), "probe", encoders, heads, seeds, epochs, settings)   # every flag checked, --data-only too
     with claim(out, MARK, flag="--out", inputs=(settings.get("embeddings"),), kind=KIND) as path:
         cells = [Cell(spec.at(t, k), path / "data" / f"{t}-k{k}", path / "grids" / f"{t}-k{k}") for t, k in points]
         if data_only:
@@ -157,7 +159,6 @@ def probe(out: str | os.PathLike = "reports/probe", encoders: str | Iterable[str
                 write_probe(cell.spec, cell.data)
             _log(quiet, f"wrote {len(cells)} probe corpora under {path / 'data'}")
             return path / "data"
-        _check_settings(settings)
         for cell in cells:
             cell.runs = plan_grid(cell.grid, str(cell.data), encoders, heads, seeds, epochs, settings)
         mark_folder(path, KIND)
