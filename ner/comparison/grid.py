@@ -336,24 +336,29 @@ def run_grid(runs: list[Run], data: str, jobs: int, verbose: int, quiet: bool, c
     for run in runs:
         trained = _bundle_matches(run, data_hash)
         if trained and _scored(run, test_hash):
-            if measure and _needs_timing(run):
-                why = "timed on a busy machine" if (read_json(run.record) or {}).get("decode") else "not timed yet"
-                _log(quiet, f"{run.name}: complete, but its decode speed was {why}; timing it now")
+            gap = _timing_gap(run) if measure else None
+            if gap:
+                _log(quiet, f"{run.name}: complete, but its decode speed was {gap}; timing it now")
                 retime.append(run)
             else:
                 _log(quiet, f"skip {run.name}: already complete")
             continue
         todo.append((run, trained))
-    if not todo:
-        measure_alone(retime, data, quiet, columns)
-        return None
+    workers = _train_todo(todo, len(runs), data, jobs, verbose, quiet, columns, measure, threads, ray) if todo else None
+    if measure:
+        measure_alone([run for run, _ in todo] + retime, data, quiet, columns)
+    return workers
+
+
+def _train_todo(todo: list[tuple[Run, bool]], total: int, data: str, jobs: int, verbose: int, quiet: bool,
+                columns: tuple, measure: bool, threads: int | None,
+                ray: ray_executor.RayOptions | None) -> dict | None:
+    """Train (unless ``trained``) and score each ``(run, trained)`` of ``todo`` (:func:`run_grid`'s arguments);
+    returns the Ray cluster's description when Ray ran them, else None."""
     job = {run.name: {**dataclasses.asdict(run), "trained": trained} for run, trained in todo}
     if ray is not None:
-        workers = _run_on_ray(todo, len(runs), job, data, verbose, quiet, columns, ray)
-        if measure:
-            measure_alone([run for run, _ in todo] + retime, data, quiet, columns)
-        return workers
-    _log(quiet, f"{len(todo)} of {len(runs)} runs to train or score" + (f" ({jobs} at a time)" if jobs > 1 else ""))
+        return _run_on_ray(todo, total, job, data, verbose, quiet, columns, ray)
+    _log(quiet, f"{len(todo)} of {total} runs to train or score" + (f" ({jobs} at a time)" if jobs > 1 else ""))
     progress = Progress([run for run, _ in todo], jobs, quiet)
     if jobs == 1:
         for k, (run, trained) in enumerate(todo, 1):
@@ -361,8 +366,6 @@ def run_grid(runs: list[Run], data: str, jobs: int, verbose: int, quiet: bool, c
             start = time.perf_counter()
             train_and_score(job[run.name], data, measure, True, verbose, columns, threads)
             progress.finish(run, time.perf_counter() - start, _test_f1(run))
-        if measure:
-            measure_alone([run for run, _ in todo] + retime, data, quiet, columns)
         return None
     import keras
 
@@ -391,8 +394,6 @@ def run_grid(runs: list[Run], data: str, jobs: int, verbose: int, quiet: bool, c
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
-    if measure:
-        measure_alone([run for run, _ in todo] + retime, data, quiet, columns)
     return None
 
 
@@ -457,10 +458,12 @@ def _store(run: Run, trained: bool, result: dict, alone: bool) -> None:
     write_json(run.record, record)
 
 
-def _needs_timing(run: Run) -> bool:
-    """The run has no decode speed, or one timed while the machine was busy."""
+def _timing_gap(run: Run) -> str | None:
+    """Why the run's decode speed must be timed (again): "not timed yet", "timed on a busy machine"; else None."""
     decode = (read_json(run.record) or {}).get("decode")
-    return not isinstance(decode, dict) or busy(decode.get("load"), decode.get("cores"))
+    if not isinstance(decode, dict):
+        return "not timed yet"
+    return "timed on a busy machine" if busy(decode.get("load"), decode.get("cores")) else None
 
 
 def _wait_for_quiet(deadline: float, quiet: bool) -> None:
@@ -478,7 +481,7 @@ def measure_alone(runs: list[Run], data: str, quiet: bool, columns: tuple = NO_C
     """Decode speed of each run that lacks one or was timed on a busy machine, measured one at a time in this
     process once the load average has fallen (waiting :data:`QUIET_WAIT` seconds at most in all). A new timing
     replaces a busy one only when it is quiet or was taken at a lower load."""
-    missing = [r for r in runs if _needs_timing(r)]
+    missing = [r for r in runs if _timing_gap(r)]
     if not missing:
         return
     tokens, _, _, _, documents = load_test_split(data, columns)
